@@ -1,0 +1,69 @@
+"""ijime-flow: a school's bullying-response procedure (いじめ対応) as YAML state machines, with a
+tamper-evident, replayable event log.
+
+Quick start::
+
+    from ijime_flow import Engine, Actor
+    engine = Engine("cases.db")
+    engine.load("workflows/")
+    case = engine.open_case("response", actor=Actor("t-014", {"staff"}))
+    case.fire("stop_act", actor=Actor("t-014", {"staff"}))
+"""
+
+from __future__ import annotations
+
+from .actor import Actor
+from .case import Case
+from .clock import Clock, FixedClock, SystemClock
+from .conditions import EvalContext
+from .definition import Definition
+from .engine import Engine
+from .errors import (
+    ConcurrencyError,
+    ConditionFailure,
+    DefinitionError,
+    GuardFailed,
+    IjimeFlowError,
+    InvalidData,
+    InvalidTransition,
+    PermissionDenied,
+    Problem,
+    StoreError,
+    UnknownCase,
+    UnknownWorkflow,
+)
+from .events import Event
+from .loader import load_file, load_path, load_text
+from .verify import VerificationProblem, VerificationReport
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Actor",
+    "Case",
+    "Clock",
+    "ConcurrencyError",
+    "ConditionFailure",
+    "Definition",
+    "DefinitionError",
+    "Engine",
+    "EvalContext",
+    "Event",
+    "FixedClock",
+    "GuardFailed",
+    "IjimeFlowError",
+    "InvalidData",
+    "InvalidTransition",
+    "PermissionDenied",
+    "Problem",
+    "StoreError",
+    "SystemClock",
+    "UnknownCase",
+    "UnknownWorkflow",
+    "VerificationProblem",
+    "VerificationReport",
+    "__version__",
+    "load_file",
+    "load_path",
+    "load_text",
+]

@@ -1,0 +1,205 @@
+"""A case: one pupil's matter under one workflow, driven step by step and kept as its event log.
+
+A :class:`Case` holds only what is derived from its log (active states, facts, the head of the
+chain) and a model attached to the shared machine of its definition. The store holds the truth:
+:meth:`Engine.get_case` rebuilds a case from it at any time.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from .actor import SYSTEM, Actor
+from .clock import require_aware
+from .conditions import evaluate
+from .errors import InvalidData
+from .events import Event, EventType, parse_event, seal, to_json_value
+from .language import TransitionDef
+from .stepper import (
+    allowed_triggers,
+    apply_facts,
+    check_fact,
+    context,
+    due_automatic,
+    fact_json,
+    resolve,
+)
+
+if TYPE_CHECKING:
+    from .engine import Engine, Runtime
+
+FUTURE_TOLERANCE = timedelta(minutes=5)
+MAX_AUTOMATIC = 32
+
+
+class Case:
+    """Use :meth:`Engine.open_case` or :meth:`Engine.get_case`; do not construct directly."""
+
+    def __init__(self, engine: Engine, runtime: Runtime, case_id: str, leaves: frozenset[str],
+                 facts: dict[str, Any], seq: int, head: str | None) -> None:
+        self._engine = engine
+        self._runtime = runtime
+        self.id = case_id
+        self._leaves = leaves
+        self._facts = facts
+        self._seq = seq
+        self._head = head
+        self._model = runtime.machine.attach(leaves)
+        weakref.finalize(self, runtime.machine.detach, self._model)
+
+    # -- reading --------------------------------------------------------------------------------
+    @property
+    def workflow_id(self) -> str:
+        return self._runtime.definition.id
+
+    @property
+    def definition_sha256(self) -> str:
+        return self._runtime.definition.sha256
+
+    @property
+    def active_states(self) -> frozenset[str]:
+        """The active leaf states as dotted paths (several while inside a parallel state)."""
+        return self._leaves
+
+    @property
+    def facts(self) -> Mapping[str, Any]:
+        """The facts recorded so far, typed (dates as ``date``; ``many`` facts as frozensets)."""
+        return dict(self._facts)
+
+    @property
+    def seq(self) -> int:
+        """The seq of the last event of this case."""
+        return self._seq
+
+    @property
+    def closed(self) -> bool:
+        return self._runtime.definition.is_closed(self._leaves)
+
+    def in_state(self, state: str) -> bool:
+        """True when ``state`` or a state inside it is active."""
+        return self._runtime.definition.is_active(state, self._leaves)
+
+    def available_triggers(self, actor: Actor, at: datetime | None = None) -> list[str]:
+        """The triggers this actor may fire now: right state, right role, conditions met."""
+        defn = self._runtime.definition
+        at = self._engine.clock.now() if at is None else at
+        roles = defn.role_closure(actor.roles)
+        ctx = context(defn, self._facts, at, self._leaves, self.id, self._engine.guards)
+
+        def may(t: TransitionDef) -> bool:
+            # a step whose data records facts may satisfy its own condition: offer it
+            return (not t.automatic and defn.source_active(t, self._leaves) and bool(roles & set(t.roles))
+                    and (t.when is None or bool(t.records) or not evaluate(t.when, ctx)))
+
+        return [trigger for trigger in allowed_triggers(defn, self._leaves)
+                if any(may(t) for _, t in defn.transitions_by_trigger[trigger])]
+
+    def history(self) -> list[Event]:
+        """Every event of the case, in order, as the store holds them."""
+        return [parse_event(row.body) for row in self._engine.store.read_case(self.id)]
+
+    # -- acting -----------------------------------------------------------------------------------
+    def fire(self, trigger: str, *, actor: Actor, at: datetime | None = None,
+             data: Mapping[str, Any] | None = None) -> Event:
+        """Take a step. Returns the recorded event; raises and records nothing if the step is refused."""
+        with self._engine.lock:
+            defn = self._runtime.definition
+            at = self._when(at)
+            payload = to_json_value(dict(data or {}), "data")
+            roles = defn.role_closure(actor.roles)
+            chosen = resolve(defn, self._leaves, self._facts, trigger, roles, actor.id, at, payload, self.id,
+                             self._engine.guards)
+            t = chosen.transition
+            before = self._leaves
+            after = self._runtime.machine.move(self._model, chosen.index) if t.to is not None else before
+            facts = dict(self._facts)
+            apply_facts(facts, defn, chosen.recorded)
+            kind: EventType = "transition" if t.to is not None else "action"
+            try:
+                steps = [(kind, trigger, before, after, actor, payload)]
+                steps += self._automatic_steps(after, facts, at)
+                event = self._append(steps, at)[0]
+            except BaseException:
+                if after != before:
+                    self._runtime.machine.restore(self._model, before)
+                raise
+            self._facts = facts
+            _log().info("case.fired", case_id=self.id, workflow=defn.id, trigger=trigger,
+                        from_states=sorted(before), to_states=sorted(self._leaves), seq=event.seq)
+            return event
+
+    def record_fact(self, name: str, value: Any, *, actor: Actor, at: datetime | None = None) -> Event:
+        """Record a fact (e.g. ``serious_violence_or_extortion``). It moves nothing, but conditions read it."""
+        with self._engine.lock:
+            defn = self._runtime.definition
+            at = self._when(at)
+            roles = defn.role_closure(actor.roles)
+            if defn.is_closed(self._leaves):
+                raise InvalidData(f"事案 {self.id} は終結しています / case '{self.id}' is closed: nothing more"
+                                  " can be recorded on it")
+            typed = check_fact(defn, name, value, roles, actor.id)
+            facts = dict(self._facts)
+            apply_facts(facts, defn, {name: typed})
+            payload = {"fact": name, "value": fact_json(typed)}
+            event = self._append([("fact", None, self._leaves, self._leaves, actor, payload)], at)[0]
+            self._facts = facts
+            _log().info("case.fact_recorded", case_id=self.id, workflow=defn.id, fact=name, seq=event.seq)
+            return event
+
+    # -- internals ----------------------------------------------------------------------------------
+    def _when(self, at: datetime | None) -> datetime:
+        return checked_time(at, self._engine.clock.now())
+
+    def _automatic_steps(self, leaves: frozenset[str], facts: dict[str, Any],
+                         at: datetime) -> list[tuple[EventType, str, frozenset[str], frozenset[str], Actor, Any]]:
+        defn, steps = self._runtime.definition, []
+        for _ in range(MAX_AUTOMATIC):
+            due = due_automatic(defn, leaves, facts, at, self.id, self._engine.guards)
+            if due is None:
+                return steps
+            index, t = due
+            after = self._runtime.machine.move(self._model, index)
+            steps.append(("automatic", t.trigger, leaves, after, SYSTEM, {}))
+            leaves = after
+        raise InvalidData(f"automatic steps loop in workflow {defn.id}: more than {MAX_AUTOMATIC} in a row")
+
+    def _append(self, steps: list[tuple[EventType, str | None, frozenset[str], frozenset[str], Actor, Any]],
+                at: datetime) -> list[Event]:
+        recorded_at = self._engine.clock.now()
+        records, seq, head = [], self._seq, self._head
+        for kind, trigger, before, after, actor, payload in steps:
+            seq += 1
+            event, body = seal(
+                case_id=self.id, seq=seq, type=kind, trigger=trigger,
+                from_states=sorted(before), to_states=sorted(after),
+                actor_id=actor.id, actor_roles=sorted(actor.roles), at=at, recorded_at=recorded_at,
+                data=payload, definition=None, prev_hash=head)
+            records.append((event, body))
+            head = event.hash
+        self._engine.store.append(records)
+        self._seq, self._head = seq, head
+        self._leaves = steps[-1][3]
+        return [event for event, _ in records]
+
+    def __repr__(self) -> str:
+        return f"<Case {self.id} {self.workflow_id} {sorted(self._leaves)} seq={self._seq}>"
+
+
+def checked_time(at: datetime | None, now: datetime) -> datetime:
+    """The time of a step: ``now`` by default; never naive, never in the future."""
+    if at is None:
+        return now
+    require_aware(at, "at")
+    if at > now + FUTURE_TOLERANCE:
+        raise InvalidData(f"未来の日時は記録できません / 'at' ({at.isoformat()}) is later than now"
+                          f" ({now.isoformat()}): a step is recorded when it has happened")
+    return at
+
+
+def _log() -> Any:
+    return structlog.get_logger("ijime_flow")

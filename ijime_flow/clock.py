@@ -1,0 +1,53 @@
+"""Injectable clocks. The engine never reads the wall clock except through one of these."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+TOKYO: tzinfo = ZoneInfo("Asia/Tokyo")
+
+
+class Clock(Protocol):
+    """Anything with a ``now()`` that returns a timezone-aware datetime."""
+
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    """The real time, in UTC."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class FixedClock:
+    """A clock for tests and replays: it says what it was told, and moves only when asked."""
+
+    def __init__(self, at: datetime) -> None:
+        require_aware(at, "FixedClock")
+        self._at = at
+
+    def now(self) -> datetime:
+        return self._at
+
+    def set(self, at: datetime) -> None:
+        require_aware(at, "FixedClock.set")
+        self._at = at
+
+    def advance(self, delta: timedelta) -> None:
+        self._at = self._at + delta
+
+
+def require_aware(at: datetime, what: str) -> None:
+    """Refuse naive datetimes: a time without a zone cannot be placed on the school's calendar."""
+    from .errors import InvalidData
+
+    if not isinstance(at, datetime):
+        raise InvalidData(f"{what}: 'at' must be a datetime, got {type(at).__name__}")
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise InvalidData(
+            f"{what}: 日時にタイムゾーンがありません / 'at' is a naive datetime ({at.isoformat()});"
+            " give a timezone, e.g. datetime(..., tzinfo=ZoneInfo('Asia/Tokyo'))"
+        )

@@ -1,0 +1,180 @@
+"""A validated workflow, indexed for the runtime, with its canonical form and SHA-256.
+
+The canonical form is the canonical JSON (see :mod:`ijime_flow.canonical`) of the validated model
+with every field written out. Comments and layout of the YAML file do not change it; any change of
+meaning does. A case pins ``(id, version, sha256)`` and the store keeps the canonical text by hash,
+so a case always replays under the exact definition it was opened with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from .canonical import canonical_json, sha256_hex
+from .language import StateDef, TransitionDef, WorkflowDef
+
+StateKind = Literal["atomic", "compound", "parallel"]
+
+
+@dataclass(frozen=True)
+class StateNode:
+    """One state of the tree, addressed by its dotted path."""
+
+    path: str
+    spec: StateDef
+    parent: str | None
+    kind: StateKind
+    children: tuple[str, ...]
+    region: bool = False  # a region of a parallel state
+
+    @property
+    def final(self) -> bool:
+        return self.spec.final
+
+
+@dataclass(frozen=True)
+class Pin:
+    """What a case pins: the workflow id, its version and the SHA-256 of its canonical form."""
+
+    id: str
+    version: str
+    sha256: str
+
+
+@dataclass
+class Definition:
+    """A workflow ready to run. Build with :func:`ijime_flow.loader.load_file` or :meth:`from_canonical`."""
+
+    spec: WorkflowDef
+    file: str = "<memory>"
+    nodes: dict[str, StateNode] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.nodes = {}
+        self._index(self.spec.states, None, region=False)
+
+    def _index(self, states: dict[str, StateDef], parent: str | None, *, region: bool) -> None:
+        for name, spec in states.items():
+            path = f"{parent}.{name}" if parent else name
+            inner = spec.parallel if spec.parallel is not None else spec.states
+            kind: StateKind = "parallel" if spec.parallel is not None else "compound" if spec.states else "atomic"
+            children = tuple(f"{path}.{child}" for child in (inner or {}))
+            self.nodes[path] = StateNode(path, spec, parent, kind, children, region)
+            if inner:
+                self._index(inner, path, region=spec.parallel is not None)
+
+    # -- identity ---------------------------------------------------------------------------
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+    @property
+    def version(self) -> str:
+        return self.spec.version
+
+    @cached_property
+    def canonical(self) -> str:
+        return canonical_json(self.spec.model_dump(mode="json", by_alias=True))
+
+    @cached_property
+    def sha256(self) -> str:
+        return sha256_hex(self.canonical)
+
+    @property
+    def pin(self) -> Pin:
+        return Pin(self.id, self.version, self.sha256)
+
+    @classmethod
+    def from_canonical(cls, text: str, file: str = "<store>") -> Definition:
+        return cls(WorkflowDef.model_validate_json(text), file=file)
+
+    @cached_property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.spec.timezone)
+
+    # -- the state tree ---------------------------------------------------------------------
+    def ancestors(self, path: str) -> Iterator[str]:
+        """The path itself, then its parent, up to the top."""
+        current: str | None = path
+        while current is not None:
+            yield current
+            current = self.nodes[current].parent
+
+    def entry_leaves(self, path: str) -> list[str]:
+        """The leaf states that become active when ``path`` is entered by default."""
+        node = self.nodes[path]
+        if node.kind == "atomic":
+            return [path]
+        if node.kind == "parallel":
+            return [leaf for child in node.children for leaf in self.entry_leaves(child)]
+        assert node.spec.initial is not None
+        return self.entry_leaves(f"{path}.{node.spec.initial}")
+
+    @cached_property
+    def initial_leaves(self) -> tuple[str, ...]:
+        return tuple(self.entry_leaves(self.spec.initial))
+
+    def is_active(self, path: str, leaves: Iterable[str]) -> bool:
+        """True when ``path`` is one of the active leaves or an ancestor of one."""
+        prefix = path + "."
+        return any(leaf == path or leaf.startswith(prefix) for leaf in leaves)
+
+    def is_done(self, path: str, leaves: frozenset[str]) -> bool:
+        """A compound state is done when its active child is final; a parallel one when every region is."""
+        node = self.nodes[path]
+        if node.kind == "atomic":
+            return node.final and path in leaves
+        if node.kind == "parallel":
+            return all(self.is_done(child, leaves) for child in node.children)
+        return any(self.nodes[c].final and c in leaves for c in node.children)
+
+    def is_closed(self, leaves: frozenset[str]) -> bool:
+        """True when the case is in a top-level final state: nothing more can happen."""
+        return any(self.nodes[leaf].final and self.nodes[leaf].parent is None for leaf in leaves)
+
+    # -- roles, transitions, labels -----------------------------------------------------------
+    def role_closure(self, roles: Iterable[str]) -> frozenset[str]:
+        """The roles held, with every role they include (principal -> administrator -> staff)."""
+        out: set[str] = set()
+        todo = list(roles)
+        while todo:
+            role = todo.pop()
+            if role in out:
+                continue
+            out.add(role)
+            spec = self.spec.roles.get(role)
+            if spec is not None:
+                todo.extend(spec.includes)
+        return frozenset(out)
+
+    @cached_property
+    def transitions_by_trigger(self) -> dict[str, list[tuple[int, TransitionDef]]]:
+        out: dict[str, list[tuple[int, TransitionDef]]] = {}
+        for index, t in enumerate(self.spec.transitions):
+            out.setdefault(t.trigger, []).append((index, t))
+        return out
+
+    @cached_property
+    def automatic(self) -> list[tuple[int, TransitionDef]]:
+        return [(i, t) for i, t in enumerate(self.spec.transitions) if t.automatic]
+
+    def source_active(self, t: TransitionDef, leaves: frozenset[str]) -> bool:
+        if "*" in t.from_:
+            return not self.is_closed(leaves)
+        return any(self.is_active(src, leaves) for src in t.from_)
+
+    def state_label(self, path: str) -> str:
+        node = self.nodes.get(path)
+        return node.spec.ja if node else path
+
+    def trigger_label(self, trigger: str) -> str:
+        found = self.transitions_by_trigger.get(trigger)
+        return found[0][1].ja if found else trigger
+
+    @cached_property
+    def fact_labels(self) -> dict[str, str]:
+        return {name: fact.ja for name, fact in self.spec.facts.items()}

@@ -1,0 +1,183 @@
+"""The engine: loads workflows, opens and reloads cases, verifies the log.
+
+``Engine("cases.db")`` keeps cases in an SQLite file; ``Engine()`` keeps them in memory.
+One compiled machine per definition hash is shared by every case of that definition; no case is
+kept in memory by the engine, so memory does not grow with the number of cases in the store.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from .actor import Actor
+from .case import Case, checked_time
+from .clock import Clock, SystemClock
+from .conditions import GuardFn, GuardRef, walk
+from .definition import Definition
+from .errors import DefinitionError, InvalidData, PermissionDenied, Problem, UnknownCase, UnknownWorkflow
+from .events import DefinitionPin, parse_event, seal, to_json_value
+from .loader import load_path
+from .machine import CompiledMachine
+from .stepper import apply_facts, event_facts
+from .store import Store, open_store
+from .verify import VerificationReport, verify_store
+
+
+@dataclass
+class Runtime:
+    """A definition with its compiled machine."""
+
+    definition: Definition
+    machine: CompiledMachine
+
+
+class Engine:
+    """Entry point of the library. Thread-safe: steps are taken one at a time per engine."""
+
+    def __init__(self, store: str | Path | Store | None = None, *, clock: Clock | None = None,
+                 guards: Mapping[str, GuardFn] | None = None) -> None:
+        self.store: Store = open_store(store)
+        self.clock: Clock = clock or SystemClock()
+        self.guards: dict[str, GuardFn] = dict(guards or {})
+        self.lock = threading.RLock()
+        self._current: dict[str, Definition] = {}
+        self._runtimes: dict[str, Runtime] = {}
+        self._kept: set[str] = set()
+
+    # -- definitions ------------------------------------------------------------------------------
+    def load(self, path: str | Path, *, lint: bool = True) -> list[Definition]:
+        """Load a workflow file or every ``*.yaml`` file of a folder. The last loaded definition of
+        an id is the one new cases are opened under; existing cases keep their pinned one."""
+        loaded = load_path(path, run_lint=lint)
+        for defn in loaded:
+            self.add_definition(defn)
+        return loaded
+
+    def add_definition(self, definition: Definition) -> None:
+        self._current[definition.id] = definition
+        self._runtime(definition)
+
+    def register_guard(self, name: str, guard: GuardFn) -> None:
+        """A named Python guard that conditions can use as ``guard: NAME``."""
+        self.guards[name] = guard
+
+    @property
+    def definitions(self) -> Mapping[str, Definition]:
+        return dict(self._current)
+
+    def definition(self, workflow_id: str) -> Definition:
+        try:
+            return self._current[workflow_id]
+        except KeyError:
+            raise UnknownWorkflow(workflow_id, sorted(self._current)) from None
+
+    def _runtime(self, definition: Definition) -> Runtime:
+        runtime = self._runtimes.get(definition.sha256)
+        if runtime is None:
+            runtime = Runtime(definition, CompiledMachine(definition))
+            self._runtimes[definition.sha256] = runtime
+        return runtime
+
+    def runtime_for(self, sha256: str) -> Runtime | None:
+        """The runtime of a pinned definition: loaded, or rebuilt from the text the store keeps."""
+        runtime = self._runtimes.get(sha256)
+        if runtime is not None:
+            return runtime
+        text = self.store.get_definition(sha256)
+        if text is None:
+            return None
+        try:
+            definition = Definition.from_canonical(text, file=f"<store:{sha256[:12]}>")
+        except ValueError:
+            return None
+        if definition.sha256 != sha256:
+            return None
+        return self._runtime(definition)
+
+    # -- cases ------------------------------------------------------------------------------------------
+    def open_case(self, workflow_id: str, *, actor: Actor, at: datetime | None = None,
+                  data: Mapping[str, Any] | None = None, case_id: str | None = None) -> Case:
+        """Open a case under the current definition of ``workflow_id``; the first event pins it."""
+        with self.lock:
+            definition = self.definition(workflow_id)
+            runtime = self._runtime(definition)
+            self._check_guards(definition)
+            roles = definition.role_closure(actor.roles)
+            if not roles & set(definition.spec.opened_by):
+                raise PermissionDenied(f"open {workflow_id}", actor.id, sorted(roles), definition.spec.opened_by)
+            case_id = case_id or uuid.uuid4().hex
+            if not isinstance(case_id, str) or not case_id.strip() or len(case_id) > 128:
+                raise InvalidData("case_id must be non-empty text of at most 128 characters")
+            now = self.clock.now()
+            at = checked_time(at, now)
+            payload = to_json_value(dict(data or {}), "data")
+            facts: dict[str, Any] = {}
+            for name in set(payload) & set(definition.spec.facts):
+                raise InvalidData(f"'{name}' is a fact: record it with case.record_fact after opening")
+            if definition.sha256 not in self._kept:
+                self.store.put_definition(definition.sha256, definition.id, definition.version, definition.canonical)
+                self._kept.add(definition.sha256)
+            leaves = definition.initial_leaves
+            event, body = seal(
+                case_id=case_id, seq=1, type="opened", trigger=None, from_states=None,
+                to_states=sorted(leaves), actor_id=actor.id, actor_roles=sorted(actor.roles), at=at,
+                recorded_at=now, data=payload,
+                definition=DefinitionPin(id=definition.id, version=definition.version, sha256=definition.sha256),
+                prev_hash=None)
+            self.store.append([(event, body)])
+            structlog.get_logger("ijime_flow").info("case.opened", case_id=case_id, workflow=definition.id,
+                                                    version=definition.version, to_states=sorted(leaves))
+            return Case(self, runtime, case_id, frozenset(leaves), facts, 1, event.hash)
+
+    def get_case(self, case_id: str) -> Case:
+        """Rebuild a case from the store: its pinned definition, states, facts and chain head."""
+        rows = self.store.read_case(case_id)
+        if not rows:
+            raise UnknownCase(case_id)
+        events = [parse_event(row.body) for row in rows]
+        pin = events[0].definition
+        if pin is None:
+            raise UnknownCase(case_id)
+        runtime = self.runtime_for(pin.sha256)
+        if runtime is None:
+            raise UnknownWorkflow(f"{pin.id} {pin.version} ({pin.sha256[:12]})", sorted(self._current))
+        definition = runtime.definition
+        leaves: frozenset[str] = frozenset()
+        facts: dict[str, Any] = {}
+        for event in events:
+            if event.to_states is not None:
+                leaves = frozenset(event.to_states)
+            apply_facts(facts, definition, event_facts(definition, event.type, event.data))
+        return Case(self, runtime, case_id, leaves, facts, events[-1].seq, events[-1].hash)
+
+    def case_ids(self) -> list[str]:
+        return self.store.case_ids()
+
+    def verify(self, case_id: str | None = None) -> VerificationReport:
+        """Check the chain, seq continuity, the pinned definitions, the legality of every step and
+        that the recorded states are the replayed ones; for one case or the whole store."""
+        return verify_store(self, case_id)
+
+    def _check_guards(self, definition: Definition) -> None:
+        missing = sorted({c.guard for t in definition.spec.transitions if t.when is not None
+                          for c in walk(t.when) if isinstance(c, GuardRef) and c.guard not in self.guards})
+        if missing:
+            raise DefinitionError([Problem(definition.file, 1, 1, "", f"guard '{name}' is used but not"
+                                           " registered: call engine.register_guard first") for name in missing])
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,155 @@
+"""Every error ijime-flow raises on purpose.
+
+All of them derive from :class:`IjimeFlowError`, so an embedding application can catch one class.
+Each message is written for the person who acted (a teacher, a principal, a policy author): it says
+what was refused and what would be allowed instead, in Japanese first and English after.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+
+class IjimeFlowError(Exception):
+    """Base class of every error raised by ijime-flow."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem found in a workflow definition, located in its source file."""
+
+    file: str
+    line: int
+    col: int
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f" (at {self.path})" if self.path else ""
+        return f"{self.file}:{self.line}:{self.col}: {self.message}{where}"
+
+
+class DefinitionError(IjimeFlowError):
+    """A workflow definition could not be read, validated or linted.
+
+    ``problems`` lists every problem found, each with ``file:line:col``, the path inside the
+    document (``transitions[3].to``) and a plain message. The first one is also available as
+    ``file``, ``line``, ``col``, ``path`` and ``message``.
+    """
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        if not problems:
+            raise ValueError("DefinitionError needs at least one problem")
+        self.problems: tuple[Problem, ...] = tuple(problems)
+        first = self.problems[0]
+        self.file, self.line, self.col = first.file, first.line, first.col
+        self.path, self.message = first.path, first.message
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class InvalidTransition(IjimeFlowError):
+    """The trigger cannot be fired from the case's current state."""
+
+    def __init__(self, trigger: str, states: Sequence[str], allowed: Sequence[str], reason: str = "") -> None:
+        self.trigger = trigger
+        self.states = tuple(states)
+        self.allowed = tuple(allowed)
+        here = "、".join(self.states) or "（なし）"
+        can = ", ".join(self.allowed) or "none"
+        why = reason or "この状態からは行えない操作です"
+        super().__init__(
+            f"「{trigger}」は現在の状態（{here}）では行えません: {why}。"
+            f" / '{trigger}' is not allowed in state {list(self.states)}; allowed here: {can}."
+        )
+
+
+class PermissionDenied(IjimeFlowError):
+    """The actor holds none of the roles allowed to take this step."""
+
+    def __init__(self, action: str, actor_id: str, actor_roles: Sequence[str], allowed_roles: Sequence[str]) -> None:
+        self.action = action
+        self.actor_id = actor_id
+        self.actor_roles = tuple(actor_roles)
+        self.allowed_roles = tuple(allowed_roles)
+        allowed = ", ".join(self.allowed_roles)
+        super().__init__(
+            f"「{action}」を行えるのは {allowed} の役割だけです（{actor_id} の役割: "
+            f"{', '.join(self.actor_roles) or 'なし'}）。"
+            f" / '{action}' may only be done by roles: {allowed}; {actor_id} holds {list(self.actor_roles)}."
+        )
+
+
+@dataclass(frozen=True)
+class ConditionFailure:
+    """One condition that did not hold, with the first date it can hold (for waiting periods)."""
+
+    ja: str
+    en: str
+    earliest: date | None = None
+
+    def __str__(self) -> str:
+        when_ja = f"（{self.earliest.isoformat()} 以降に満たせます）" if self.earliest else ""
+        when_en = f" (can be met from {self.earliest.isoformat()})" if self.earliest else ""
+        return f"{self.ja}{when_ja} / {self.en}{when_en}"
+
+
+class GuardFailed(IjimeFlowError):
+    """A condition of the step does not hold (yet)."""
+
+    def __init__(self, action: str, failures: Sequence[ConditionFailure]) -> None:
+        self.action = action
+        self.failures = tuple(failures)
+        lines = "; ".join(str(f) for f in self.failures)
+        super().__init__(f"「{action}」の条件を満たしていません / conditions of '{action}' not met: {lines}")
+
+    @property
+    def earliest(self) -> date | None:
+        """The first date on which every waiting period among the failures is over, if any."""
+        dates = [f.earliest for f in self.failures if f.earliest is not None]
+        return max(dates) if dates else None
+
+
+class InvalidData(IjimeFlowError):
+    """The data given with a step or a fact is missing, of the wrong type or not declared."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        super().__init__(message)
+
+
+class UnknownWorkflow(IjimeFlowError):
+    """No loaded workflow has this id (or the pinned definition of a case is not in the store)."""
+
+    def __init__(self, workflow_id: str, known: Sequence[str] = ()) -> None:
+        self.workflow_id = workflow_id
+        self.known = tuple(known)
+        super().__init__(
+            f"ワークフロー「{workflow_id}」は読み込まれていません / workflow '{workflow_id}' is not loaded"
+            f" (loaded: {', '.join(self.known) or 'none'})."
+        )
+
+
+class UnknownCase(IjimeFlowError):
+    """No case with this id exists in the store."""
+
+    def __init__(self, case_id: str) -> None:
+        self.case_id = case_id
+        super().__init__(f"事案 {case_id} は記録にありません / no case with id '{case_id}' in the store.")
+
+
+class ConcurrencyError(IjimeFlowError):
+    """Someone else recorded a step on this case first; reload the case and try again."""
+
+    def __init__(self, case_id: str, seq: int) -> None:
+        self.case_id = case_id
+        self.seq = seq
+        super().__init__(
+            f"事案 {case_id} には既に別の記録（{seq} 番目）があります。読み込み直してから再度行ってください。"
+            f" / case '{case_id}' already has an event at seq {seq}: reload it and try again."
+        )
+
+
+class StoreError(IjimeFlowError):
+    """The store cannot be opened or is not an ijime-flow store."""

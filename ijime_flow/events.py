@@ -1,0 +1,129 @@
+"""Events: the log of a case. Every accepted open, step and fact is one event.
+
+An event's ``hash`` is the SHA-256 (hex) of the canonical JSON of the event without its ``hash``
+field (see :mod:`ijime_flow.canonical`); ``prev_hash`` is the hash of the event before it in the same
+case (``null`` for the first), so the events of a case form a chain. The store keeps each event's
+canonical JSON byte for byte, exactly what the hash covers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from .canonical import canonical_json, sha256_hex
+from .errors import InvalidData
+
+EVENT_FORMAT = 1
+EventType = Literal["opened", "transition", "action", "fact", "automatic"]
+
+
+class ActorRef(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: str
+    roles: list[str]
+
+
+class DefinitionPin(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: str
+    version: str
+    sha256: str
+
+
+class Event(BaseModel):
+    """One recorded event. Read-only; build new ones with :func:`seal`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    format: int = Field(description="event format version")
+    case_id: str
+    seq: int = Field(ge=1)
+    type: EventType
+    trigger: str | None
+    from_states: list[str] | None
+    to_states: list[str] | None
+    actor: ActorRef
+    at: AwareDatetime = Field(description="when it happened")
+    recorded_at: AwareDatetime = Field(description="when it was written to the log")
+    data: dict[str, Any]
+    definition: DefinitionPin | None = Field(description="the pinned definition, on the first event only")
+    prev_hash: str | None
+    hash: str
+
+
+def body_hash(body: Mapping[str, Any]) -> str:
+    """The hash of an event body (a dict as decoded from JSON), ignoring its ``hash`` field."""
+    return sha256_hex(canonical_json({k: v for k, v in body.items() if k != "hash"}))
+
+
+def seal(
+    *,
+    case_id: str,
+    seq: int,
+    type: EventType,
+    trigger: str | None,
+    from_states: list[str] | None,
+    to_states: list[str] | None,
+    actor_id: str,
+    actor_roles: list[str],
+    at: datetime,
+    recorded_at: datetime,
+    data: dict[str, Any],
+    definition: DefinitionPin | None,
+    prev_hash: str | None,
+) -> tuple[Event, str]:
+    """Build, hash and validate an event; return it with its canonical JSON text (what the store keeps)."""
+    body: dict[str, Any] = {
+        "format": EVENT_FORMAT,
+        "case_id": case_id,
+        "seq": seq,
+        "type": type,
+        "trigger": trigger,
+        "from_states": from_states,
+        "to_states": to_states,
+        "actor": {"id": actor_id, "roles": actor_roles},
+        "at": at.isoformat(),
+        "recorded_at": recorded_at.isoformat(),
+        "data": data,
+        "definition": definition.model_dump() if definition else None,
+        "prev_hash": prev_hash,
+    }
+    body["hash"] = sha256_hex(canonical_json(body))
+    text = canonical_json(body)
+    return Event.model_validate(body), text
+
+
+def parse_event(text: str) -> Event:
+    return Event.model_validate_json(text)
+
+
+def to_json_value(value: Any, where: str) -> Any:
+    """Data given by the caller as JSON: dates and times become ISO 8601 text; anything else not
+    representable in JSON is refused with the field named."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise InvalidData(f"{where}: {value} is not a finite number")
+        return value
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise InvalidData(f"{where}: naive datetime {value.isoformat()}; give a timezone")
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        out = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise InvalidData(f"{where}: keys must be text, got {key!r}")
+            out[key] = to_json_value(item, f"{where}.{key}")
+        return out
+    if isinstance(value, list | tuple):
+        return [to_json_value(item, f"{where}[{i}]") for i, item in enumerate(value)]
+    raise InvalidData(f"{where}: a {type(value).__name__} cannot be recorded (use text, numbers, booleans, dates)")

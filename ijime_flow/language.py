@@ -1,0 +1,143 @@
+"""The workflow language: pydantic models of what a workflow YAML file may say.
+
+These models are the single source of the JSON Schema (``schema/workflow.schema.json``). They check
+shape only; references between parts (a transition naming a state, a condition naming a fact) are
+checked by :mod:`ijime_flow.lint`, which knows where in the file each part came from.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+from .conditions import Condition
+
+Ident = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
+StatePath = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$|^\*$")]
+FactType = Literal["bool", "int", "number", "string", "date", "datetime", "enum"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Title(_Model):
+    ja: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+
+class RoleDef(_Model):
+    """A role people act in. ``includes`` lists the roles it also holds (a principal is also staff)."""
+
+    ja: str = Field(min_length=1)
+    en: str | None = None
+    includes: list[Ident] = Field(default_factory=list)
+
+
+class FactDef(_Model):
+    """A fact that may be recorded on a case. ``many`` facts collect a set of distinct values."""
+
+    type: FactType
+    ja: str = Field(min_length=1)
+    en: str | None = None
+    source: str | None = Field(default=None, description="policy section, e.g. 4(3)")
+    values: list[str] | None = Field(default=None, description="the allowed values of an enum fact")
+    many: bool = Field(default=False, description="a set of values, one per event (e.g. absent dates)")
+    roles: list[Ident] | None = Field(default=None, description="who may record it; omitted: any role")
+
+    @model_validator(mode="after")
+    def _enum_has_values(self) -> FactDef:
+        if self.type == "enum" and not self.values:
+            raise ValueError("an enum fact needs a non-empty 'values' list")
+        if self.type != "enum" and self.values is not None:
+            raise ValueError("'values' is only for facts of type enum")
+        return self
+
+
+class StateDef(_Model):
+    """A state. An atomic state has neither ``states`` nor ``parallel``; a compound state has
+    ``states`` and an ``initial`` child; a parallel state has ``parallel`` regions, each a compound
+    state, all active at once."""
+
+    ja: str = Field(min_length=1, description="Japanese label shown to school staff")
+    en: str | None = None
+    source: str = Field(min_length=1, description="policy section this state comes from, e.g. 4(2)")
+    final: bool = False
+    initial: Ident | None = None
+    states: dict[Ident, StateDef] | None = None
+    parallel: dict[Ident, StateDef] | None = None
+
+    @model_validator(mode="after")
+    def _shape(self) -> StateDef:
+        if self.states is not None and self.parallel is not None:
+            raise ValueError("a state has either 'states' (compound) or 'parallel' (regions), not both")
+        if self.final and (self.states or self.parallel):
+            raise ValueError("a final state cannot have children")
+        if self.states is not None:
+            if not self.states:
+                raise ValueError("'states' must not be empty")
+            if self.initial is None:
+                raise ValueError("a compound state needs 'initial' (the child entered first)")
+        elif self.initial is not None:
+            raise ValueError("'initial' is only for a state with 'states'")
+        if self.parallel is not None:
+            if len(self.parallel) < 2:
+                raise ValueError("'parallel' needs at least two regions")
+            for name, region in self.parallel.items():
+                if region.states is None:
+                    raise ValueError(f"parallel region '{name}' needs 'states' and 'initial'")
+        return self
+
+
+class TransitionDef(_Model):
+    """A step. With ``to`` it moves the case; without ``to`` it is an internal action that records
+    an event and leaves the state as it is. ``automatic`` steps are taken by the engine itself when
+    their compound or parallel ``from`` state is done (every region in a final state)."""
+
+    trigger: Ident
+    ja: str = Field(min_length=1)
+    en: str | None = None
+    source: str = Field(min_length=1, description="policy section, e.g. 4(2)")
+    from_: list[StatePath] = Field(alias="from", min_length=1, description="state(s), or '*' for any")
+    to: StatePath | None = Field(default=None, description="destination; omitted for an internal action")
+    roles: list[Ident] = Field(default_factory=list, description="roles allowed to take the step")
+    when: Condition | None = Field(default=None, description="condition that must hold")
+    records: list[Ident] = Field(default_factory=list, description="facts this step records (required data)")
+    requires: list[Ident] = Field(default_factory=list, description="other data fields required")
+    automatic: bool = False
+
+    @field_validator("from_", mode="before")
+    @classmethod
+    def _one_or_more(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _roles(self) -> TransitionDef:
+        if self.automatic:
+            if self.roles:
+                raise ValueError("an automatic step is taken by the engine: it has no 'roles'")
+            if self.to is None:
+                raise ValueError("an automatic step needs 'to'")
+        elif not self.roles:
+            raise ValueError("a step needs 'roles': who may take it")
+        return self
+
+
+class WorkflowDef(_Model):
+    """A whole workflow file."""
+
+    id: Ident
+    version: str = Field(min_length=1, description="quote it: version: \"2019.1\"")
+    title: Title
+    source: str = Field(min_length=1, description="the policy this workflow encodes")
+    timezone: str = Field(default="Asia/Tokyo", description="zone for dates and school-day rules")
+    roles: dict[Ident, RoleDef] = Field(min_length=1)
+    facts: dict[Ident, FactDef] = Field(default_factory=dict)
+    opened_by: list[Ident] = Field(min_length=1, description="roles that may open a case")
+    initial: Ident
+    states: dict[Ident, StateDef] = Field(min_length=1)
+    transitions: list[TransitionDef] = Field(default_factory=list)
+
+
+StateDef.model_rebuild()

@@ -1,0 +1,117 @@
+"""The typed adapter around ``transitions``: the only module that imports it.
+
+One :class:`CompiledMachine` is built per definition hash and shared by every case of that
+definition: each case attaches a small plain model object. ``transitions`` is used for what it is
+good at — entering and leaving nested and parallel states — and nothing else:
+
+- ``auto_transitions`` is off (its ``to_<state>()`` methods skip every guard);
+- the nested separator is ``.``, so names may contain ``_`` (``victim_support``);
+- each declared transition gets its own internal trigger (``_t<index>``) with no conditions: which
+  transition applies, who may take it and whether its conditions hold is decided beforehand by
+  :mod:`ijime_flow.stepper`, which can say *why* a step is refused — ``transitions`` can only say no;
+- ``on_final`` is not used: 0.9.3 fires it on a parent of a parallel state when only the last
+  region is final (upstream #715). Completion is checked by :meth:`Definition.is_done` instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from transitions.extensions.nesting import HierarchicalMachine, NestedState
+
+from .definition import Definition
+from .language import StateDef
+
+NestedState.separator = "."
+
+
+class _CaseModel:
+    """The object ``transitions`` moves. Compared by identity (``add_model`` uses ``==``)."""
+
+    state: Any
+
+    __eq__ = object.__eq__
+    __hash__ = object.__hash__
+
+
+def trigger_name(index: int) -> str:
+    return f"_t{index}"
+
+
+def _state_config(name: str, spec: StateDef) -> dict[str, Any]:
+    config: dict[str, Any] = {"name": name}
+    if spec.final:
+        config["final"] = True
+    if spec.states:
+        config["children"] = [_state_config(n, s) for n, s in spec.states.items()]
+        config["initial"] = spec.initial
+    if spec.parallel:
+        config["parallel"] = [_state_config(n, s) for n, s in spec.parallel.items()]
+    return config
+
+
+class CompiledMachine:
+    """A ``HierarchicalMachine`` for one definition, shared by all cases of it."""
+
+    def __init__(self, definition: Definition) -> None:
+        self.definition = definition
+        spec = definition.spec
+        states = [_state_config(name, s) for name, s in spec.states.items()]
+        transitions = [
+            {"trigger": trigger_name(i), "source": "*" if "*" in t.from_ else list(t.from_), "dest": t.to}
+            for i, t in enumerate(spec.transitions)
+            if t.to is not None
+        ]
+        self._machine = HierarchicalMachine(
+            model=None,
+            states=states,
+            transitions=transitions,
+            initial=spec.initial,
+            auto_transitions=False,
+            ignore_invalid_triggers=False,
+            queued=False,
+        )
+
+    def attach(self, leaves: Iterable[str] | None = None) -> _CaseModel:
+        """A new model in the given configuration of active leaf states (default: the initial one)."""
+        model = _CaseModel()
+        self._machine.add_model(model)
+        if leaves is not None:
+            wanted = sorted(leaves)
+            if sorted(active_leaves(model)) != wanted:
+                self.restore(model, wanted)
+        return model
+
+    def detach(self, model: _CaseModel) -> None:
+        self._machine.remove_model(model)
+
+    def restore(self, model: _CaseModel, leaves: Iterable[str]) -> None:
+        """Put a model back into a configuration read from the log (no callbacks, no checks)."""
+        wanted = list(leaves)
+        self._machine.set_state(wanted if len(wanted) > 1 else wanted[0], model=model)
+
+    def move(self, model: _CaseModel, index: int) -> frozenset[str]:
+        """Take the declared transition ``index``; return the new active leaf states."""
+        model.trigger(trigger_name(index))  # type: ignore[attr-defined]  # added by transitions
+        return active_leaves(model)
+
+    @property
+    def raw(self) -> HierarchicalMachine:
+        """The underlying machine (for benchmarks and diagnostics only)."""
+        return self._machine
+
+
+def active_leaves(model: Any) -> frozenset[str]:
+    """``model.state`` as transitions keeps it (a name, or nested lists for parallel states), flattened."""
+    out: list[str] = []
+
+    def flatten(value: Any) -> None:
+        if isinstance(value, list | tuple):
+            for item in value:
+                flatten(item)
+        else:
+            out.append(str(value))
+
+    flatten(model.state)
+    return frozenset(out)

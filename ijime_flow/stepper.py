@@ -1,0 +1,178 @@
+"""Deciding whether a step may be taken, and why not — the rules, apart from any storage.
+
+Both the live engine (:mod:`ijime_flow.case`) and the verifier (:mod:`ijime_flow.verify`) call these
+functions, so a history is judged by exactly the rules that admitted it.
+
+Rules, in order, for ``fire(trigger)``:
+
+1. the trigger must be declared and leave a state that is active now -> else ``InvalidTransition``;
+2. the actor must hold one of its roles (with included roles)      -> else ``PermissionDenied``;
+3. the data must carry the facts it ``records`` and the fields it ``requires`` -> else ``InvalidData``;
+4. its ``when`` condition must hold at the step's time, on the facts as they would be after the
+   step's own recorded facts                                        -> else ``GuardFailed``.
+
+Where several declared transitions share a trigger and an active source, the first whose
+conditions hold is taken: one trigger moves one transition.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from .conditions import EvalContext, GuardFn, evaluate
+from .definition import Definition
+from .errors import ConditionFailure, GuardFailed, InvalidData, InvalidTransition, PermissionDenied
+from .language import FactDef, TransitionDef
+
+Facts = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Chosen:
+    index: int
+    transition: TransitionDef
+    recorded: dict[str, Any]  # typed fact values this step records
+
+
+def context(defn: Definition, facts: Facts, at: datetime, leaves: frozenset[str], case_id: str,
+            guards: Mapping[str, GuardFn] | None) -> EvalContext:
+    return EvalContext(facts=facts, at=at, tz=defn.tz, case_id=case_id, active_states=leaves,
+                       guards=guards, fact_labels=defn.fact_labels)
+
+
+def allowed_triggers(defn: Definition, leaves: frozenset[str]) -> list[str]:
+    """Triggers that some role could fire from this configuration (conditions not evaluated)."""
+    return sorted({t.trigger for t in defn.spec.transitions if not t.automatic and defn.source_active(t, leaves)})
+
+
+def resolve(defn: Definition, leaves: frozenset[str], facts: Facts, trigger: str, roles: frozenset[str],
+            actor_id: str, at: datetime, data: Mapping[str, Any], case_id: str,
+            guards: Mapping[str, GuardFn] | None) -> Chosen:
+    declared = defn.transitions_by_trigger.get(trigger)
+    states = sorted(leaves)
+    if not declared:
+        raise InvalidTransition(trigger, states, allowed_triggers(defn, leaves),
+                                f"「{trigger}」という操作はワークフロー {defn.id} にありません")
+    here = [(i, t) for i, t in declared if defn.source_active(t, leaves)]
+    if not here:
+        raise InvalidTransition(trigger, states, allowed_triggers(defn, leaves))
+    manual = [(i, t) for i, t in here if not t.automatic]
+    if not manual:
+        raise InvalidTransition(trigger, states, allowed_triggers(defn, leaves),
+                                "この操作はシステムが自動で行います")
+    permitted = [(i, t) for i, t in manual if roles & set(t.roles)]
+    if not permitted:
+        allowed = sorted({r for _, t in manual for r in t.roles})
+        raise PermissionDenied(trigger, actor_id, sorted(roles), allowed)
+    first_failures: list[ConditionFailure] | None = None
+    for index, t in permitted:
+        recorded = step_data(defn, t, data)
+        if t.when is None:
+            return Chosen(index, t, recorded)
+        merged = {**facts, **recorded} if recorded else facts
+        failures = evaluate(t.when, context(defn, merged, at, leaves, case_id, guards))
+        if not failures:
+            return Chosen(index, t, recorded)
+        first_failures = first_failures or failures
+    raise GuardFailed(trigger, first_failures or [])
+
+
+def step_data(defn: Definition, t: TransitionDef, data: Mapping[str, Any]) -> dict[str, Any]:
+    """Check the data of a step; return the typed values of the facts it records."""
+    recorded: dict[str, Any] = {}
+    for name in t.records:
+        if name not in data:
+            raise InvalidData(f"「{t.trigger}」には「{defn.fact_labels.get(name, name)}」の記録が必要です"
+                              f" / '{t.trigger}' needs data '{name}'")
+        recorded[name] = coerce_fact(defn.spec.facts[name], name, data[name])
+    for name in t.requires:
+        value = data.get(name)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            raise InvalidData(f"「{t.trigger}」には {name} の記入が必要です / '{t.trigger}' needs data '{name}'")
+    for name in data:
+        if name in defn.spec.facts and name not in t.records:
+            raise InvalidData(f"'{name}' is a fact: record it with record_fact, or declare it in"
+                              f" 'records' of '{t.trigger}'")
+    return recorded
+
+
+def check_fact(defn: Definition, name: str, value: Any, roles: frozenset[str], actor_id: str) -> Any:
+    """Check that the actor may record this fact and that the value fits; return the typed value."""
+    fact = defn.spec.facts.get(name)
+    if fact is None:
+        known = ", ".join(defn.spec.facts) or "none"
+        raise InvalidData(f"「{name}」はワークフロー {defn.id} の事実にありません / unknown fact '{name}' (declared: {known})")
+    if fact.roles is not None and not roles & set(fact.roles):
+        raise PermissionDenied(f"record {name}", actor_id, sorted(roles), fact.roles)
+    return coerce_fact(fact, name, value)
+
+
+def coerce_fact(fact: FactDef, name: str, value: Any) -> Any:
+    """A fact value as Python holds it (``date`` for date facts), from Python or from JSON."""
+    kind, bad = fact.type, False
+    if kind == "bool":
+        bad = not isinstance(value, bool)
+    elif kind == "int":
+        bad = not isinstance(value, int) or isinstance(value, bool)
+    elif kind == "number":
+        bad = not isinstance(value, int | float) or isinstance(value, bool)
+    elif kind in ("string", "enum"):
+        bad = not isinstance(value, str) or (kind == "enum" and value not in (fact.values or []))
+    elif kind == "date":
+        if isinstance(value, str):
+            try:
+                value = date.fromisoformat(value)
+            except ValueError:
+                bad = True
+        bad = bad or not isinstance(value, date) or isinstance(value, datetime)
+    else:
+        if isinstance(value, str):
+            try:
+                value = datetime.fromisoformat(value)
+            except ValueError:
+                bad = True
+        bad = bad or not isinstance(value, datetime) or value.tzinfo is None
+    if bad:
+        allowed = f" (one of: {', '.join(fact.values or [])})" if kind == "enum" else ""
+        raise InvalidData(f"「{fact.ja}」の値が正しくありません / fact '{name}' must be a {kind}{allowed},"
+                          f" got {value!r}")
+    return value
+
+
+def fact_json(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def apply_facts(facts: dict[str, Any], defn: Definition, recorded: Mapping[str, Any]) -> None:
+    """Fold recorded values into the case's facts (a ``many`` fact collects distinct values)."""
+    for name, value in recorded.items():
+        if defn.spec.facts[name].many:
+            facts[name] = frozenset(facts.get(name, frozenset())) | {value}
+        else:
+            facts[name] = value
+
+
+def due_automatic(defn: Definition, leaves: frozenset[str], facts: Facts, at: datetime, case_id: str,
+                  guards: Mapping[str, GuardFn] | None) -> tuple[int, TransitionDef] | None:
+    """The first automatic step whose ``from`` state is active and done, and whose condition holds."""
+    for index, t in defn.automatic:
+        if not any(defn.is_active(src, leaves) and defn.is_done(src, leaves) for src in t.from_):
+            continue
+        if t.when is None or not evaluate(t.when, context(defn, facts, at, leaves, case_id, guards)):
+            return index, t
+    return None
+
+
+def event_facts(defn: Definition, kind: str, data: Mapping[str, Any]) -> dict[str, Any]:
+    """The typed facts an event records: a ``fact`` event's one fact, or the declared facts in a
+    step's data (``step_data`` admits no other fact names)."""
+    facts = defn.spec.facts
+    if kind == "fact":
+        name = data["fact"]
+        return {name: coerce_fact(facts[name], name, data["value"])}
+    if kind in ("transition", "action"):
+        return {name: coerce_fact(facts[name], name, value) for name, value in data.items() if name in facts}
+    return {}

@@ -1,0 +1,133 @@
+"""The SQLite store: one file, WAL journal, ``synchronous=FULL`` (a committed event survives a power
+cut), safe for several processes writing to the same file.
+
+Tables: ``events`` (``position`` INTEGER PRIMARY KEY AUTOINCREMENT, the global order; ``(case_id,
+seq)`` UNIQUE, which turns a lost race into ``ConcurrencyError``; ``body`` = the canonical JSON the
+hash covers), ``definitions`` (canonical text by SHA-256) and ``meta`` (``schema_version``).
+Triggers refuse UPDATE and DELETE on ``events``: the log is append-only. They stop mistakes, not
+someone with the file: that is what the hash chain and ``verify`` are for.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from ..errors import ConcurrencyError, StoreError
+from ..events import Event
+from .base import Store, StoredEvent
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS definitions (
+    sha256 TEXT PRIMARY KEY,
+    workflow_id TEXT NOT NULL,
+    version TEXT NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS events (
+    position INTEGER PRIMARY KEY AUTOINCREMENT,
+    case_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    at TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    body TEXT NOT NULL,
+    UNIQUE (case_id, seq)
+);
+CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
+BEGIN SELECT RAISE(ABORT, 'ijime-flow events are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
+BEGIN SELECT RAISE(ABORT, 'ijime-flow events are append-only'); END;
+"""
+
+
+class SQLiteStore(Store):
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        try:
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30.0)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA busy_timeout=30000")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: not an ijime-flow SQLite store or not readable ({exc})") from None
+        self._lock = threading.Lock()
+
+    def _migrate(self) -> None:
+        self._db.executescript(_SCHEMA)  # idempotent: every statement says IF NOT EXISTS
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            if row is None:
+                self._db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            elif int(row[0]) > SCHEMA_VERSION:
+                raise StoreError(f"{self.path}: store schema {row[0]} is newer than this ijime-flow"
+                                 f" ({SCHEMA_VERSION}); upgrade ijime-flow")
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
+    def append(self, records: Sequence[tuple[Event, str]]) -> None:
+        rows = [(e.case_id, e.seq, e.type, e.at.isoformat(), e.hash, body) for e, body in records]
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                self._db.executemany(
+                    "INSERT INTO events (case_id, seq, type, at, hash, body) VALUES (?, ?, ?, ?, ?, ?)", rows)
+                self._db.execute("COMMIT")
+            except sqlite3.IntegrityError:
+                self._db.execute("ROLLBACK")
+                raise ConcurrencyError(records[0][0].case_id, records[0][0].seq) from None
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+
+    def read_case(self, case_id: str) -> list[StoredEvent]:
+        rows = self._db.execute(
+            "SELECT position, case_id, seq, body FROM events WHERE case_id = ? ORDER BY seq", (case_id,))
+        return [StoredEvent(*row) for row in rows]
+
+    def read_from(self, position: int = 0) -> Iterator[StoredEvent]:
+        cursor = self._db.execute(
+            "SELECT position, case_id, seq, body FROM events WHERE position > ? ORDER BY position", (position,))
+        for row in cursor:
+            yield StoredEvent(*row)
+
+    def case_ids(self) -> list[str]:
+        rows = self._db.execute("SELECT case_id FROM events GROUP BY case_id ORDER BY min(position)")
+        return [row[0] for row in rows]
+
+    def put_definition(self, sha256: str, workflow_id: str, version: str, text: str) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR IGNORE INTO definitions VALUES (?, ?, ?, ?)",
+                             (sha256, workflow_id, version, text))
+
+    def get_definition(self, sha256: str) -> str | None:
+        row = self._db.execute("SELECT body FROM definitions WHERE sha256 = ?", (sha256,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def integrity_problems(self) -> list[str]:
+        """Positions are handed out 1, 2, 3, ... and never reused, and a rolled-back insert gives its
+        number back: so a missing position is a deleted row, even when every chain still links."""
+        count, highest = self._db.execute("SELECT count(*), coalesce(max(position), 0) FROM events").fetchone()
+        row = self._db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
+        issued = int(row[0]) if row else 0
+        problems = []
+        if count != highest:
+            problems.append(f"{highest - count} event row(s) missing between positions 1 and {highest}:"
+                            " rows were deleted from the events table")
+        if issued > highest:
+            problems.append(f"the last {issued - highest} event row(s) (positions {highest + 1}-{issued})"
+                            " were deleted from the events table")
+        return problems
+
+    def close(self) -> None:
+        self._db.close()
