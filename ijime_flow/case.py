@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from .engine import Engine, Runtime
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
+# (event type, trigger, states before, states after, actor, data) of one event to append
+Step = tuple[EventType, str | None, frozenset[str], frozenset[str], Actor, Any]
 MAX_AUTOMATIC = 32
 
 
@@ -121,7 +123,7 @@ class Case:
             apply_facts(facts, defn, chosen.recorded)
             kind: EventType = "transition" if t.to is not None else "action"
             try:
-                steps = [(kind, trigger, before, after, actor, payload)]
+                steps: list[Step] = [(kind, trigger, before, after, actor, payload)]
                 steps += self._automatic_steps(after, facts, at)
                 event = self._append(steps, at)[0]
             except BaseException:
@@ -155,9 +157,8 @@ class Case:
     def _when(self, at: datetime | None) -> datetime:
         return checked_time(at, self._engine.clock.now())
 
-    def _automatic_steps(self, leaves: frozenset[str], facts: dict[str, Any],
-                         at: datetime) -> list[tuple[EventType, str, frozenset[str], frozenset[str], Actor, Any]]:
-        defn, steps = self._runtime.definition, []
+    def _automatic_steps(self, leaves: frozenset[str], facts: dict[str, Any], at: datetime) -> list[Step]:
+        defn, steps = self._runtime.definition, list[Step]()
         for _ in range(MAX_AUTOMATIC):
             due = due_automatic(defn, leaves, facts, at, self.id, self._engine.guards)
             if due is None:
@@ -168,8 +169,7 @@ class Case:
             leaves = after
         raise InvalidData(f"automatic steps loop in workflow {defn.id}: more than {MAX_AUTOMATIC} in a row")
 
-    def _append(self, steps: list[tuple[EventType, str | None, frozenset[str], frozenset[str], Actor, Any]],
-                at: datetime) -> list[Event]:
+    def _append(self, steps: list[Step], at: datetime) -> list[Event]:
         recorded_at = self._engine.clock.now()
         records, seq, head = [], self._seq, self._head
         for kind, trigger, before, after, actor, payload in steps:

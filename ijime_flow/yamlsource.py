@@ -29,7 +29,7 @@ class _StrictLoader(_BASE):
     def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Hashable, Any]:
         seen: dict[Any, Node] = {}
         for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            key = self.construct_object(key_node, deep=deep)
             if not isinstance(key, Hashable):
                 raise yaml.constructor.ConstructorError(
                     None, None, "a mapping key must be a plain value", key_node.start_mark
@@ -113,8 +113,8 @@ def _child(node: Node, part: Any) -> Node | None:
                 return value_node
         return None
     if isinstance(node, SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
-        child: Node = node.value[part]
-        return child
+        child = node.value[part]
+        return child if isinstance(child, Node) else None
     return None
 
 
@@ -136,7 +136,7 @@ def parse(text: str, file: str) -> Located:
     loader = _StrictLoader(text)
     try:
         root = loader.get_single_node()
-        data = loader.construct_document(root) if root is not None else None  # type: ignore[no-untyped-call]
+        data = loader.construct_document(root) if root is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
