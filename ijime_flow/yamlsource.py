@@ -109,7 +109,7 @@ class Located:
 def _child(node: Node, part: Any) -> Node | None:
     if isinstance(node, MappingNode):
         for key_node, value_node in node.value:
-            if isinstance(key_node, ScalarNode) and key_node.value == str(part):
+            if isinstance(key_node, ScalarNode) and key_node.value == str(part) and isinstance(value_node, Node):
                 return value_node
         return None
     if isinstance(node, SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
