@@ -74,6 +74,8 @@ class FactIs(_Cond):
             raise ValueError(
                 f"a fact condition takes exactly one of {', '.join(COMPARISONS)}; got {given or 'none'}"
             )
+        if self.operand is None:
+            raise ValueError(f"'{given[0]}' needs a value (null is not a value; use is_set: false for 'not recorded')")
         return self
 
     def operand_given(self, op: str) -> bool:

@@ -1,7 +1,7 @@
 """A validated workflow, indexed for the runtime, with its canonical form and SHA-256.
 
 The canonical form is the canonical JSON (see :mod:`ijime_flow.canonical`) of the validated model
-with every field written out. Comments and layout of the YAML file do not change it; any change of
+with every field that has a value written out (defaults included, ``null`` left out). Comments and layout of the YAML file do not change it; any change of
 meaning does. A case pins ``(id, version, sha256)`` and the store keeps the canonical text by hash,
 so a case always replays under the exact definition it was opened with.
 """
@@ -78,7 +78,7 @@ class Definition:
 
     @cached_property
     def canonical(self) -> str:
-        return canonical_json(self.spec.model_dump(mode="json", by_alias=True))
+        return canonical_json(self.spec.model_dump(mode="json", by_alias=True, exclude_none=True))
 
     @cached_property
     def sha256(self) -> str:
@@ -171,8 +171,14 @@ class Definition:
         node = self.nodes.get(path)
         return node.spec.ja if node else path
 
-    def trigger_label(self, trigger: str) -> str:
-        found = self.transitions_by_trigger.get(trigger)
+    def trigger_label(self, trigger: str, from_states: Iterable[str] = ()) -> str:
+        """The Japanese label of the transition of ``trigger`` that leaves one of ``from_states``
+        (several transitions may share a trigger, e.g. ``close``)."""
+        found = self.transitions_by_trigger.get(trigger, [])
+        leaves = frozenset(from_states)
+        for _, t in found:
+            if self.source_active(t, leaves):
+                return t.ja
         return found[0][1].ja if found else trigger
 
     @cached_property

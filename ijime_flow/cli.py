@@ -1,0 +1,195 @@
+"""The ``ijime-flow`` command.
+
+Exit codes: 0 — done, nothing wrong; 1 — problems found (invalid workflow, failed verification);
+2 — unusable input (bad arguments, a store that does not exist, an unknown case).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import structlog
+
+from . import __version__
+from .engine import Engine
+from .errors import DefinitionError, IjimeFlowError
+from .events import parse_event
+from .loader import load_path
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_UNUSABLE = 0, 1, 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    _configure_logging(args.verbose)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return EXIT_UNUSABLE
+    try:
+        code: int = args.run(args)
+        return code
+    except IjimeFlowError as exc:
+        print(f"ijime-flow: {exc}", file=sys.stderr)
+        return EXIT_UNUSABLE
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ijime-flow",
+        description="いじめ対応の手順をワークフローとして実行し、改ざん検知可能な記録を残す。"
+                    " / Run a school's bullying-response procedure and keep a tamper-evident log.",
+    )
+    parser.add_argument("--version", action="version", version=f"ijime-flow {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log each step to stderr")
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    p = sub.add_parser("validate", help="check workflow files (exit 1 with one file:line:col line per problem)")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="workflow file(s) or folder(s) of *.yaml files")
+    p.add_argument("--no-lint", action="store_true", help="check shape and references only, skip lint rules")
+    p.set_defaults(run=_validate)
+
+    p = sub.add_parser("schema", help="print the JSON Schema of the workflow language")
+    p.add_argument("-o", "--output", type=Path, help="write to this file instead of standard output")
+    p.set_defaults(run=_schema)
+
+    p = sub.add_parser("demo", help="run a realistic case through the response workflow into an SQLite file")
+    p.add_argument("--db", type=Path, default=Path("ijime-flow-demo.db"), help="SQLite file (default: %(default)s)")
+    p.add_argument("--workflows", type=Path, help="workflows folder (default: ./workflows or the source checkout's)")
+    p.set_defaults(run=_demo)
+
+    p = sub.add_parser("history", help="a case's timeline (without CASE: the list of cases)")
+    p.add_argument("--db", type=Path, required=True, help="SQLite file")
+    p.add_argument("case", nargs="?", metavar="CASE", help="case id")
+    p.add_argument("--json", action="store_true", help="the events as stored (canonical JSON)")
+    p.set_defaults(run=_history)
+
+    p = sub.add_parser("verify", help="check chains, legality and states (exit 1 when a problem is found)")
+    p.add_argument("--db", type=Path, required=True, help="SQLite file")
+    p.add_argument("case", nargs="?", metavar="CASE", help="only this case (default: every case)")
+    p.add_argument("--json", action="store_true", help="machine-readable report")
+    p.set_defaults(run=_verify)
+    return parser
+
+
+def _configure_logging(verbose: bool) -> None:
+    """The command is an application, so it may configure structlog (the library never does)."""
+    structlog.configure(
+        wrapper_class=structlog.make_filtering_bound_logger(logging.INFO if verbose else logging.WARNING),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+    )
+
+
+def _validate(args: argparse.Namespace) -> int:
+    failed = False
+    for path in args.paths:
+        try:
+            for defn in load_path(path, run_lint=not args.no_lint):
+                print(f"ok: {defn.file} ({defn.id} {defn.version}, sha256 {defn.sha256[:16]}…)")
+        except DefinitionError as exc:
+            failed = True
+            for problem in exc.problems:
+                print(str(problem))
+    return EXIT_PROBLEMS if failed else EXIT_OK
+
+
+def _schema(args: argparse.Namespace) -> int:
+    from .schema import workflow_schema_text
+
+    text = workflow_schema_text()
+    if args.output:
+        args.output.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from .demo import find_workflows, run_demo
+    from .timeline import render_timeline
+
+    try:
+        workflows = find_workflows(args.workflows)
+    except FileNotFoundError as exc:
+        print(f"ijime-flow: {exc}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    with Engine(args.db) as engine:
+        engine.load(workflows)
+        case = run_demo(engine, say=print)
+        print()
+        print(render_timeline(engine.definition("response"), case.history()))
+        print()
+        report = engine.verify(case.id)
+        print(_verdict(report.ok, report.cases, report.events, len(report.problems)))
+        for problem in report.problems:
+            print(f"  {problem}")
+        print(f"\nSQLite: {args.db}  case: {case.id}")
+        print(f"  ijime-flow history --db {args.db} {case.id}\n  ijime-flow verify --db {args.db}")
+        return EXIT_OK if report.ok else EXIT_PROBLEMS
+
+
+def _open_existing(db: Path) -> Engine:
+    if not db.is_file():
+        raise _Unusable(f"no such store: {db}")
+    return Engine(db)
+
+
+class _Unusable(IjimeFlowError):
+    pass
+
+
+def _history(args: argparse.Namespace) -> int:
+    from .timeline import render_timeline, states_label
+
+    with _open_existing(args.db) as engine:
+        if args.case is None:
+            ids = engine.case_ids()
+            if args.json:
+                print(json.dumps(ids, ensure_ascii=False))
+                return EXIT_OK
+            for cid in ids:
+                case = engine.get_case(cid)
+                runtime = engine.runtime_for(case.definition_sha256)
+                defn = runtime.definition if runtime else None
+                print(f"{cid}  {case.workflow_id}  seq {case.seq}  {states_label(defn, sorted(case.active_states))}")
+            if not ids:
+                print("(no cases)")
+            return EXIT_OK
+        rows = engine.store.read_case(args.case)
+        if not rows:
+            raise _Unusable(f"事案 {args.case} は記録にありません / no case '{args.case}' in {args.db}")
+        if args.json:
+            print(json.dumps([json.loads(row.body) for row in rows], ensure_ascii=False, indent=2))
+            return EXIT_OK
+        events = [parse_event(row.body) for row in rows]
+        pin = events[0].definition
+        runtime = engine.runtime_for(pin.sha256) if pin else None
+        print(render_timeline(runtime.definition if runtime else None, events))
+        return EXIT_OK
+
+
+def _verify(args: argparse.Namespace) -> int:
+    with _open_existing(args.db) as engine:
+        report = engine.verify(args.case)
+        if args.json:
+            print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+        else:
+            print(_verdict(report.ok, report.cases, report.events, len(report.problems)))
+            for problem in report.problems:
+                print(f"  {problem}")
+        return EXIT_OK if report.ok else EXIT_PROBLEMS
+
+
+def _verdict(ok: bool, cases: int, events: int, problems: int) -> str:
+    if ok:
+        return f"検証OK / verified: {cases} case(s), {events} event(s), no problems"
+    return f"検証NG / verification FAILED: {problems} problem(s) in {cases} case(s), {events} event(s)"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,69 @@
+"""A case's history as people read it: Japan time, who, what (Japanese label first), what changed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from .clock import TOKYO
+from .definition import Definition
+from .events import Event
+
+_TYPE_JA = {"opened": "事案を開始", "fact": "事実を記録", "automatic": "自動"}
+
+
+def states_label(defn: Definition | None, states: Sequence[str]) -> str:
+    if not states:
+        return "—"
+    return " / ".join(defn.state_label(s) if defn else s for s in sorted(states))
+
+
+def describe_event(defn: Definition | None, event: Event) -> list[str]:
+    """Three or four lines for one event."""
+    at = event.at.astimezone(TOKYO).strftime("%Y-%m-%d %H:%M")
+    roles = ", ".join(event.actor.roles) or "-"
+    lines = [f"#{event.seq:<3} {at} JST  {event.actor.id} [{roles}]"]
+    if event.type == "fact":
+        name = str(event.data.get("fact"))
+        label = defn.fact_labels.get(name, name) if defn else name
+        lines.append(f"     事実を記録: 「{label}」 = {_value(event.data.get('value'))}  (fact {name})")
+        return lines
+    if event.type == "opened":
+        pin = event.definition
+        what = f"{_TYPE_JA['opened']} (opened: {pin.id} {pin.version}, sha256 {pin.sha256[:12]}…)" if pin else "opened"
+    else:
+        label = defn.trigger_label(event.trigger or "", event.from_states or []) if defn else event.trigger
+        prefix = "自動: " if event.type == "automatic" else ""
+        kind = "" if event.type == "transition" else f", {event.type}"
+        what = f"{prefix}{label} ({event.trigger}{kind})"
+    lines.append(f"     {what}")
+    before, after = set(event.from_states or []), set(event.to_states or [])
+    if event.type == "opened":
+        lines.append(f"     → {states_label(defn, sorted(after))}")
+    elif before != after:
+        lines.append(f"     {states_label(defn, sorted(before - after))} → {states_label(defn, sorted(after - before))}")
+    if event.data and event.type != "fact":
+        lines.append("     " + ", ".join(f"{k}={_value(v)}" for k, v in sorted(event.data.items())))
+    return lines
+
+
+def render_timeline(defn: Definition | None, events: Sequence[Event]) -> str:
+    if not events:
+        return "(no events)"
+    head = events[0]
+    title = f"{defn.spec.title.ja} / {defn.spec.title.en}" if defn else (head.definition.id if head.definition else "")
+    out = [f"事案 {head.case_id} — {title}"]
+    for event in events:
+        out.extend(describe_event(defn, event))
+    last = events[-1]
+    out.append(f"現在の状態 / current state: {states_label(defn, last.to_states or [])}")
+    return "\n".join(out)
+
+
+def _value(value: Any) -> str:
+    if value is True:
+        return "はい (true)"
+    if value is False:
+        return "いいえ (false)"
+    text = str(value)
+    return text if len(text) <= 60 else text[:57] + "…"
