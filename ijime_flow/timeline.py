@@ -32,7 +32,7 @@ def describe_event(defn: Definition | None, event: Event) -> list[str]:
         pin = event.definition
         what = f"{_TYPE_JA['opened']} (opened: {pin.id} {pin.version}, sha256 {pin.sha256[:12]}…)" if pin else "opened"
     else:
-        label = defn.trigger_label(event.trigger or "", event.from_states or []) if defn else event.trigger
+        label = defn.trigger_label(event.trigger or "", event.from_states or []) if defn else str(event.trigger)
         prefix = "自動: " if event.type == "automatic" else ""
         kind = "" if event.type == "transition" else f", {event.type}"
         what = f"{prefix}{label} ({event.trigger}{kind})"
@@ -42,7 +42,7 @@ def describe_event(defn: Definition | None, event: Event) -> list[str]:
         lines.append(f"     → {states_label(defn, sorted(after))}")
     elif before != after:
         lines.append(f"     {states_label(defn, sorted(before - after))} → {states_label(defn, sorted(after - before))}")
-    if event.data and event.type != "fact":
+    if event.data:
         lines.append("     " + ", ".join(f"{k}={_value(v)}" for k, v in sorted(event.data.items())))
     return lines
 
