@@ -2,8 +2,9 @@
 
 The canonical form is the canonical JSON (see :mod:`ijime_flow.canonical`) of the validated model
 with every field that has a value written out (defaults included, ``null`` left out). Comments and
-layout of the YAML file do not change it; any change of meaning does. A case pins ``(id, version, sha256)`` and the store keeps the canonical text by hash,
-so a case always replays under the exact definition it was opened with.
+layout of the YAML file do not change it; any change of meaning does. A case pins
+``(id, version, sha256)`` and the store keeps the canonical text by hash, so a case always replays
+under the exact definition it was opened with.
 """
 
 from __future__ import annotations
