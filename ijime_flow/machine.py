@@ -9,8 +9,10 @@ good at — entering and leaving nested and parallel states — and nothing else
 - each declared transition gets its own internal trigger (``_t<index>``) with no conditions: which
   transition applies, who may take it and whether its conditions hold is decided beforehand by
   :mod:`ijime_flow.stepper`, which can say *why* a step is refused — ``transitions`` can only say no;
-- ``on_final`` is not used: 0.9.3 fires it on a parent of a parallel state when only the last
-  region is final (upstream #715). Completion is checked by :meth:`Definition.is_done` instead.
+- final states are not declared to ``transitions`` at all. 0.9.3 fires ``on_final`` on a parent of
+  a parallel state when only the last region is final (upstream #715), and its final check raises
+  ``AttributeError: 'scoped_enter'`` once every region of a top-level parallel state is final
+  (seen here). Completion is decided by :meth:`Definition.is_done` and ``automatic`` steps instead.
 """
 
 from __future__ import annotations
@@ -40,9 +42,8 @@ def trigger_name(index: int) -> str:
 
 
 def _state_config(name: str, spec: StateDef) -> dict[str, Any]:
+    # ``final`` is deliberately not passed: see the module docstring
     config: dict[str, Any] = {"name": name}
-    if spec.final:
-        config["final"] = True
     if spec.states:
         config["children"] = [_state_config(n, s) for n, s in spec.states.items()]
         config["initial"] = spec.initial

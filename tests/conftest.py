@@ -1,0 +1,90 @@
+"""Shared fixtures: the shipped workflows, actors, a fixed clock, engines in memory and on SQLite."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from ijime_flow import Actor, Case, Engine, FixedClock
+from ijime_flow.clock import TOKYO
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKFLOWS = ROOT / "workflows"
+
+STAFF = Actor("t-014", {"staff"})
+ADMIN = Actor("v-002", {"administrator"})
+PRINCIPAL = Actor("p-001", {"principal"})
+COMMITTEE = Actor("c-001", {"committee"})
+COUNSELOR = Actor("s-003", {"counselor"})
+
+
+def jst(year: int, month: int, day: int, hour: int = 10, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=TOKYO)
+
+
+MAIN_LINE = [
+    ("stop_act", STAFF, {}),
+    ("report_to_administrator", STAFF, {}),
+    ("share_with_committee", ADMIN, {}),
+    ("start_fact_finding", COMMITTEE, {}),
+    ("confirm_facts", COMMITTEE, {"bullying_recognised": True}),
+    ("report_to_board", PRINCIPAL, {}),
+    ("begin_response", COMMITTEE, {}),
+]
+REGIONS = {
+    "victim_support": ["interview_victim", "assure_victim", "inform_victim_guardians", "complete_victim_support"],
+    "perpetrator_guidance": ["interview_perpetrator", "guide_perpetrator", "inform_perpetrator_guardians",
+                             "complete_perpetrator_guidance"],
+    "bystander_guidance": ["guide_bystanders", "hold_class_discussion"],
+}
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(jst(2020, 3, 31, 18))
+
+
+def _engine(target: object, clock: FixedClock) -> Engine:
+    engine = Engine(target, clock=clock)  # type: ignore[arg-type]
+    engine.load(WORKFLOWS)
+    return engine
+
+
+@pytest.fixture
+def engine(clock: FixedClock) -> Iterator[Engine]:
+    with _engine(None, clock) as eng:
+        yield eng
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "cases.db"
+
+
+@pytest.fixture
+def sqlite_engine(db_path: Path, clock: FixedClock) -> Iterator[Engine]:
+    with _engine(db_path, clock) as eng:
+        yield eng
+
+
+def open_case(engine: Engine, day: int = 1) -> Case:
+    return engine.open_case("response", actor=STAFF, at=jst(2019, 5, day, 9))
+
+
+def walk_main_line(case: Case, until: str | None = None) -> Case:
+    """Fire the main line up to (and including) ``until``; every step on 2019-05-01..07."""
+    for day, (trigger, actor, data) in enumerate(MAIN_LINE, start=1):
+        case.fire(trigger, actor=actor, at=jst(2019, 5, day, 10), data=data)
+        if trigger == until:
+            break
+    return case
+
+
+def finish_regions(case: Case, order: list[str] | None = None) -> Case:
+    for region in order or list(REGIONS):
+        for trigger in REGIONS[region]:
+            case.fire(trigger, actor=COMMITTEE, at=jst(2019, 5, 10, 10))
+    return case
