@@ -1,13 +1,12 @@
 """A case: one pupil's matter under one workflow, driven step by step and kept as its event log.
 
 A :class:`Case` holds only what is derived from its log (active states, facts, the head of the
-chain) and a model attached to the shared machine of its definition. The store holds the truth:
+chain); the machine of its definition is shared with every other case. The store holds the truth:
 :meth:`Engine.get_case` rebuilds a case from it at any time.
 """
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -51,8 +50,6 @@ class Case:
         self._facts = facts
         self._seq = seq
         self._head = head
-        self._model = runtime.machine.attach(leaves)
-        weakref.finalize(self, runtime.machine.detach, self._model)
 
     # -- reading --------------------------------------------------------------------------------
     @property
@@ -118,20 +115,15 @@ class Case:
                              self._engine.guards)
             t = chosen.transition
             before = self._leaves
-            after = self._runtime.machine.move(self._model, chosen.index) if t.to is not None else before
+            after = self._runtime.machine.move(before, chosen.index) if t.to is not None else before
             facts = dict(self._facts)
             apply_facts(facts, defn, chosen.recorded)
             kind: EventType = "transition" if t.to is not None else "action"
-            try:
-                steps: list[Step] = [(kind, trigger, before, after, actor, payload)]
-                steps += self._automatic_steps(after, facts, at)
-                event = self._append(steps, at)[0]
-            except BaseException:
-                if after != before:
-                    self._runtime.machine.restore(self._model, before)
-                raise
+            steps: list[Step] = [(kind, trigger, before, after, actor, payload)]
+            steps += self._automatic_steps(after, facts, at)
+            event = self._append(steps, at)[0]  # nothing of the case changes before this succeeds
             self._facts = facts
-            _log().info("case.fired", case_id=self.id, workflow=defn.id, trigger=trigger,
+            _log.info("case.fired", case_id=self.id, workflow=defn.id, trigger=trigger,
                         from_states=sorted(before), to_states=sorted(self._leaves), seq=event.seq)
             return event
 
@@ -150,7 +142,7 @@ class Case:
             payload = {"fact": name, "value": fact_json(typed)}
             event = self._append([("fact", None, self._leaves, self._leaves, actor, payload)], at)[0]
             self._facts = facts
-            _log().info("case.fact_recorded", case_id=self.id, workflow=defn.id, fact=name, seq=event.seq)
+            _log.info("case.fact_recorded", case_id=self.id, workflow=defn.id, fact=name, seq=event.seq)
             return event
 
     # -- internals ----------------------------------------------------------------------------------
@@ -164,7 +156,7 @@ class Case:
             if due is None:
                 return steps
             index, t = due
-            after = self._runtime.machine.move(self._model, index)
+            after = self._runtime.machine.move(leaves, index)
             steps.append(("automatic", t.trigger, leaves, after, SYSTEM, {}))
             leaves = after
         raise InvalidData(f"automatic steps loop in workflow {defn.id}: more than {MAX_AUTOMATIC} in a row")
@@ -201,5 +193,5 @@ def checked_time(at: datetime | None, now: datetime) -> datetime:
     return at
 
 
-def _log() -> Any:
-    return structlog.get_logger("ijime_flow")
+# a lazy proxy: it picks up whatever configuration the application makes, before or after import
+_log = structlog.get_logger("ijime_flow")

@@ -163,6 +163,20 @@ class Definition:
     def automatic(self) -> list[tuple[int, TransitionDef]]:
         return [(i, t) for i, t in enumerate(self.spec.transitions) if t.automatic]
 
+    def automatic_ready(self, leaves: frozenset[str]) -> list[tuple[int, TransitionDef]]:
+        """Automatic steps whose ``from`` state is active and done in this configuration (their
+        conditions are not evaluated here). Remembered per configuration: it depends on nothing else."""
+        ready = self._ready.get(leaves)
+        if ready is None:
+            ready = [(i, t) for i, t in self.automatic
+                     if any(self.is_active(src, leaves) and self.is_done(src, leaves) for src in t.from_)]
+            self._ready[leaves] = ready
+        return ready
+
+    @cached_property
+    def _ready(self) -> dict[frozenset[str], list[tuple[int, TransitionDef]]]:
+        return {}
+
     def source_active(self, t: TransitionDef, leaves: frozenset[str]) -> bool:
         if "*" in t.from_:
             return not self.is_closed(leaves)

@@ -93,9 +93,18 @@ def seal(
         "definition": definition.model_dump() if definition else None,
         "prev_hash": prev_hash,
     }
-    body["hash"] = sha256_hex(canonical_json(body))
-    text = canonical_json(body)
-    return Event.model_validate(body), text
+    unsealed = canonical_json(body)
+    body["hash"] = sha256_hex(unsealed)
+    return Event.model_validate(body), _with_hash(unsealed, body["hash"])
+
+
+def _with_hash(unsealed: str, digest: str) -> str:
+    """The canonical text with ``hash`` added, without encoding the body a second time. Keys are
+    sorted, so ``hash`` sits just before the top-level ``prev_hash``; every key after that holds
+    text, numbers or a list of text, where ``,"prev_hash":`` cannot occur, so the last occurrence
+    is the top-level key. (A test checks the result equals ``canonical_json`` of the full body.)"""
+    cut = unsealed.rfind(',"prev_hash":')
+    return f'{unsealed[:cut]},"hash":"{digest}"{unsealed[cut:]}'
 
 
 def parse_event(text: str) -> Event:

@@ -9,12 +9,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema, field_validator, model_validator
 
 from .conditions import Condition
 
 Ident = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 StatePath = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$|^\*$")]
+_STATE_PATH_SCHEMA = {"type": "string", "pattern": r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$|^\*$"}
+# YAML may give one state or a list; the model always holds a list
+Sources = Annotated[
+    list[StatePath],
+    WithJsonSchema({"anyOf": [_STATE_PATH_SCHEMA, {"type": "array", "items": _STATE_PATH_SCHEMA, "minItems": 1}],
+                    "description": "state(s) the step leaves, as dotted paths, or '*' for any open state"}),
+]
 FactType = Literal["bool", "int", "number", "string", "date", "datetime", "enum"]
 
 
@@ -99,7 +106,7 @@ class TransitionDef(_Model):
     ja: str = Field(min_length=1)
     en: str | None = None
     source: str = Field(min_length=1, description="policy section, e.g. 4(2)")
-    from_: list[StatePath] = Field(alias="from", min_length=1, description="state(s), or '*' for any")
+    from_: Sources = Field(alias="from", min_length=1)
     to: StatePath | None = Field(default=None, description="destination; omitted for an internal action")
     roles: list[Ident] = Field(default_factory=list, description="roles allowed to take the step")
     when: Condition | None = Field(default=None, description="condition that must hold")

@@ -1,8 +1,8 @@
 """The typed adapter around ``transitions``: the only module that imports it.
 
 One :class:`CompiledMachine` is built per definition hash and shared by every case of that
-definition: each case attaches a small plain model object. ``transitions`` is used for what it is
-good at — entering and leaving nested and parallel states — and nothing else:
+definition. ``transitions`` is used for what it is good at — entering and leaving nested and
+parallel states — and nothing else:
 
 - ``auto_transitions`` is off (its ``to_<state>()`` methods skip every guard);
 - the nested separator is ``.``, so names may contain ``_`` (``victim_support``);
@@ -17,7 +17,7 @@ good at — entering and leaving nested and parallel states — and nothing else
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import threading
 from typing import Any
 
 from transitions.extensions.nesting import HierarchicalMachine, NestedState
@@ -53,7 +53,15 @@ def _state_config(name: str, spec: StateDef) -> dict[str, Any]:
 
 
 class CompiledMachine:
-    """A ``HierarchicalMachine`` for one definition, shared by all cases of it."""
+    """A ``HierarchicalMachine`` for one definition, shared by all cases of it.
+
+    The machine is built with no callbacks, no conditions and no side effects, so the configuration
+    after a transition depends only on the configuration before it and the transition taken.
+    :meth:`move` therefore asks ``transitions`` once for each (configuration, transition) pair, on
+    one scratch model, and remembers the answer. Cases hold no model of their own: the machine's
+    memory does not grow with the number of cases, only with the configurations actually reached
+    (bounded by the definition: a few hundred for the response workflow).
+    """
 
     def __init__(self, definition: Definition) -> None:
         self.definition = definition
@@ -73,29 +81,30 @@ class CompiledMachine:
             ignore_invalid_triggers=False,
             queued=False,
         )
+        self._scratch = _CaseModel()
+        self._machine.add_model(self._scratch)
+        self._moves: dict[tuple[frozenset[str], int], frozenset[str]] = {}
+        self._lock = threading.Lock()
 
-    def attach(self, leaves: Iterable[str] | None = None) -> _CaseModel:
-        """A new model in the given configuration of active leaf states (default: the initial one)."""
-        model = _CaseModel()
-        self._machine.add_model(model)
-        if leaves is not None:
-            wanted = sorted(leaves)
-            if sorted(active_leaves(model)) != wanted:
-                self.restore(model, wanted)
-        return model
+    def move(self, leaves: frozenset[str], index: int) -> frozenset[str]:
+        """The active leaf states after taking declared transition ``index`` from ``leaves``."""
+        key = (leaves, index)
+        after = self._moves.get(key)
+        if after is None:
+            with self._lock:
+                self._restore(leaves)
+                self._scratch.trigger(trigger_name(index))  # type: ignore[attr-defined]  # added by transitions
+                after = active_leaves(self._scratch)
+                self._moves[key] = after
+        return after
 
-    def detach(self, model: _CaseModel) -> None:
-        self._machine.remove_model(model)
+    def _restore(self, leaves: frozenset[str]) -> None:
+        wanted = sorted(leaves)
+        self._machine.set_state(wanted if len(wanted) > 1 else wanted[0], model=self._scratch)
 
-    def restore(self, model: _CaseModel, leaves: Iterable[str]) -> None:
-        """Put a model back into a configuration read from the log (no callbacks, no checks)."""
-        wanted = list(leaves)
-        self._machine.set_state(wanted if len(wanted) > 1 else wanted[0], model=model)
-
-    def move(self, model: _CaseModel, index: int) -> frozenset[str]:
-        """Take the declared transition ``index``; return the new active leaf states."""
-        model.trigger(trigger_name(index))  # type: ignore[attr-defined]  # added by transitions
-        return active_leaves(model)
+    @property
+    def memo_size(self) -> int:
+        return len(self._moves)
 
     @property
     def raw(self) -> HierarchicalMachine:

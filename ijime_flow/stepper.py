@@ -158,9 +158,7 @@ def apply_facts(facts: dict[str, Any], defn: Definition, recorded: Mapping[str, 
 def due_automatic(defn: Definition, leaves: frozenset[str], facts: Facts, at: datetime, case_id: str,
                   guards: Mapping[str, GuardFn] | None) -> tuple[int, TransitionDef] | None:
     """The first automatic step whose ``from`` state is active and done, and whose condition holds."""
-    for index, t in defn.automatic:
-        if not any(defn.is_active(src, leaves) and defn.is_done(src, leaves) for src in t.from_):
-            continue
+    for index, t in defn.automatic_ready(leaves):
         if t.when is None or not evaluate(t.when, context(defn, facts, at, leaves, case_id, guards)):
             return index, t
     return None

@@ -157,53 +157,49 @@ def check_replay(engine: Engine, case_id: str, events: Sequence[Event]) -> list[
         return bad(1, "state", f"recorded initial states {first.to_states} differ from {sorted(leaves)}")
 
     facts: dict[str, Any] = {}
-    model = machine.attach(leaves)
     due: tuple[int, Any] | None = None
-    try:
-        for ev in events[1:]:
-            label = ev.trigger or ev.type
-            who = f"{ev.actor.id} ({', '.join(ev.actor.roles) or '-'})"
-            if ev.type == "opened":
-                return bad(ev.seq, "illegal", "a second 'opened' event inside one case")
-            if ev.from_states != sorted(leaves):
-                return bad(ev.seq, "state", f"recorded from_states {ev.from_states} differ from the replayed"
-                                            f" {sorted(leaves)}")
-            if due is not None and (ev.type != "automatic" or ev.trigger != due[1].trigger):
-                return bad(ev.seq, "illegal", f"the automatic step '{due[1].trigger}' was due here, but"
-                                              f" '{label}' was recorded")
-            after = leaves
-            try:
-                if ev.type in ("transition", "action"):
-                    chosen = resolve(defn, leaves, facts, ev.trigger or "", defn.role_closure(ev.actor.roles),
-                                     ev.actor.id, ev.at, ev.data, case_id, engine.guards)
-                    moves = chosen.transition.to is not None
-                    if moves != (ev.type == "transition"):
-                        return bad(ev.seq, "illegal", f"'{label}' is recorded as a {ev.type} but the"
-                                                      " definition says otherwise")
-                    if moves:
-                        after = machine.move(model, chosen.index)
-                elif ev.type == "fact":
-                    if defn.is_closed(leaves):
-                        return bad(ev.seq, "illegal", "a fact was recorded after the case was closed")
-                    check_fact(defn, ev.data.get("fact", ""), ev.data.get("value"),
-                               defn.role_closure(ev.actor.roles), ev.actor.id)
-                elif ev.type == "automatic":
-                    if due is None or due[1].trigger != ev.trigger:
-                        return bad(ev.seq, "illegal", f"automatic step '{label}' was not due here")
-                    after = machine.move(model, due[0])
-                apply_facts(facts, defn, event_facts(defn, ev.type, ev.data))
-            except IjimeFlowError as exc:
-                return bad(ev.seq, "illegal", f"{label} by {who} — not allowed under {defn.id} {defn.version}:"
-                                              f" {exc}")
-            if ev.to_states != sorted(after):
-                return bad(ev.seq, "state", f"recorded to_states {ev.to_states} differ from the replayed"
-                                            f" {sorted(after)}")
-            leaves = after
-            due = (due_automatic(defn, leaves, facts, ev.at, case_id, engine.guards)
-                   if ev.type in ("transition", "automatic") else None)
-        if due is not None:
-            bad(events[-1].seq, "illegal", f"the automatic step '{due[1].trigger}' was due after the last event"
-                                           " but is missing")
-    finally:
-        machine.detach(model)
+    for ev in events[1:]:
+        label = ev.trigger or ev.type
+        who = f"{ev.actor.id} ({', '.join(ev.actor.roles) or '-'})"
+        if ev.type == "opened":
+            return bad(ev.seq, "illegal", "a second 'opened' event inside one case")
+        if ev.from_states != sorted(leaves):
+            return bad(ev.seq, "state", f"recorded from_states {ev.from_states} differ from the replayed"
+                                        f" {sorted(leaves)}")
+        if due is not None and (ev.type != "automatic" or ev.trigger != due[1].trigger):
+            return bad(ev.seq, "illegal", f"the automatic step '{due[1].trigger}' was due here, but"
+                                          f" '{label}' was recorded")
+        after = leaves
+        try:
+            if ev.type in ("transition", "action"):
+                chosen = resolve(defn, leaves, facts, ev.trigger or "", defn.role_closure(ev.actor.roles),
+                                 ev.actor.id, ev.at, ev.data, case_id, engine.guards)
+                moves = chosen.transition.to is not None
+                if moves != (ev.type == "transition"):
+                    return bad(ev.seq, "illegal", f"'{label}' is recorded as a {ev.type} but the"
+                                                  " definition says otherwise")
+                if moves:
+                    after = machine.move(leaves, chosen.index)
+            elif ev.type == "fact":
+                if defn.is_closed(leaves):
+                    return bad(ev.seq, "illegal", "a fact was recorded after the case was closed")
+                check_fact(defn, ev.data.get("fact", ""), ev.data.get("value"),
+                           defn.role_closure(ev.actor.roles), ev.actor.id)
+            elif ev.type == "automatic":
+                if due is None or due[1].trigger != ev.trigger:
+                    return bad(ev.seq, "illegal", f"automatic step '{label}' was not due here")
+                after = machine.move(leaves, due[0])
+            apply_facts(facts, defn, event_facts(defn, ev.type, ev.data))
+        except IjimeFlowError as exc:
+            return bad(ev.seq, "illegal", f"{label} by {who} — not allowed under {defn.id} {defn.version}:"
+                                          f" {exc}")
+        if ev.to_states != sorted(after):
+            return bad(ev.seq, "state", f"recorded to_states {ev.to_states} differ from the replayed"
+                                        f" {sorted(after)}")
+        leaves = after
+        due = (due_automatic(defn, leaves, facts, ev.at, case_id, engine.guards)
+               if ev.type in ("transition", "automatic") else None)
+    if due is not None:
+        bad(events[-1].seq, "illegal", f"the automatic step '{due[1].trigger}' was due after the last event"
+                                       " but is missing")
     return problems

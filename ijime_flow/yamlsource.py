@@ -129,6 +129,32 @@ def format_path(path: Sequence[Any]) -> str:
     return out
 
 
+MAX_NODES = 100_000  # nodes once aliases are expanded; a large real workflow has a few thousand
+
+
+def _expanded_size(root: Node) -> int:
+    """How many nodes the document has with every alias written out (capped just above MAX_NODES).
+
+    Aliases share nodes, so ten anchors each listing the previous one ten times make 10**10 nodes
+    from a few hundred bytes ("billion laughs"); validating that would never end.
+    """
+    sizes: dict[int, int] = {}
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:
+        node, finished = stack.pop()
+        if isinstance(node, MappingNode):
+            children = [n for pair in node.value for n in pair]
+        else:
+            children = list(node.value) if isinstance(node, SequenceNode) else []
+        if finished:
+            sizes[id(node)] = min(MAX_NODES + 1, 1 + sum(sizes.get(id(c), 1) for c in children))
+        elif id(node) not in sizes:
+            sizes[id(node)] = 1  # provisional; a node on a cycle counts once (validation refuses cycles)
+            stack.append((node, True))
+            stack.extend((c, False) for c in children)
+    return sizes[id(root)]
+
+
 def parse(text: str, file: str) -> Located:
     """Parse one YAML document. Raises :class:`~ijime_flow.errors.DefinitionError` on any YAML error."""
     from .errors import DefinitionError
@@ -136,6 +162,9 @@ def parse(text: str, file: str) -> Located:
     loader = _StrictLoader(text)
     try:
         root = loader.get_single_node()
+        if root is not None and _expanded_size(root) > MAX_NODES:
+            raise DefinitionError([Problem(file, 1, 1, "", f"YAML: the document is too large once aliases (*name) are"
+                                                           f" expanded (more than {MAX_NODES} nodes)")])
         data = loader.construct_document(root) if root is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import itertools
 from datetime import date, datetime
 
@@ -264,15 +263,45 @@ def test_recurrence_returns_to_fact_finding_in_the_same_case(engine: Engine) -> 
 
 # -- one shared machine per definition ----------------------------------------------------------------
 
-def test_cases_share_one_machine_and_release_it(engine: Engine) -> None:
-    cases = [open_case(engine) for _ in range(20)]
-    machines = {id(c._runtime.machine) for c in cases}
-    assert len(machines) == 1
-    raw = cases[0]._runtime.machine.raw
-    assert len(raw.models) >= 20
-    del cases
-    gc.collect()
-    assert len(raw.models) == 0
+def test_cases_share_one_machine_and_hold_no_model(engine: Engine) -> None:
+    cases = [walk_main_line(open_case(engine)) for _ in range(20)]
+    assert len({id(c._runtime.machine) for c in cases}) == 1
+    machine = cases[0]._runtime.machine
+    assert len(machine.raw.models) == 1  # the scratch model only: nothing per case
+    remembered = machine.memo_size
+    walk_main_line(open_case(engine))
+    assert machine.memo_size == remembered  # the same path adds nothing
+
+
+def test_remembered_moves_agree_with_transitions(engine: Engine) -> None:
+    """Random walks over the whole workflow: every move the engine remembers is what a fresh
+    transitions machine computes for the same configuration and transition."""
+    import random
+
+    from ijime_flow.machine import CompiledMachine
+    from ijime_flow.stepper import allowed_triggers
+
+    defn = engine.definition("response")
+    shared = CompiledMachine(defn)
+    rng = random.Random(20190501)
+    checked = 0
+    for _ in range(12):
+        leaves = frozenset(defn.initial_leaves)
+        for _ in range(30):
+            moves = [(i, t) for trig in allowed_triggers(defn, leaves)
+                     for i, t in defn.transitions_by_trigger[trig] if t.to and defn.source_active(t, leaves)]
+            moves += [(i, t) for i, t in defn.automatic if defn.is_active(t.from_[0], leaves)
+                      and defn.is_done(t.from_[0], leaves)]
+            if not moves:
+                break
+            index, _ = rng.choice(moves)
+            remembered = shared.move(leaves, index)
+            assert shared.move(leaves, index) is remembered
+            fresh = CompiledMachine(defn).move(leaves, index)
+            assert remembered == fresh
+            leaves = remembered
+            checked += 1
+    assert checked > 100
 
 
 def test_a_reloaded_case_continues(engine: Engine) -> None:
