@@ -19,6 +19,11 @@ Two comparisons, both on ``workflows/response.yaml`` and both in one run:
    Target: fire rate at least 0.6x the raw rate (the fsync dominates both, so the ratio shows what the
    engine adds on top of the commit).
 
+Fire is cheaper than a raw trigger because the shared machine remembers the configuration each
+(configuration, transition) pair leads to (see ``ijime_flow/machine.py``): only the first case to meet a
+pair pays a real ``transitions`` trigger; every later case of every school reuses the answer. The raw
+side is what a caller driving ``transitions`` directly, one model per case, would pay for every step.
+
 Why ratios: the machines this runs on are shared and noisy (2 cores), so absolute microseconds move
 from run to run by tens of percent; the two sides of each comparison are measured in the same process,
 interleaved, round after round (alternating which goes first), and the best round of each is kept.
