@@ -22,11 +22,11 @@ from functools import lru_cache
 from typing import Annotated, Any, Literal, Union
 
 import isodate
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, StrictBool, Tag, field_validator, model_validator
 
 from .errors import ConditionFailure
 
-Scalar = bool | int | float | str | date
+Scalar = StrictBool | int | float | str | date
 COMPARISONS: tuple[str, ...] = ("equals", "not_equals", "lt", "lte", "gt", "gte", "in", "is_set")
 
 
@@ -65,7 +65,7 @@ class FactIs(_Cond):
     gt: Scalar | None = None
     gte: Scalar | None = None
     in_: list[Scalar] | None = Field(default=None, alias="in")
-    is_set: bool | None = None
+    is_set: StrictBool | None = None
 
     @model_validator(mode="after")
     def _one_operator(self) -> FactIs:

@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from .conditions import Condition
 
@@ -50,7 +59,7 @@ class FactDef(_Model):
     en: str | None = None
     source: str | None = Field(default=None, description="policy section, e.g. 4(3)")
     values: list[str] | None = Field(default=None, description="the allowed values of an enum fact")
-    many: bool = Field(default=False, description="a set of values, one per event (e.g. absent dates)")
+    many: StrictBool = Field(default=False, description="a set of values, one per event (e.g. absent dates)")
     roles: list[Ident] | None = Field(default=None, description="who may record it; omitted: any role")
 
     @model_validator(mode="after")
@@ -70,7 +79,7 @@ class StateDef(_Model):
     ja: str = Field(min_length=1, description="Japanese label shown to school staff")
     en: str | None = None
     source: str = Field(min_length=1, description="policy section this state comes from, e.g. 4(2)")
-    final: bool = False
+    final: StrictBool = False
     initial: Ident | None = None
     states: dict[Ident, StateDef] | None = None
     parallel: dict[Ident, StateDef] | None = None
@@ -112,7 +121,7 @@ class TransitionDef(_Model):
     when: Condition | None = Field(default=None, description="condition that must hold")
     records: list[Ident] = Field(default_factory=list, description="facts this step records (required data)")
     requires: list[Ident] = Field(default_factory=list, description="other data fields required")
-    automatic: bool = False
+    automatic: StrictBool = False
 
     @field_validator("from_", mode="before")
     @classmethod

@@ -43,10 +43,20 @@ class _StrictLoader(_BASE):
         return super().construct_mapping(node, deep=deep)
 
 
+def _construct_int(loader: _StrictLoader, node: ScalarNode) -> int:
+    text = str(loader.construct_scalar(node))
+    return int(text, 16) if text.lower().startswith("0x") else int(text, 10)
+
+
+_YAML11_ONLY = ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+
+
 def _yaml12_resolvers() -> None:
+    """YAML 1.2 core schema for plain scalars: ``true``/``false`` only; decimal and ``0x`` integers
+    (``017`` and ``1:30`` stay text rather than octal 15 and base-60 90); floats without base 60."""
     resolvers: dict[Any, list[tuple[str, re.Pattern[str]]]] = {}
     for first, entries in _BASE.yaml_implicit_resolvers.items():
-        kept = [(tag, rx) for tag, rx in entries if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:int")]
+        kept = [(tag, rx) for tag, rx in entries if tag not in _YAML11_ONLY]
         if kept:
             resolvers[first] = kept
     _StrictLoader.yaml_implicit_resolvers = resolvers
@@ -54,9 +64,13 @@ def _yaml12_resolvers() -> None:
         "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
     )
     _StrictLoader.add_implicit_resolver(
-        "tag:yaml.org,2002:int",
-        re.compile(r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+)$"),
-        list("-+0123456789"),
+        "tag:yaml.org,2002:int", re.compile(r"^(?:[-+]?[0-9]+|0x[0-9a-fA-F]+)$"), list("-+0123456789")
+    )
+    _StrictLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+    _StrictLoader.add_implicit_resolver(
+        "tag:yaml.org,2002:float",
+        re.compile(r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"),
+        list("-+0123456789."),
     )
 
 

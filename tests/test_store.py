@@ -84,7 +84,7 @@ def test_schema_version_is_recorded_and_a_newer_store_is_refused(db_path: Path) 
 def test_a_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
     junk = tmp_path / "junk.db"
     junk.write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(StoreError, match="junk.db"):
+    with pytest.raises(StoreError, match=r"junk\.db"):
         Engine(junk)
 
 
