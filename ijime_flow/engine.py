@@ -119,9 +119,9 @@ class Engine:
             now = self.clock.now()
             at = checked_time(at, now)
             payload = to_json_value(dict(data or {}), "data")
-            facts: dict[str, Any] = {}
-            for name in set(payload) & set(definition.spec.facts):
-                raise InvalidData(f"'{name}' is a fact: record it with case.record_fact after opening")
+            facts_given = sorted(set(payload) & set(definition.spec.facts))
+            if facts_given:
+                raise InvalidData(f"{', '.join(facts_given)}: facts are recorded with case.record_fact after opening")
             if definition.sha256 not in self._kept:
                 self.store.put_definition(definition.sha256, definition.id, definition.version, definition.canonical)
                 self._kept.add(definition.sha256)
@@ -135,7 +135,7 @@ class Engine:
             self.store.append([(event, body)])
             structlog.get_logger("ijime_flow").info("case.opened", case_id=case_id, workflow=definition.id,
                                                     version=definition.version, to_states=sorted(leaves))
-            return Case(self, runtime, case_id, frozenset(leaves), facts, 1, event.hash)
+            return Case(self, runtime, case_id, frozenset(leaves), {}, 1, event.hash)
 
     def get_case(self, case_id: str) -> Case:
         """Rebuild a case from the store: its pinned definition, states, facts and chain head."""

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from .case import FUTURE_TOLERANCE
 from .errors import IjimeFlowError, UnknownCase
 from .events import Event, body_hash
 from .stepper import apply_facts, check_fact, due_automatic, event_facts, resolve
@@ -163,6 +164,9 @@ def check_replay(engine: Engine, case_id: str, events: Sequence[Event]) -> list[
         who = f"{ev.actor.id} ({', '.join(ev.actor.roles) or '-'})"
         if ev.type == "opened":
             return bad(ev.seq, "illegal", "a second 'opened' event inside one case")
+        if ev.at > ev.recorded_at + FUTURE_TOLERANCE:
+            return bad(ev.seq, "illegal", f"'{label}' is dated {ev.at.isoformat()}, after it was recorded"
+                                          f" ({ev.recorded_at.isoformat()}): a step cannot be recorded in advance")
         if ev.from_states != sorted(leaves):
             return bad(ev.seq, "state", f"recorded from_states {ev.from_states} differ from the replayed"
                                         f" {sorted(leaves)}")

@@ -105,6 +105,10 @@ def test_read_from_follows_the_global_position(sqlite_engine: Engine) -> None:
     positions = [(e.position, e.case_id, e.seq) for e in sqlite_engine.store.read_from(0)]
     assert positions == [(1, a.id, 1), (2, b.id, 1), (3, a.id, 2)]
     assert [e.position for e in sqlite_engine.store.read_from(2)] == [3]
+    store = sqlite_engine.store
+    assert isinstance(store, SQLiteStore)
+    assert [e.position for e in store.read_from(0, batch=2)] == [1, 2, 3]  # across batch boundaries
+    assert [e.position for e in store.read_from(1, batch=1)] == [2, 3]
 
 
 def test_memory_store_refuses_a_gap_or_a_repeat() -> None:

@@ -132,7 +132,16 @@ def change_recorded_state(db: sqlite3.Connection, cid: str) -> None:
     rechain_from(db, cid, 5)
 
 
+def forward_date_and_rechain(db: sqlite3.Connection, cid: str) -> None:
+    """A step dated after it was recorded (as a forger dating a resolution three months on would)."""
+    body = body_of(db, cid, 9)
+    body["at"] = "2031-01-01T10:00:00+09:00"
+    write(db, cid, 9, body)
+    rechain_from(db, cid, 9)
+
+
 @pytest.mark.parametrize(("edit", "seq", "kind"), [
+    (forward_date_and_rechain, 9, "illegal"),
     (edit_data_keep_hash, 6, "hash"),
     (edit_data_and_its_hash, 7, "chain"),
     (edit_time_and_rechain, 7, "illegal"),

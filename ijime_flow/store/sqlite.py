@@ -91,18 +91,27 @@ class SQLiteStore(Store):
                 raise
 
     def read_case(self, case_id: str) -> list[StoredEvent]:
-        rows = self._db.execute(
-            "SELECT position, case_id, seq, body FROM events WHERE case_id = ? ORDER BY seq", (case_id,))
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT position, case_id, seq, body FROM events WHERE case_id = ? ORDER BY seq", (case_id,)).fetchall()
         return [StoredEvent(*row) for row in rows]
 
-    def read_from(self, position: int = 0) -> Iterator[StoredEvent]:
-        cursor = self._db.execute(
-            "SELECT position, case_id, seq, body FROM events WHERE position > ? ORDER BY position", (position,))
-        for row in cursor:
-            yield StoredEvent(*row)
+    def read_from(self, position: int = 0, batch: int = 1000) -> Iterator[StoredEvent]:
+        """In batches, so the connection is never held across a ``yield`` (other threads may write)."""
+        while True:
+            with self._lock:
+                rows = self._db.execute(
+                    "SELECT position, case_id, seq, body FROM events WHERE position > ? ORDER BY position LIMIT ?",
+                    (position, batch)).fetchall()
+            for row in rows:
+                yield StoredEvent(*row)
+            if len(rows) < batch:
+                return
+            position = rows[-1][0]
 
     def case_ids(self) -> list[str]:
-        rows = self._db.execute("SELECT case_id FROM events GROUP BY case_id ORDER BY min(position)")
+        with self._lock:
+            rows = self._db.execute("SELECT case_id FROM events GROUP BY case_id ORDER BY min(position)").fetchall()
         return [row[0] for row in rows]
 
     def put_definition(self, sha256: str, workflow_id: str, version: str, text: str) -> None:
@@ -111,14 +120,16 @@ class SQLiteStore(Store):
                              (sha256, workflow_id, version, text))
 
     def get_definition(self, sha256: str) -> str | None:
-        row = self._db.execute("SELECT body FROM definitions WHERE sha256 = ?", (sha256,)).fetchone()
+        with self._lock:
+            row = self._db.execute("SELECT body FROM definitions WHERE sha256 = ?", (sha256,)).fetchone()
         return None if row is None else str(row[0])
 
     def integrity_problems(self) -> list[str]:
         """Positions are handed out 1, 2, 3, ... and never reused, and a rolled-back insert gives its
         number back: so a missing position is a deleted row, even when every chain still links."""
-        count, highest = self._db.execute("SELECT count(*), coalesce(max(position), 0) FROM events").fetchone()
-        row = self._db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
+        with self._lock:
+            count, highest = self._db.execute("SELECT count(*), coalesce(max(position), 0) FROM events").fetchone()
+            row = self._db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
         issued = int(row[0]) if row else 0
         problems = []
         if count != highest:
