@@ -85,7 +85,7 @@ WALK: list[tuple[str, Actor, dict[str, Any] | None]] = [
     ("inform_victim_guardians", STAFF, None),
     ("complete_victim_support", COMMITTEE, None),
     ("interview_perpetrator", STAFF, None),
-    ("guide_perpetrator", COMMITTEE, None),
+    ("guide_perpetrator", COMMITTEE, {"apology_made": True}),
     ("inform_perpetrator_guardians", STAFF, None),
     ("complete_perpetrator_guidance", COMMITTEE, None),
     ("guide_bystanders", STAFF, None),

@@ -16,6 +16,7 @@ from .actor import Actor
 from .case import Case
 from .clock import Clock, FixedClock, SystemClock
 from .conditions import EvalContext
+from .deadlines import Deadline
 from .definition import Definition
 from .engine import Engine
 from .errors import (
@@ -44,6 +45,7 @@ __all__ = [
     "Clock",
     "ConcurrencyError",
     "ConditionFailure",
+    "Deadline",
     "Definition",
     "DefinitionError",
     "Engine",

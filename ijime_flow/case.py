@@ -16,6 +16,7 @@ import structlog
 from .actor import SYSTEM, Actor
 from .clock import require_aware
 from .conditions import evaluate
+from .deadlines import Deadline, case_deadlines
 from .errors import InvalidData
 from .events import Event, EventType, parse_event, seal, to_json_value
 from .language import TransitionDef
@@ -98,6 +99,13 @@ class Case:
         return [trigger for trigger in allowed_triggers(defn, self._leaves)
                 if any(may(t) for _, t in defn.transitions_by_trigger[trigger])]
 
+    def deadlines(self, at: datetime | None = None) -> list[Deadline]:
+        """Every deadline this case has started, with its due time and whether it was met, as of
+        ``at`` (default: the engine's clock)."""
+        as_of = self._engine.clock.now() if at is None else at
+        require_aware(as_of, "at")
+        return case_deadlines(self._runtime.definition, self.history(), as_of)
+
     def history(self) -> list[Event]:
         """Every event of the case, in order, as the store holds them."""
         return [parse_event(row.body) for row in self._engine.store.read_case(self.id)]
@@ -117,6 +125,8 @@ class Case:
             before = self._leaves
             after = self._runtime.machine.move(before, chosen.index) if t.to is not None else before
             facts = dict(self._facts)
+            for name in t.clears:
+                facts.pop(name, None)
             apply_facts(facts, defn, chosen.recorded)
             kind: EventType = "transition" if t.to is not None else "action"
             steps: list[Step] = [(kind, trigger, before, after, actor, payload)]

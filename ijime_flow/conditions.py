@@ -100,11 +100,16 @@ class Since(_Cond):
     @field_validator("at_least")
     @classmethod
     def _iso_duration(cls, value: str) -> str:
-        try:
-            parse_duration(value)
-        except (isodate.ISO8601Error, ValueError) as exc:
-            raise ValueError(f"'{value}' is not an ISO 8601 duration such as P3M or P30D") from exc
-        return value
+        return check_duration(value)
+
+
+def check_duration(value: str) -> str:
+    """``value`` if it is an ISO 8601 duration, else a ``ValueError`` saying so."""
+    try:
+        parse_duration(value)
+    except (isodate.ISO8601Error, ValueError) as exc:
+        raise ValueError(f"'{value}' is not an ISO 8601 duration such as P3M or P30D") from exc
+    return value
 
 
 class GuardRef(_Cond):

@@ -16,7 +16,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from .canonical import canonical_json, sha256_hex
-from .language import StateDef, TransitionDef, WorkflowDef
+from .language import DeadlineDef, StateDef, TransitionDef, WorkflowDef
 
 StateKind = Literal["atomic", "compound", "parallel"]
 
@@ -182,6 +182,20 @@ class Definition:
             return not self.is_closed(leaves)
         return any(self.is_active(src, leaves) for src in t.from_)
 
+    def transition_for(self, trigger: str, from_states: Iterable[str]) -> TransitionDef | None:
+        """The first declared transition of ``trigger`` that leaves one of ``from_states``. Which
+        facts it records and clears is the same for every candidate (the ``ambiguous-effects`` check)."""
+        leaves = frozenset(from_states)
+        for _, t in self.transitions_by_trigger.get(trigger, []):
+            if self.source_active(t, leaves):
+                return t
+        return None
+
+    @cached_property
+    def deadline_defs(self) -> dict[str, list[DeadlineDef]]:
+        """State path -> the deadlines that start when it is entered."""
+        return {path: list(node.spec.deadlines) for path, node in self.nodes.items() if node.spec.deadlines}
+
     def state_label(self, path: str) -> str:
         node = self.nodes.get(path)
         return node.spec.ja if node else path
@@ -189,11 +203,10 @@ class Definition:
     def trigger_label(self, trigger: str, from_states: Iterable[str] = ()) -> str:
         """The Japanese label of the transition of ``trigger`` that leaves one of ``from_states``
         (several transitions may share a trigger, e.g. ``close``)."""
-        found = self.transitions_by_trigger.get(trigger, [])
-        leaves = frozenset(from_states)
-        for _, t in found:
-            if self.source_active(t, leaves):
-                return t.ja
+        chosen = self.transition_for(trigger, from_states)
+        if chosen is not None:
+            return chosen.ja
+        found = self.transitions_by_trigger.get(trigger)
         return found[0][1].ja if found else trigger
 
     @cached_property

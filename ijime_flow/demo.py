@@ -54,7 +54,7 @@ def run_demo(engine: Engine, say: object = print) -> Case:
         ("assure_victim", TEACHER, jst(5, 15, 12, 20), {}),
         ("inform_victim_guardians", TEACHER, jst(5, 15, 19, 0), {"how": "家庭訪問"}),
         ("involve_counselor", COUNSELOR, jst(5, 16, 10, 0), {}),
-        ("guide_perpetrator", COMMITTEE, jst(5, 16, 13, 0), {}),
+        ("guide_perpetrator", COMMITTEE, jst(5, 16, 13, 0), {"apology_made": True}),
         ("guide_bystanders", TEACHER, jst(5, 16, 14, 0), {}),
         ("inform_perpetrator_guardians", TEACHER, jst(5, 16, 18, 0), {}),
         ("complete_victim_support", COMMITTEE, jst(5, 17, 16, 0), {}),

@@ -26,7 +26,7 @@ from .errors import DefinitionError, InvalidData, PermissionDenied, Problem, Unk
 from .events import DefinitionPin, parse_event, seal, to_json_value
 from .loader import load_path
 from .machine import CompiledMachine
-from .stepper import apply_facts, event_facts
+from .stepper import fold_event
 from .store import Store, open_store
 from .verify import VerificationReport, verify_store
 
@@ -155,7 +155,7 @@ class Engine:
         for event in events:
             if event.to_states is not None:
                 leaves = frozenset(event.to_states)
-            apply_facts(facts, definition, event_facts(definition, event.type, event.data))
+            fold_event(facts, definition, event.type, event.trigger, event.from_states, event.data)
         return Case(self, runtime, case_id, leaves, facts, events[-1].seq, events[-1].hash)
 
     def case_ids(self) -> list[str]:

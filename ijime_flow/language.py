@@ -20,7 +20,7 @@ from pydantic import (
     model_validator,
 )
 
-from .conditions import Condition
+from .conditions import Condition, check_duration
 
 Ident = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 StatePath = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$|^\*$")]
@@ -71,6 +71,26 @@ class FactDef(_Model):
         return self
 
 
+class DeadlineDef(_Model):
+    """An obligation that starts when its state is entered and is met by one of ``met_by``.
+
+    ``within`` is ``same_day`` (by midnight of the day the state was entered, in the workflow's
+    time zone: 即日) or an ISO 8601 duration from the moment it was entered (``P1D``, ``PT2H``).
+    A deadline, once started, runs until it is met, even if the case leaves the state."""
+
+    id: Ident
+    ja: str = Field(min_length=1)
+    en: str | None = None
+    source: str = Field(min_length=1, description="policy section, e.g. 4(3)")
+    met_by: list[Ident] = Field(min_length=1, description="triggers that meet it")
+    within: str = Field(description="same_day, or an ISO 8601 duration such as P1D")
+
+    @field_validator("within")
+    @classmethod
+    def _within(cls, value: str) -> str:
+        return value if value == "same_day" else check_duration(value)
+
+
 class StateDef(_Model):
     """A state. An atomic state has neither ``states`` nor ``parallel``; a compound state has
     ``states`` and an ``initial`` child; a parallel state has ``parallel`` regions, each a compound
@@ -80,6 +100,7 @@ class StateDef(_Model):
     en: str | None = None
     source: str = Field(min_length=1, description="policy section this state comes from, e.g. 4(2)")
     final: StrictBool = False
+    deadlines: list[DeadlineDef] = Field(default_factory=list, description="obligations started on entry")
     initial: Ident | None = None
     states: dict[Ident, StateDef] | None = None
     parallel: dict[Ident, StateDef] | None = None
@@ -120,6 +141,7 @@ class TransitionDef(_Model):
     roles: list[Ident] = Field(default_factory=list, description="roles allowed to take the step")
     when: Condition | None = Field(default=None, description="condition that must hold")
     records: list[Ident] = Field(default_factory=list, description="facts this step records (required data)")
+    clears: list[Ident] = Field(default_factory=list, description="facts this step removes (e.g. a recurrence)")
     requires: list[Ident] = Field(default_factory=list, description="other data fields required")
     automatic: StrictBool = False
 

@@ -70,8 +70,23 @@ def check_references(defn: Definition) -> list[Finding]:
         if node.spec.initial is not None and f"{path}.{node.spec.initial}" not in nodes:
             found.append(Finding("unknown-state", (*docs[path], "initial"),
                                  f"initial child '{node.spec.initial}' is not a state inside '{path}'"))
+    triggers = {t.trigger for t in spec.transitions}
+    seen_deadlines: dict[str, str] = {}
+    for path, node in nodes.items():
+        for k, deadline in enumerate(node.spec.deadlines):
+            where: Path = (*docs[path], "deadlines", k)
+            if deadline.id in seen_deadlines:
+                found.append(Finding("duplicate-deadline", (*where, "id"),
+                                     f"deadline id '{deadline.id}' is also used on state '{seen_deadlines[deadline.id]}'"))
+            seen_deadlines.setdefault(deadline.id, path)
+            for j, trigger in enumerate(deadline.met_by):
+                if trigger not in triggers:
+                    found.append(Finding("unknown-trigger", (*where, "met_by", j), f"unknown trigger '{trigger}'"))
     for i, t in enumerate(spec.transitions):
         here: Path = ("transitions", i)
+        for j, name in enumerate(t.clears):
+            if name not in facts:
+                found.append(Finding("unknown-fact", (*here, "clears", j), f"unknown fact '{name}'"))
         for j, src in enumerate(t.from_):
             if src != "*" and src not in nodes:
                 found.append(Finding("unknown-state", (*here, "from", j), _no_state(src, nodes)))
@@ -89,7 +104,22 @@ def check_references(defn: Definition) -> list[Finding]:
                     found.append(Finding("automatic-source", (*here, "from", j),
                                          "an automatic step must leave a compound or parallel state"
                                          " (it is taken when that state is done)"))
+    found.extend(_ambiguous_effects(defn))
     return found
+
+
+def _ambiguous_effects(defn: Definition) -> Iterator[Finding]:
+    """Steps sharing a trigger and a source must record and clear the same facts: the log names the
+    trigger and the states, and replay must know the effects from those alone."""
+    for entries in defn.transitions_by_trigger.values():
+        for k, (j, later) in enumerate(entries):
+            for i, earlier in entries[:k]:
+                shared = set(earlier.from_) & set(later.from_) or ({"*"} & (set(earlier.from_) | set(later.from_)))
+                if shared and (set(earlier.records), set(earlier.clears)) != (set(later.records), set(later.clears)):
+                    yield Finding("ambiguous-effects", ("transitions", j, "trigger"),
+                                  f"trigger '{later.trigger}' from '{sorted(shared)[0]}' records or clears other facts"
+                                  f" than transitions[{i}]: give one of them another trigger")
+                    break
 
 
 def _no_state(name: str, nodes: dict[str, Any]) -> str:

@@ -164,13 +164,16 @@ def due_automatic(defn: Definition, leaves: frozenset[str], facts: Facts, at: da
     return None
 
 
-def event_facts(defn: Definition, kind: str, data: Mapping[str, Any]) -> dict[str, Any]:
-    """The typed facts an event records: a ``fact`` event's one fact, or the declared facts in a
-    step's data (``step_data`` admits no other fact names)."""
-    facts = defn.spec.facts
+def fold_event(facts: dict[str, Any], defn: Definition, kind: str, trigger: str | None,
+               from_states: list[str] | None, data: Mapping[str, Any]) -> None:
+    """Apply what an event does to the facts: a ``fact`` event's one fact; a step's cleared facts,
+    then the declared facts in its data (``step_data`` admits no other fact names)."""
+    declared = defn.spec.facts
     if kind == "fact":
         name = data["fact"]
-        return {name: coerce_fact(facts[name], name, data["value"])}
-    if kind in ("transition", "action"):
-        return {name: coerce_fact(facts[name], name, value) for name, value in data.items() if name in facts}
-    return {}
+        apply_facts(facts, defn, {name: coerce_fact(declared[name], name, data["value"])})
+    elif kind in ("transition", "action"):
+        t = defn.transition_for(trigger or "", from_states or [])
+        for name in t.clears if t else ():
+            facts.pop(name, None)
+        apply_facts(facts, defn, {n: coerce_fact(declared[n], n, v) for n, v in data.items() if n in declared})

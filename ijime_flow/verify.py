@@ -30,7 +30,7 @@ from pydantic import ValidationError
 from .case import FUTURE_TOLERANCE
 from .errors import IjimeFlowError, UnknownCase
 from .events import Event, body_hash
-from .stepper import apply_facts, check_fact, due_automatic, event_facts, resolve
+from .stepper import check_fact, due_automatic, fold_event, resolve
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -193,7 +193,7 @@ def check_replay(engine: Engine, case_id: str, events: Sequence[Event]) -> list[
                 if due is None or due[1].trigger != ev.trigger:
                     return bad(ev.seq, "illegal", f"automatic step '{label}' was not due here")
                 after = machine.move(leaves, due[0])
-            apply_facts(facts, defn, event_facts(defn, ev.type, ev.data))
+            fold_event(facts, defn, ev.type, ev.trigger, ev.from_states, ev.data)
         except IjimeFlowError as exc:
             return bad(ev.seq, "illegal", f"{label} by {who} — not allowed under {defn.id} {defn.version}:"
                                           f" {exc}")

@@ -83,8 +83,11 @@ def walk_main_line(case: Case, until: str | None = None) -> Case:
     return case
 
 
+STEP_DATA = {"guide_perpetrator": {"apology_made": True}}
+
+
 def finish_regions(case: Case, order: list[str] | None = None) -> Case:
     for region in order or list(REGIONS):
         for trigger in REGIONS[region]:
-            case.fire(trigger, actor=COMMITTEE, at=jst(2019, 5, 10, 10))
+            case.fire(trigger, actor=COMMITTEE, at=jst(2019, 5, 10, 10), data=STEP_DATA.get(trigger))
     return case

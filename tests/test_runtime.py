@@ -138,7 +138,7 @@ def test_a_step_that_records_a_fact_needs_it(engine: Engine) -> None:
     with pytest.raises(InvalidData, match="bullying_recognised"):
         case.fire("confirm_facts", actor=COMMITTEE, at=jst(2019, 5, 5))
     with pytest.raises(InvalidData, match="record_fact"):
-        case.fire("outside_agency_liaison", actor=PRINCIPAL, at=jst(2019, 5, 5), data={"online": True})
+        case.fire("share_with_all_staff", actor=PRINCIPAL, at=jst(2019, 5, 5), data={"online": True})
     case.fire("confirm_facts", actor=COMMITTEE, at=jst(2019, 5, 5), data={"bullying_recognised": False})
     assert case.facts["bullying_recognised"] is False
 
