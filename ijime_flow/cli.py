@@ -54,6 +54,16 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--no-lint", action="store_true", help="check shape and references only, skip lint rules")
     p.set_defaults(run=_validate)
 
+    p = sub.add_parser("check", help="run the policy features against a workflow file (exit 1 when any scenario fails)")
+    p.add_argument("--workflow", type=Path, required=True, metavar="FILE", help="the workflow file to check")
+    p.add_argument("features", nargs="*", type=Path, metavar="FEATURES",
+                   help="feature files or folders (default: the bundled policy features)")
+    p.set_defaults(run=_check)
+
+    p = sub.add_parser("diagram", help="print a workflow as a Mermaid stateDiagram-v2")
+    p.add_argument("path", type=Path, metavar="FILE", help="workflow file")
+    p.set_defaults(run=_diagram)
+
     p = sub.add_parser("schema", help="print the JSON Schema of the workflow language")
     p.add_argument("-o", "--output", type=Path, help="write to this file instead of standard output")
     p.set_defaults(run=_schema)
@@ -96,6 +106,46 @@ def _validate(args: argparse.Namespace) -> int:
             for problem in exc.problems:
                 print(str(problem))
     return EXIT_PROBLEMS if failed else EXIT_OK
+
+
+def _check(args: argparse.Namespace) -> int:
+    import importlib.util
+
+    if importlib.util.find_spec("pytest_bdd") is None:
+        print("ijime-flow check needs pytest-bdd: python -m pip install 'ijime-flow[bdd]'", file=sys.stderr)
+        return EXIT_UNUSABLE
+    from .policycheck import BUNDLED_FEATURES, render, run_check
+
+    try:
+        definition = load_path(args.workflow)[0]
+    except DefinitionError as exc:
+        print(f"ワークフローが読み込めません / the workflow cannot be loaded: {args.workflow}")
+        for problem in exc.problems:
+            print(str(problem))
+        return EXIT_PROBLEMS
+    if not args.features and not BUNDLED_FEATURES.is_dir():
+        print(f"ijime-flow: bundled features not found at {BUNDLED_FEATURES}; give FEATURES", file=sys.stderr)
+        return EXIT_UNUSABLE
+    for feature in args.features:
+        if not feature.exists():
+            print(f"ijime-flow: no such feature file or folder: {feature}", file=sys.stderr)
+            return EXIT_UNUSABLE
+    report = run_check(args.workflow, args.features or None, verbose=args.verbose)
+    print(render(report, f"{args.workflow} ({definition.id} {definition.version}, sha256 {definition.sha256[:12]}…)"))
+    return EXIT_OK if report.ok else EXIT_PROBLEMS
+
+
+def _diagram(args: argparse.Namespace) -> int:
+    from .diagram import mermaid
+
+    try:
+        definition = load_path(args.path)[0]
+    except DefinitionError as exc:
+        for problem in exc.problems:
+            print(str(problem))
+        return EXIT_PROBLEMS
+    sys.stdout.write(mermaid(definition) + "\n")
+    return EXIT_OK
 
 
 def _schema(args: argparse.Namespace) -> int:
