@@ -30,7 +30,7 @@ def test_dates(text: str, expected: datetime) -> None:
 
 @pytest.mark.parametrize("text", ["5月1日", "2019/05/01", "2019年2月30日", "昨日"])
 def test_bad_dates_say_so(text: str) -> None:
-    with pytest.raises(ValueError, match="date|日付"):
+    with pytest.raises(ValueError, match=r"date|日付"):
         parse_moment(text)
 
 
