@@ -48,7 +48,7 @@ def test_a_school_that_resolves_without_the_waiting_period_fails(tmp_path: Path)
     hasty = variant(tmp_path, "at_least: P3M,", "at_least: P1D,")
     result = run("check", "--workflow", str(hasty))
     assert result.returncode == 1
-    assert "3か月に満たない解消は認められず" in "\n".join(
+    assert "3か月に満たない解消（2か月29日、前日）は認められず" in "\n".join(
         line for line in result.stdout.splitlines() if line.strip().startswith("不合格"))
 
 
