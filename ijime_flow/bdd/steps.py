@@ -20,7 +20,7 @@ from pytest_bdd import parsers, step
 
 from ..actor import Actor
 from ..case import Case
-from ..clock import FixedClock
+from ..clock import TOKYO, FixedClock
 from ..definition import Definition
 from ..engine import Engine
 from ..errors import DefinitionError, IjimeFlowError
@@ -53,7 +53,7 @@ class PolicyCheckFailed(AssertionError):
 class Scene:
     rootdir: Path
     overrides: list[Path] = field(default_factory=list)
-    clock: FixedClock = field(default_factory=lambda: FixedClock(datetime(2000, 1, 1).astimezone()))
+    clock: FixedClock = field(default_factory=lambda: FixedClock(datetime(2000, 1, 1, tzinfo=TOKYO)))
     engine: Engine | None = None
     definition: Definition | None = None
     case: Case | None = None
