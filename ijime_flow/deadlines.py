@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import Literal
+from typing import Any, Literal
 
-from .conditions import parse_duration
+from .conditions import evaluate, parse_duration
 from .definition import Definition
 from .events import Event
 from .language import DeadlineDef
+from .stepper import context, fold_event
 
 Status = Literal["met", "missed", "open", "overdue"]
 STATUS_JA: dict[str, str] = {"met": "期限内に実施", "missed": "期限後に実施", "open": "期限前（未実施）",
@@ -68,7 +69,9 @@ def case_deadlines(defn: Definition, events: Sequence[Event], as_of: datetime) -
     started: list[tuple[str, DeadlineDef, datetime]] = []
     met: dict[int, tuple[datetime, int]] = {}
     before: frozenset[str] = frozenset()
+    facts: dict[str, Any] = {}
     for event in events:
+        fold_event(facts, defn, event.type, event.trigger, event.from_states, event.data)
         if event.trigger is not None:
             for index, (_, spec, _) in enumerate(started):
                 if index not in met and event.trigger in spec.met_by:
@@ -80,7 +83,9 @@ def case_deadlines(defn: Definition, events: Sequence[Event], as_of: datetime) -
             was = {a for leaf in before for a in defn.ancestors(leaf)}
             now = {a for leaf in after for a in defn.ancestors(leaf)}
             for path in sorted(now - was):
-                started.extend((path, spec, event.at) for spec in defn.deadline_defs.get(path, ()))
+                started.extend((path, spec, event.at) for spec in defn.deadline_defs.get(path, ())
+                               if spec.when is None or not evaluate(spec.when, context(defn, facts, event.at, after,
+                                                                                         event.case_id, None)))
         before = after
     out = []
     for index, (path, spec, at) in enumerate(started):

@@ -26,7 +26,7 @@ from .errors import DefinitionError, InvalidData, PermissionDenied, Problem, Unk
 from .events import DefinitionPin, parse_event, seal, to_json_value
 from .loader import load_path
 from .machine import CompiledMachine
-from .stepper import fold_event
+from .stepper import apply_facts, fold_event, opening_data
 from .store import Store, open_store
 from .verify import VerificationReport, verify_store
 
@@ -119,9 +119,7 @@ class Engine:
             now = self.clock.now()
             at = checked_time(at, now)
             payload = to_json_value(dict(data or {}), "data")
-            facts_given = sorted(set(payload) & set(definition.spec.facts))
-            if facts_given:
-                raise InvalidData(f"{', '.join(facts_given)}: facts are recorded with case.record_fact after opening")
+            facts = opening_data(definition, payload)
             if definition.sha256 not in self._kept:
                 self.store.put_definition(definition.sha256, definition.id, definition.version, definition.canonical)
                 self._kept.add(definition.sha256)
@@ -135,7 +133,9 @@ class Engine:
             self.store.append([(event, body)])
             structlog.get_logger("ijime_flow").info("case.opened", case_id=case_id, workflow=definition.id,
                                                     version=definition.version, to_states=sorted(leaves))
-            return Case(self, runtime, case_id, frozenset(leaves), {}, 1, event.hash)
+            opened = Case(self, runtime, case_id, frozenset(leaves), {}, 1, event.hash)
+            apply_facts(opened._facts, definition, facts)
+            return opened
 
     def get_case(self, case_id: str) -> Case:
         """Rebuild a case from the store: its pinned definition, states, facts and chain head."""

@@ -84,6 +84,7 @@ class DeadlineDef(_Model):
     source: str = Field(min_length=1, description="policy section, e.g. 4(3)")
     met_by: list[Ident] = Field(min_length=1, description="triggers that meet it")
     within: str = Field(description="same_day, or an ISO 8601 duration such as P1D")
+    when: Condition | None = Field(default=None, description="starts only if this holds when the state is entered")
 
     @field_validator("within")
     @classmethod
@@ -173,6 +174,7 @@ class WorkflowDef(_Model):
     roles: dict[Ident, RoleDef] = Field(min_length=1)
     facts: dict[Ident, FactDef] = Field(default_factory=dict)
     opened_by: list[Ident] = Field(min_length=1, description="roles that may open a case")
+    records_on_open: list[Ident] = Field(default_factory=list, description="facts the opening data must carry")
     initial: Ident
     states: dict[Ident, StateDef] = Field(min_length=1)
     transitions: list[TransitionDef] = Field(default_factory=list)

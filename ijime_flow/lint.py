@@ -61,6 +61,9 @@ def check_references(defn: Definition) -> list[Finding]:
     if spec.initial not in spec.states:
         found.append(Finding("unknown-state", ("initial",), f"initial state '{spec.initial}' is not a top-level state"))
     role_refs(spec.opened_by, ("opened_by",))
+    for j, name in enumerate(spec.records_on_open):
+        if name not in facts:
+            found.append(Finding("unknown-fact", ("records_on_open", j), f"unknown fact '{name}'"))
     for name, role in roles.items():
         role_refs(role.includes, ("roles", name, "includes"))
     for name, fact in facts.items():
@@ -82,6 +85,8 @@ def check_references(defn: Definition) -> list[Finding]:
             for j, trigger in enumerate(deadline.met_by):
                 if trigger not in triggers:
                     found.append(Finding("unknown-trigger", (*where, "met_by", j), f"unknown trigger '{trigger}'"))
+            if deadline.when is not None:
+                found.extend(_condition_refs(deadline.when, (*where, "when"), facts))
     for i, t in enumerate(spec.transitions):
         here: Path = ("transitions", i)
         for j, name in enumerate(t.clears):

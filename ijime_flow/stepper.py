@@ -80,6 +80,20 @@ def resolve(defn: Definition, leaves: frozenset[str], facts: Facts, trigger: str
     raise GuardFailed(trigger, first_failures or [])
 
 
+def opening_data(defn: Definition, data: Mapping[str, Any]) -> dict[str, Any]:
+    """Check the data a case is opened with; return the typed facts it records (``records_on_open``)."""
+    recorded: dict[str, Any] = {}
+    for name in defn.spec.records_on_open:
+        if name not in data:
+            raise InvalidData(f"事案を開くには「{defn.fact_labels.get(name, name)}」の記録が必要です"
+                              f" / opening a {defn.id} case needs data '{name}'")
+        recorded[name] = coerce_fact(defn.spec.facts[name], name, data[name])
+    others = sorted(n for n in data if n in defn.spec.facts and n not in defn.spec.records_on_open)
+    if others:
+        raise InvalidData(f"{', '.join(others)}: facts are recorded with case.record_fact after opening")
+    return recorded
+
+
 def step_data(defn: Definition, t: TransitionDef, data: Mapping[str, Any]) -> dict[str, Any]:
     """Check the data of a step; return the typed values of the facts it records."""
     recorded: dict[str, Any] = {}
@@ -177,3 +191,5 @@ def fold_event(facts: dict[str, Any], defn: Definition, kind: str, trigger: str 
         for name in t.clears if t else ():
             facts.pop(name, None)
         apply_facts(facts, defn, {n: coerce_fact(declared[n], n, v) for n, v in data.items() if n in declared})
+    elif kind == "opened":  # the facts the workflow is opened with (records_on_open)
+        apply_facts(facts, defn, {n: coerce_fact(declared[n], n, data[n]) for n in defn.spec.records_on_open if n in data})

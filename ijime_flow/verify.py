@@ -30,7 +30,7 @@ from pydantic import ValidationError
 from .case import FUTURE_TOLERANCE
 from .errors import IjimeFlowError, UnknownCase
 from .events import Event, body_hash
-from .stepper import check_fact, due_automatic, fold_event, resolve
+from .stepper import check_fact, due_automatic, fold_event, opening_data, resolve
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -158,6 +158,11 @@ def check_replay(engine: Engine, case_id: str, events: Sequence[Event]) -> list[
         return bad(1, "state", f"recorded initial states {first.to_states} differ from {sorted(leaves)}")
 
     facts: dict[str, Any] = {}
+    try:
+        opening_data(defn, first.data)
+    except IjimeFlowError as exc:
+        return bad(1, "illegal", f"opened with data the workflow does not allow: {exc}")
+    fold_event(facts, defn, first.type, first.trigger, first.from_states, first.data)
     due: tuple[int, Any] | None = None
     for ev in events[1:]:
         label = ev.trigger or ev.type
