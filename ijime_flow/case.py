@@ -8,6 +8,7 @@ chain); the machine of its definition is shared with every other case. The store
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +35,17 @@ if TYPE_CHECKING:
     from .engine import Engine, Runtime
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class LinkedCase:
+    """A case linked by escalation: ``escalated_to`` (this case opened it) or ``escalated_from``."""
+
+    case_id: str
+    relation: str
+    criterion: str
+    seq: int  # the event of this case that records the link
+
 # (event type, trigger, states before, states after, actor, data) of one event to append
 Step = tuple[EventType, str | None, frozenset[str], frozenset[str], Actor, Any]
 MAX_AUTOMATIC = 32
@@ -43,7 +55,8 @@ class Case:
     """Use :meth:`Engine.open_case` or :meth:`Engine.get_case`; do not construct directly."""
 
     def __init__(self, engine: Engine, runtime: Runtime, case_id: str, leaves: frozenset[str],
-                 facts: dict[str, Any], seq: int, head: str | None) -> None:
+                 facts: dict[str, Any], seq: int, head: str | None, met: set[str] | None = None,
+                 escalated_to: str | None = None) -> None:
         self._engine = engine
         self._runtime = runtime
         self.id = case_id
@@ -51,6 +64,8 @@ class Case:
         self._facts = facts
         self._seq = seq
         self._head = head
+        self._met = set(met or ())  # escalation criteria already met on this case
+        self._escalated_to = escalated_to  # the linked case escalation opened, if any
 
     # -- reading --------------------------------------------------------------------------------
     @property
@@ -131,8 +146,7 @@ class Case:
             kind: EventType = "transition" if t.to is not None else "action"
             steps: list[Step] = [(kind, trigger, before, after, actor, payload)]
             steps += self._automatic_steps(after, facts, at)
-            event = self._append(steps, at)[0]  # nothing of the case changes before this succeeds
-            self._facts = facts
+            event = self._commit(steps, at, facts, kind, payload)[0]  # nothing changes before this succeeds
             _log.info("case.fired", case_id=self.id, workflow=defn.id, trigger=trigger,
                         from_states=sorted(before), to_states=sorted(self._leaves), seq=event.seq)
             return event
@@ -150,8 +164,8 @@ class Case:
             facts = dict(self._facts)
             apply_facts(facts, defn, {name: typed})
             payload = {"fact": name, "value": fact_json(typed)}
-            event = self._append([("fact", None, self._leaves, self._leaves, actor, payload)], at)[0]
-            self._facts = facts
+            event = self._commit([("fact", None, self._leaves, self._leaves, actor, payload)], at, facts, "fact",
+                                 payload)[0]
             _log.info("case.fact_recorded", case_id=self.id, workflow=defn.id, fact=name, seq=event.seq)
             return event
 
@@ -171,22 +185,46 @@ class Case:
             leaves = after
         raise InvalidData(f"automatic steps loop in workflow {defn.id}: more than {MAX_AUTOMATIC} in a row")
 
-    def _append(self, steps: list[Step], at: datetime) -> list[Event]:
+    def _commit(self, steps: list[Step], at: datetime, facts: dict[str, Any], kind: str,
+                data: Mapping[str, Any]) -> list[Event]:
+        """Seal the steps, add what escalation criteria they meet, and append everything — this case's
+        events and the linked case's — in one atomic write. Only then does the case change."""
         recorded_at = self._engine.clock.now()
+        leaves = steps[-1][3]
+        met = self._runtime.criteria.met_by(self._facts, facts, kind, data, at, steps[0][3], self.id, self._met)
+        linked, link_records = self._escalated_to, list[tuple[Event, str]]()
+        if met:
+            linked, link_records = self._engine.escalation_records(self, met, at, recorded_at)
+            steps = steps + [("escalated", None, leaves, leaves, SYSTEM,
+                              {"criterion": m.criterion.id, "figures": m.figures, "case": linked}) for m in met]
         records, seq, head = [], self._seq, self._head
-        for kind, trigger, before, after, actor, payload in steps:
+        for step_kind, trigger, before, after, actor, payload in steps:
             seq += 1
             event, body = seal(
-                case_id=self.id, seq=seq, type=kind, trigger=trigger,
+                case_id=self.id, seq=seq, type=step_kind, trigger=trigger,
                 from_states=sorted(before), to_states=sorted(after),
                 actor_id=actor.id, actor_roles=sorted(actor.roles), at=at, recorded_at=recorded_at,
                 data=payload, definition=None, prev_hash=head)
             records.append((event, body))
             head = event.hash
-        self._engine.store.append(records)
-        self._seq, self._head = seq, head
-        self._leaves = steps[-1][3]
+        self._engine.store.append(records + link_records)
+        self._seq, self._head, self._leaves, self._facts = seq, head, leaves, facts
+        if met:
+            self._met |= {m.criterion.id for m in met}
+            self._escalated_to = linked
+            _log.warning("case.escalated", case_id=self.id, to_case=linked, criteria=[m.criterion.id for m in met])
         return [event for event, _ in records]
+
+    def linked_cases(self) -> list[LinkedCase]:
+        """The cases this one is linked to by escalation, both ways, from the log."""
+        out = []
+        for event in self.history():
+            if event.type == "escalated":
+                out.append(LinkedCase(str(event.data["case"]), "escalated_to", str(event.data["criterion"]), event.seq))
+            elif event.type in ("opened", "criterion_met") and "escalated_from" in event.data:
+                out.append(LinkedCase(str(event.data["escalated_from"]), "escalated_from",
+                                      str(event.data.get("criterion", "")), event.seq))
+        return out
 
     def __repr__(self) -> str:
         return f"<Case {self.id} {self.workflow_id} {sorted(self._leaves)} seq={self._seq}>"

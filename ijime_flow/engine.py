@@ -12,18 +12,20 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import structlog
 
-from .actor import Actor
+from .actor import SYSTEM, Actor
 from .case import Case, checked_time
 from .clock import Clock, SystemClock
 from .conditions import GuardFn, GuardRef, walk
 from .definition import Definition
 from .errors import DefinitionError, InvalidData, PermissionDenied, Problem, UnknownCase, UnknownWorkflow
-from .events import DefinitionPin, parse_event, seal, to_json_value
+from .escalation import Criteria, Met
+from .events import DefinitionPin, Event, parse_event, seal, to_json_value
 from .loader import load_path
 from .machine import CompiledMachine
 from .stepper import apply_facts, fold_event, opening_data
@@ -33,10 +35,14 @@ from .verify import VerificationReport, verify_store
 
 @dataclass
 class Runtime:
-    """A definition with its compiled machine."""
+    """A definition with its compiled machine and its escalation criteria."""
 
     definition: Definition
     machine: CompiledMachine
+
+    @cached_property
+    def criteria(self) -> Criteria:
+        return Criteria(self.definition)
 
 
 class Engine:
@@ -55,10 +61,17 @@ class Engine:
     # -- definitions ------------------------------------------------------------------------------
     def load(self, path: str | Path, *, lint: bool = True) -> list[Definition]:
         """Load a workflow file or every ``*.yaml`` file of a folder. The last loaded definition of
-        an id is the one new cases are opened under; existing cases keep their pinned one."""
+        an id is the one new cases are opened under; existing cases keep their pinned one. A workflow
+        that escalates to another (``escalation.to``) also loads ``<to>.yaml`` from its folder if that
+        workflow is not loaded yet."""
         loaded = load_path(path, run_lint=lint)
         for defn in loaded:
             self.add_definition(defn)
+        folder = Path(path) if Path(path).is_dir() else Path(path).parent
+        for defn in list(loaded):  # a workflow that escalates brings its target from the same folder
+            target = defn.spec.escalation.to if defn.spec.escalation else None
+            if target and target not in self._current and (folder / f"{target}.yaml").is_file():
+                loaded += self.load(folder / f"{target}.yaml", lint=lint)
         return loaded
 
     def add_definition(self, definition: Definition) -> None:
@@ -110,6 +123,7 @@ class Engine:
             definition = self.definition(workflow_id)
             runtime = self._runtime(definition)
             self._check_guards(definition)
+            self._check_escalation(definition)
             roles = definition.role_closure(actor.roles)
             if not roles & set(definition.spec.opened_by):
                 raise PermissionDenied(f"open {workflow_id}", actor.id, sorted(roles), definition.spec.opened_by)
@@ -120,9 +134,7 @@ class Engine:
             at = checked_time(at, now)
             payload = to_json_value(dict(data or {}), "data")
             facts = opening_data(definition, payload)
-            if definition.sha256 not in self._kept:
-                self.store.put_definition(definition.sha256, definition.id, definition.version, definition.canonical)
-                self._kept.add(definition.sha256)
+            self._keep(definition)
             leaves = definition.initial_leaves
             event, body = seal(
                 case_id=case_id, seq=1, type="opened", trigger=None, from_states=None,
@@ -136,6 +148,69 @@ class Engine:
             opened = Case(self, runtime, case_id, frozenset(leaves), {}, 1, event.hash)
             apply_facts(opened._facts, definition, facts)
             return opened
+
+    def escalation_records(self, source: Case, met: list[Met], at: datetime,
+                           recorded_at: datetime) -> tuple[str, list[tuple[Event, str]]]:
+        """The events that open (or add to) the case ``source`` escalates to: its id and the sealed
+        records, to be appended in the same write as ``source``'s own ``escalated`` events."""
+        escalation = source._runtime.definition.spec.escalation
+        assert escalation is not None
+        target = self.definition(escalation.to)
+        self._keep(target)
+        records: list[tuple[Event, str]] = []
+        if source._escalated_to is None:
+            case_id, seq, head = uuid.uuid4().hex, 0, None
+            leaves = sorted(target.initial_leaves)
+            first, rest = met[0], met[1:]
+            event, body = seal(
+                case_id=case_id, seq=1, type="opened", trigger=None, from_states=None, to_states=leaves,
+                actor_id=SYSTEM.id, actor_roles=sorted(SYSTEM.roles), at=at, recorded_at=recorded_at,
+                data={"criterion": first.criterion.id, "figures": first.figures, "escalated_from": source.id},
+                definition=DefinitionPin(id=target.id, version=target.version, sha256=target.sha256), prev_hash=None)
+            records.append((event, body))
+            seq, head = 1, event.hash
+        else:
+            case_id = source._escalated_to
+            rows = self.store.read_case(case_id)
+            if not rows:
+                raise UnknownCase(case_id)
+            last = parse_event(rows[-1].body)
+            seq, head, leaves, rest = last.seq, last.hash, list(last.to_states or []), met
+        for m in rest:
+            seq += 1
+            event, body = seal(
+                case_id=case_id, seq=seq, type="criterion_met", trigger=None, from_states=leaves, to_states=leaves,
+                actor_id=SYSTEM.id, actor_roles=sorted(SYSTEM.roles), at=at, recorded_at=recorded_at,
+                data={"criterion": m.criterion.id, "figures": m.figures, "escalated_from": source.id},
+                definition=None, prev_hash=head)
+            records.append((event, body))
+            head = event.hash
+        return case_id, records
+
+    def _keep(self, definition: Definition) -> None:
+        if definition.sha256 not in self._kept:
+            self.store.put_definition(definition.sha256, definition.id, definition.version, definition.canonical)
+            self._kept.add(definition.sha256)
+
+    def _check_escalation(self, definition: Definition) -> None:
+        """A case that may escalate needs its target workflow loaded, able to take every criterion."""
+        escalation = definition.spec.escalation
+        if escalation is None:
+            return
+        problem = ""
+        target = self._current.get(escalation.to)
+        if target is None:
+            problem = (f"escalation target workflow '{escalation.to}' is not loaded: load it (e.g. engine.load the"
+                       " workflows folder) before opening cases that may escalate")
+        else:
+            fact = target.spec.facts.get("criterion")
+            ids = [c.id for c in escalation.criteria]
+            if fact is None or "criterion" not in target.spec.records_on_open or (
+                    fact.type == "enum" and not set(ids) <= set(fact.values or [])):
+                problem = (f"workflow '{escalation.to}' must declare a fact 'criterion' in records_on_open that"
+                           f" accepts every criterion of '{definition.id}': {', '.join(ids)}")
+        if problem:
+            raise DefinitionError([Problem(definition.file, 1, 1, "escalation", problem)])
 
     def get_case(self, case_id: str) -> Case:
         """Rebuild a case from the store: its pinned definition, states, facts and chain head."""
@@ -152,11 +227,16 @@ class Engine:
         definition = runtime.definition
         leaves: frozenset[str] = frozenset()
         facts: dict[str, Any] = {}
+        met: set[str] = set()
+        escalated_to: str | None = None
         for event in events:
             if event.to_states is not None:
                 leaves = frozenset(event.to_states)
             fold_event(facts, definition, event.type, event.trigger, event.from_states, event.data)
-        return Case(self, runtime, case_id, leaves, facts, events[-1].seq, events[-1].hash)
+            if event.type == "escalated":
+                met.add(str(event.data["criterion"]))
+                escalated_to = str(event.data["case"])
+        return Case(self, runtime, case_id, leaves, facts, events[-1].seq, events[-1].hash, met, escalated_to)
 
     def case_ids(self) -> list[str]:
         return self.store.case_ids()

@@ -19,7 +19,7 @@ from .canonical import canonical_json, sha256_hex
 from .errors import InvalidData
 
 EVENT_FORMAT = 1
-EventType = Literal["opened", "transition", "action", "fact", "automatic"]
+EventType = Literal["opened", "transition", "action", "fact", "automatic", "escalated", "criterion_met"]
 
 
 class ActorRef(BaseModel):

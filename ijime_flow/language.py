@@ -7,6 +7,7 @@ checked by :mod:`ijime_flow.lint`, which knows where in the file each part came 
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -163,6 +164,59 @@ class TransitionDef(_Model):
         return self
 
 
+class AbsenceCount(_Model):
+    """Absent days (distinct dates of a ``many`` date fact) counted in a window."""
+
+    fact: Ident = Field(description="a date fact with many: true, one value per absent day")
+    days: int = Field(default=30, ge=1, description="how many absent days meet the criterion (guide: 30)")
+    window: Literal["school_year", "rolling_365"] = Field(
+        default="school_year", description="school_year: 1 April - 31 March; rolling_365: any 365 days")
+
+
+class AbsenceRun(_Model):
+    """A run of consecutive school days absent (weekends and the calendar's closures do not break it)."""
+
+    fact: Ident = Field(description="a date fact with many: true, one value per absent day")
+    days: int = Field(default=7, ge=1, description="run length that meets the criterion (a local rule; 7 is common)")
+
+
+class CriterionDef(_Model):
+    """A rule that, once met, escalates the case: exactly one of ``when``, ``absence``, ``absence_run``.
+    Each criterion is met at most once per case; the id is recorded as the new case's ``criterion``."""
+
+    id: Ident
+    ja: str = Field(min_length=1)
+    en: str | None = None
+    source: str = Field(min_length=1, description="policy section or law article")
+    when: Condition | None = None
+    absence: AbsenceCount | None = None
+    absence_run: AbsenceRun | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> CriterionDef:
+        given = [k for k in ("when", "absence", "absence_run") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(f"a criterion takes exactly one of when, absence, absence_run; got {given or 'none'}")
+        return self
+
+
+class EscalationDef(_Model):
+    """Opening a linked case of another workflow, at once, when a criterion is met."""
+
+    to: Ident = Field(description="the workflow id of the case to open (e.g. serious_incident)")
+    criteria: list[CriterionDef] = Field(min_length=1)
+
+
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+
+
+class CalendarDef(_Model):
+    """The school calendar: which days are not school days."""
+
+    weekends: list[Weekday] = Field(default_factory=lambda: list[Weekday](["saturday", "sunday"]))
+    closures: list[date] = Field(default_factory=list, description="listed closure days: holidays, school closures")
+
+
 class WorkflowDef(_Model):
     """A whole workflow file."""
 
@@ -178,6 +232,8 @@ class WorkflowDef(_Model):
     initial: Ident
     states: dict[Ident, StateDef] = Field(min_length=1)
     transitions: list[TransitionDef] = Field(default_factory=list)
+    calendar: CalendarDef = Field(default_factory=CalendarDef)
+    escalation: EscalationDef | None = None
 
 
 StateDef.model_rebuild()

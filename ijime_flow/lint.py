@@ -109,6 +109,24 @@ def check_references(defn: Definition) -> list[Finding]:
                     found.append(Finding("automatic-source", (*here, "from", j),
                                          "an automatic step must leave a compound or parallel state"
                                          " (it is taken when that state is done)"))
+    if spec.escalation is not None:
+        seen_criteria: set[str] = set()
+        for k, criterion in enumerate(spec.escalation.criteria):
+            where = ("escalation", "criteria", k)
+            if criterion.id in seen_criteria:
+                found.append(Finding("duplicate-criterion", (*where, "id"), f"criterion id '{criterion.id}' is used twice"))
+            seen_criteria.add(criterion.id)
+            if criterion.when is not None:
+                found.extend(_condition_refs(criterion.when, (*where, "when"), facts))
+            rule = criterion.absence or criterion.absence_run
+            if rule is not None:
+                fact = facts.get(rule.fact)
+                key = "absence" if criterion.absence is not None else "absence_run"
+                if fact is None:
+                    found.append(Finding("unknown-fact", (*where, key, "fact"), f"unknown fact '{rule.fact}'"))
+                elif fact.type != "date" or not fact.many:
+                    found.append(Finding("fact-type", (*where, key, "fact"),
+                                         f"absence rules count a date fact with many: true; '{rule.fact}' is not"))
     found.extend(_ambiguous_effects(defn))
     return found
 

@@ -191,5 +191,7 @@ def fold_event(facts: dict[str, Any], defn: Definition, kind: str, trigger: str 
         for name in t.clears if t else ():
             facts.pop(name, None)
         apply_facts(facts, defn, {n: coerce_fact(declared[n], n, v) for n, v in data.items() if n in declared})
+    elif kind == "criterion_met" and "criterion" in declared:  # a further criterion met on a linked case
+        apply_facts(facts, defn, {"criterion": coerce_fact(declared["criterion"], "criterion", data["criterion"])})
     elif kind == "opened":  # the facts the workflow is opened with (records_on_open)
         apply_facts(facts, defn, {n: coerce_fact(declared[n], n, data[n]) for n in defn.spec.records_on_open if n in data})

@@ -27,8 +27,10 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from .actor import SYSTEM
 from .case import FUTURE_TOLERANCE
 from .errors import IjimeFlowError, UnknownCase
+from .escalation import Met
 from .events import Event, body_hash
 from .stepper import check_fact, due_automatic, fold_event, opening_data, resolve
 
@@ -41,7 +43,7 @@ if TYPE_CHECKING:
 class VerificationProblem:
     case_id: str
     seq: int | None
-    kind: str  # format | seq | hash | chain | definition | illegal | state | store
+    kind: str  # format | seq | hash | chain | definition | illegal | state | link | store
     message: str
 
     def __str__(self) -> str:
@@ -150,7 +152,13 @@ def check_replay(engine: Engine, case_id: str, events: Sequence[Event]) -> list[
     if (defn.id, defn.version) != (pin.id, pin.version):
         bad(1, "definition", f"pin says {pin.id} {pin.version} but the text is {defn.id} {defn.version}")
     roles = defn.role_closure(first.actor.roles)
-    if not roles & set(defn.spec.opened_by):
+    if "escalated_from" in first.data:  # opened by the engine when another case met a criterion
+        if first.actor.id != SYSTEM.id:
+            bad(1, "illegal", f"an escalated case is opened by the engine, not by {first.actor.id}")
+        link = _link_problem(engine, str(first.data["escalated_from"]), case_id, str(first.data.get("criterion")))
+        if link:
+            bad(1, "link", link)
+    elif not roles & set(defn.spec.opened_by):
         bad(1, "illegal", f"opened by {first.actor.id} ({', '.join(first.actor.roles)}) — not allowed"
                           f" (roles: {', '.join(defn.spec.opened_by)})")
     leaves = frozenset(defn.initial_leaves)
@@ -164,6 +172,9 @@ def check_replay(engine: Engine, case_id: str, events: Sequence[Event]) -> list[
         return bad(1, "illegal", f"opened with data the workflow does not allow: {exc}")
     fold_event(facts, defn, first.type, first.trigger, first.from_states, first.data)
     due: tuple[int, Any] | None = None
+    met_ids: set[str] = set()
+    pending: list[Met] = []  # criteria met by the last step, whose escalated events must follow
+    linked: str | None = None
     for ev in events[1:]:
         label = ev.trigger or ev.type
         who = f"{ev.actor.id} ({', '.join(ev.actor.roles) or '-'})"
@@ -178,9 +189,30 @@ def check_replay(engine: Engine, case_id: str, events: Sequence[Event]) -> list[
         if due is not None and (ev.type != "automatic" or ev.trigger != due[1].trigger):
             return bad(ev.seq, "illegal", f"the automatic step '{due[1].trigger}' was due here, but"
                                           f" '{label}' was recorded")
+        if pending and due is None and ev.type != "escalated":
+            return bad(ev.seq, "illegal", f"criterion '{pending[0].criterion.id}' was met by the step before, but no"
+                                          " escalation was recorded")
         after = leaves
+        before_facts = dict(facts)
         try:
-            if ev.type in ("transition", "action"):
+            if ev.type == "escalated":
+                if not pending or due is not None or pending[0].criterion.id != ev.data.get("criterion"):
+                    return bad(ev.seq, "illegal", f"escalation for '{ev.data.get('criterion')}' was not due here")
+                if pending[0].figures != ev.data.get("figures"):
+                    return bad(ev.seq, "illegal", f"escalation figures '{ev.data.get('figures')}' differ from the"
+                                                  f" replayed '{pending[0].figures}'")
+                if linked is not None and ev.data.get("case") != linked:
+                    return bad(ev.seq, "link", f"escalates to {ev.data.get('case')}, but this case escalated to {linked}")
+                linked = str(ev.data.get("case"))
+                link = _link_problem(engine, case_id, linked, str(ev.data.get("criterion")), reverse=True)
+                if link:
+                    return bad(ev.seq, "link", link)
+                met_ids.add(pending.pop(0).criterion.id)
+            elif ev.type == "criterion_met":
+                link = _link_problem(engine, str(ev.data.get("escalated_from")), case_id, str(ev.data.get("criterion")))
+                if link:
+                    return bad(ev.seq, "link", link)
+            elif ev.type in ("transition", "action"):
                 chosen = resolve(defn, leaves, facts, ev.trigger or "", defn.role_closure(ev.actor.roles),
                                  ev.actor.id, ev.at, ev.data, case_id, engine.guards)
                 moves = chosen.transition.to is not None
@@ -205,10 +237,37 @@ def check_replay(engine: Engine, case_id: str, events: Sequence[Event]) -> list[
         if ev.to_states != sorted(after):
             return bad(ev.seq, "state", f"recorded to_states {ev.to_states} differ from the replayed"
                                         f" {sorted(after)}")
+        if ev.type in ("transition", "action", "fact"):
+            pending = runtime.criteria.met_by(before_facts, facts, ev.type, ev.data, ev.at, after, case_id, met_ids)
         leaves = after
         due = (due_automatic(defn, leaves, facts, ev.at, case_id, engine.guards)
                if ev.type in ("transition", "automatic") else None)
     if due is not None:
         bad(events[-1].seq, "illegal", f"the automatic step '{due[1].trigger}' was due after the last event"
                                        " but is missing")
+    elif pending:
+        bad(events[-1].seq, "illegal", f"criterion '{pending[0].criterion.id}' was met by the last event, but no"
+                                       " escalation was recorded")
     return problems
+
+
+def _link_problem(engine: Engine, source: str, target: str, criterion: str, *, reverse: bool = False) -> str:
+    """Both ends of an escalation must name each other: the source's ``escalated`` event names the
+    target case, and the target's ``opened`` / ``criterion_met`` event names the source. ``reverse``
+    checks from the source side (looks in the target's log)."""
+    look_in = target if reverse else source
+    rows = engine.store.read_case(look_in)
+    if not rows:
+        return f"the linked case {look_in} does not exist in the store"
+    for row in rows:
+        body = json.loads(row.body)
+        data = body.get("data") or {}
+        if data.get("criterion") != criterion:
+            continue
+        if reverse and body.get("type") in ("opened", "criterion_met") and data.get("escalated_from") == source:
+            return ""
+        if not reverse and body.get("type") == "escalated" and data.get("case") == target:
+            return ""
+    if reverse:
+        return f"case {target} does not record that it was opened from {source} for '{criterion}'"
+    return f"case {source} has no escalation to {target} for '{criterion}'"

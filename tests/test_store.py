@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import COMMITTEE, PRINCIPAL, STAFF, WORKFLOWS, jst, open_case, walk_main_line
 
-from ijime_flow import ConcurrencyError, Engine, FixedClock, StoreError, load_text
+from ijime_flow import ConcurrencyError, Engine, FixedClock, StoreError
 from ijime_flow.store import MemoryStore, SQLiteStore, open_store
 
 
@@ -113,7 +113,7 @@ def test_read_from_follows_the_global_position(sqlite_engine: Engine) -> None:
 
 def test_memory_store_refuses_a_gap_or_a_repeat() -> None:
     engine = Engine(clock=FixedClock(jst(2020, 1, 1)))
-    engine.add_definition(load_text((WORKFLOWS / "response.yaml").read_text(encoding="utf-8")))
+    engine.load(WORKFLOWS)
     case = open_case(engine)
     rows = engine.store.read_case(case.id)
     assert len(rows) == 1

@@ -134,11 +134,15 @@ def load_workflow(ijime_scene: Scene, path: str) -> None:
     file = ijime_scene.resolve_workflow(path)
     if not file.is_file():
         raise PolicyCheckFailed(f"ワークフローのファイルがありません / workflow file not found: {file}")
-    definition = load_file(file)  # a DefinitionError fails the scenario with file:line:col
     if ijime_scene.engine is None:
         ijime_scene.engine = Engine(clock=ijime_scene.clock)
-    ijime_scene.engine.add_definition(definition)
-    ijime_scene.definition = definition
+    loaded = ijime_scene.engine.load(file)  # a DefinitionError fails the scenario with file:line:col
+    ijime_scene.definition = loaded[0]
+    target = loaded[0].spec.escalation.to if loaded[0].spec.escalation else None
+    if target and target not in ijime_scene.engine.definitions:  # the checked file's folder lacks it
+        fallback = ijime_scene.rootdir / "workflows" / f"{target}.yaml"
+        if fallback.is_file():
+            ijime_scene.engine.load(fallback)
 
 
 @step(parsers.re(rf"{DATE} に (?P<role>\S+) が事案を開く"))
@@ -149,6 +153,17 @@ def open_a_case(ijime_scene: Scene, date: str, role: str) -> None:
     at, actor = ijime_scene.at(date), ijime_scene.actor(role)
     ijime_scene.settle()
     ijime_scene.case = engine.open_case(ijime_scene.definition.id, actor=actor, at=at)
+
+
+@step(parsers.re(rf"{DATE} に (?P<role>\S+) が事案を (?P<data>.+) で開く"))
+@step(parsers.re(rf"(?P<role>\S+) opens a case with (?P<data>.+) on {DATE}"))
+def open_a_case_with(ijime_scene: Scene, date: str, role: str, data: str) -> None:
+    engine = ijime_scene.require_engine()
+    assert ijime_scene.definition is not None
+    at, actor = ijime_scene.at(date), ijime_scene.actor(role)
+    payload = parse_data(data, ijime_scene.definition)
+    ijime_scene.settle()
+    ijime_scene.case = engine.open_case(ijime_scene.definition.id, actor=actor, at=at, data=payload)
 
 
 @step(parsers.re(r"次の操作を順に行う[:：]?"))

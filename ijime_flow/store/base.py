@@ -30,8 +30,9 @@ class Store(ABC):
 
     @abstractmethod
     def append(self, records: Sequence[tuple[Event, str]]) -> None:
-        """Append events of one case atomically: all or none. Each record is the event and its
-        canonical JSON text. Raises ``ConcurrencyError`` if any ``(case_id, seq)`` already exists."""
+        """Append events atomically: all or none, even when they belong to several cases (an escalation
+        writes to two). Each record is the event and its canonical JSON text. Raises
+        ``ConcurrencyError`` if any ``(case_id, seq)`` already exists (or would leave a gap)."""
 
     @abstractmethod
     def read_case(self, case_id: str) -> list[StoredEvent]:

@@ -19,11 +19,12 @@ class MemoryStore(Store):
 
     def append(self, records: Sequence[tuple[Event, str]]) -> None:
         with self._lock:
-            if not records:
-                return
-            first = records[0][0]
-            if first.seq != len(self._by_case.get(first.case_id, ())) + 1:
-                raise ConcurrencyError(first.case_id, first.seq)
+            expected: dict[str, int] = {}
+            for event, _ in records:  # records may span cases (an escalation writes two): all or none
+                have = expected.get(event.case_id, len(self._by_case.get(event.case_id, ())))
+                if event.seq != have + 1:
+                    raise ConcurrencyError(event.case_id, event.seq)
+                expected[event.case_id] = event.seq
             for event, body in records:
                 stored = StoredEvent(len(self._events) + 1, event.case_id, event.seq, body)
                 self._events.append(stored)

@@ -1,0 +1,95 @@
+"""Escalation criteria: when recording a step or a fact meets one, a linked case is opened at once.
+
+Like :mod:`ijime_flow.stepper`, these functions are used both by the live engine and by the
+verifier, so a history is judged by the rules that wrote it. A criterion is met at most once per
+case; the figures that met it (for absence: how many days, first and last) are recorded with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import cached_property
+from typing import Any
+
+from .absence import SchoolCalendar, count_threshold, run_threshold
+from .conditions import describe, evaluate
+from .definition import Definition
+from .language import CriterionDef
+from .stepper import context
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+@dataclass(frozen=True)
+class Met:
+    """A criterion met by one event, with the figures that met it (Japanese / English)."""
+
+    criterion: CriterionDef
+    figures: str
+
+
+def calendar_of(defn: Definition) -> SchoolCalendar:
+    spec = defn.spec.calendar
+    return SchoolCalendar(weekends=frozenset(WEEKDAYS.index(d) for d in spec.weekends),
+                          closures=frozenset(spec.closures))
+
+
+class Criteria:
+    """The escalation rules of one definition."""
+
+    def __init__(self, defn: Definition) -> None:
+        self.defn = defn
+
+    @cached_property
+    def calendar(self) -> SchoolCalendar:
+        return calendar_of(self.defn)
+
+    def met_by(self, before: Mapping[str, Any], after: Mapping[str, Any], kind: str, data: Mapping[str, Any],
+               at: datetime, leaves: frozenset[str], case_id: str, already: set[str]) -> list[Met]:
+        """The criteria the event just recorded meets: its ``kind`` and ``data``, the facts ``before``
+        and ``after`` it. ``already`` holds the ids met earlier in this case: they are not met again."""
+        escalation = self.defn.spec.escalation
+        if escalation is None:
+            return []
+        found = []
+        for criterion in escalation.criteria:
+            if criterion.id in already:
+                continue
+            figures = self._figures(criterion, before, after, kind, data, at, leaves, case_id)
+            if figures is not None:
+                found.append(Met(criterion, figures))
+        return found
+
+    def _figures(self, criterion: CriterionDef, before: Mapping[str, Any], after: Mapping[str, Any], kind: str,
+                 data: Mapping[str, Any], at: datetime, leaves: frozenset[str], case_id: str) -> str | None:
+        if criterion.when is not None:
+            if evaluate(criterion.when, context(self.defn, after, at, leaves, case_id, None)):
+                return None
+            ja, en = describe(criterion.when, lambda fact: self.defn.fact_labels.get(fact, fact))
+            return f"{ja} / {en}"
+        rule = criterion.absence or criterion.absence_run
+        if rule is None or kind != "fact" or data.get("fact") != rule.fact:
+            return None
+        new_day = after_value(data.get("value"))
+        if new_day is None or new_day in before.get(rule.fact, frozenset()):
+            return None  # the same absent date recorded twice counts once
+        absent = set(after.get(rule.fact, frozenset()))
+        if criterion.absence is not None:
+            finding = count_threshold(absent, new_day, criterion.absence.days, criterion.absence.window)
+        else:
+            assert criterion.absence_run is not None
+            finding = run_threshold(absent, new_day, criterion.absence_run.days, self.calendar)
+        return finding.describe() if finding is not None else None
+
+
+def after_value(value: Any) -> date | None:
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
