@@ -120,11 +120,11 @@ def check_references(defn: Definition) -> list[Finding]:
                 found.extend(_condition_refs(criterion.when, (*where, "when"), facts))
             rule = criterion.absence or criterion.absence_run
             if rule is not None:
-                fact = facts.get(rule.fact)
+                counted = facts.get(rule.fact)
                 key = "absence" if criterion.absence is not None else "absence_run"
-                if fact is None:
+                if counted is None:
                     found.append(Finding("unknown-fact", (*where, key, "fact"), f"unknown fact '{rule.fact}'"))
-                elif fact.type != "date" or not fact.many:
+                elif counted.type != "date" or not counted.many:
                     found.append(Finding("fact-type", (*where, key, "fact"),
                                          f"absence rules count a date fact with many: true; '{rule.fact}' is not"))
     found.extend(_ambiguous_effects(defn))
