@@ -50,7 +50,7 @@
 
   @7-2
   シナリオ: 発生報告をしないまま日をまたぐと期限超過になり、翌日の報告は期限後の実施として記録される
-    前提 2019年6月3日 9:00 に 校長 が事案を criterion=absence_30_days で開く
+    前提 2019年6月3日 9:00 に 校長 が事案を criterion=serious_harm で開く
     ならば 2019年6月3日 20:00 時点で期限 "occurrence_report_same_day" は 期限前 である
     かつ 2019年6月4日 0:00 時点で期限 "occurrence_report_same_day" は 期限超過 である
     もし 2019年6月4日 9:00 に 校長 が "report_occurrence" を行う

@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, StrictBool, Ta
 from .errors import ConditionFailure
 
 Scalar = StrictBool | int | float | str | date
-COMPARISONS: tuple[str, ...] = ("equals", "not_equals", "lt", "lte", "gt", "gte", "in", "is_set")
+COMPARISONS: tuple[str, ...] = ("equals", "not_equals", "lt", "lte", "gt", "gte", "in", "contains", "is_set")
 
 
 class _Cond(BaseModel):
@@ -65,6 +65,7 @@ class FactIs(_Cond):
     gt: Scalar | None = None
     gte: Scalar | None = None
     in_: list[Scalar] | None = Field(default=None, alias="in")
+    contains: Scalar | None = Field(default=None, description="a many-valued fact holds this value")
     is_set: StrictBool | None = None
 
     @model_validator(mode="after")
@@ -230,13 +231,19 @@ def _fact_holds(cond: FactIs, ctx: EvalContext) -> bool:
     if not is_set:
         return op == "not_equals"
     value = ctx.facts[cond.fact]
-    operand = [_like(value, o) for o in cond.operand] if op == "in" else _like(value, cond.operand)
+    if op == "contains":
+        sample = next(iter(value), None) if isinstance(value, frozenset | set | list) else None
+        operand = _like(sample, cond.operand)
+    else:
+        operand = [_like(value, o) for o in cond.operand] if op == "in" else _like(value, cond.operand)
     if op == "equals":
         return bool(value == operand)
     if op == "not_equals":
         return bool(value != operand)
     if op == "in":
         return value in operand
+    if op == "contains":
+        return isinstance(value, frozenset | set | list) and operand in value
     try:
         if op == "lt":
             return bool(value < operand)
@@ -275,9 +282,9 @@ def _since_failures(cond: Since, ctx: EvalContext) -> list[ConditionFailure]:
 
 _OP_JA = {"equals": "が {v} であること", "not_equals": "が {v} でないこと", "lt": "が {v} 未満であること",
           "lte": "が {v} 以下であること", "gt": "が {v} を超えること", "gte": "が {v} 以上であること",
-          "in": "が {v} のいずれかであること"}
+          "in": "が {v} のいずれかであること", "contains": "に {v} が含まれること"}
 _OP_EN = {"equals": "{f} = {v}", "not_equals": "{f} ≠ {v}", "lt": "{f} < {v}", "lte": "{f} ≤ {v}",
-          "gt": "{f} > {v}", "gte": "{f} ≥ {v}", "in": "{f} in {v}"}
+          "gt": "{f} > {v}", "gte": "{f} ≥ {v}", "in": "{f} in {v}", "contains": "{f} contains {v}"}
 
 
 def _show(value: Any) -> str:

@@ -181,8 +181,10 @@ def _condition_refs(cond: Condition, path: Path, facts: dict[str, FactDef]) -> I
 def _operand_problem(cond: FactIs, fact: FactDef) -> str | None:
     if cond.op == "is_set":
         return None
-    if fact.many:
-        return f"fact '{cond.fact}' holds many values: only 'is_set' applies to it"
+    if fact.many and cond.op != "contains":
+        return f"fact '{cond.fact}' holds many values: only 'contains' and 'is_set' apply to it"
+    if cond.op == "contains" and not fact.many:
+        return f"'contains' is for facts with many: true; '{cond.fact}' holds one value (use equals)"
     if cond.op in ("lt", "lte", "gt", "gte") and fact.type in ("bool", "enum", "string"):
         return f"'{cond.op}' does not apply to a {fact.type} fact ('{cond.fact}')"
     values = cond.operand if cond.op == "in" else [cond.operand]

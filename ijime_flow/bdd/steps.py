@@ -11,7 +11,7 @@ scenario (at the next action, or at its end), so a policy check can never pass b
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -220,6 +220,86 @@ def record_fact(ijime_scene: Scene, date: str, role: str, fact: str, value: str)
     declared = ijime_scene.definition.spec.facts.get(fact) if ijime_scene.definition else None
     typed = parse_value(value, declared.type if declared else None)
     ijime_scene.attempt(f"事実:{fact}", lambda: case.record_fact(fact, typed, actor=actor, at=at))
+
+
+@step(parsers.re(rf"{DATE} から登校日 (?P<count>\S+) 日分の欠席を (?P<role>\S+) が記録する"))
+@step(parsers.re(rf"(?P<role>\S+) records (?P<count>\d+) school days of absence from {DATE}"))
+def record_absences(ijime_scene: Scene, date: str, count: str, role: str) -> None:
+    """One ``absence`` fact per school day (the workflow's calendar: weekends and closures skipped),
+    each recorded at 17:00 of that day."""
+    from ..escalation import calendar_of
+
+    case = ijime_scene.require_case()
+    assert ijime_scene.definition is not None
+    calendar, actor = calendar_of(ijime_scene.definition), ijime_scene.actor(role)
+    day, left = parse_moment(date).date(), int(normalise(count))
+    while left > 0:
+        if calendar.is_school_day(day):
+            at = ijime_scene.at(f"{day.isoformat()} 17:00")
+            ijime_scene.settle()
+            case.record_fact("absence", day, actor=actor, at=at)
+            left -= 1
+        day += timedelta(days=1)
+
+
+@step(parsers.re(r"重大事態の事案が開かれて(?P<yes>いる|いない)"))
+@step(parsers.re(r"a serious incident case (?P<yes>is|is not) opened"))
+def escalated(ijime_scene: Scene, yes: str) -> None:
+    ijime_scene.settle()
+    links = [link for link in ijime_scene.require_case().linked_cases() if link.relation == "escalated_to"]
+    if bool(links) != (yes in ("いる", "is")):
+        raise PolicyCheckFailed(f"重大事態の事案は{'開かれていません' if not links else '開かれています'}"
+                                f" / escalations: {[link.criterion for link in links]}")
+
+
+@step(parsers.re(rf"重大事態の基準 {_q('criterion')} が記録され、その内容に {_q('text')} が含まれる"))
+@step(parsers.re(rf"the criterion {_q('criterion')} is recorded, mentioning {_q('text')}"))
+def criterion_recorded(ijime_scene: Scene, criterion: str, text: str) -> None:
+    ijime_scene.settle()
+    found = [e for e in ijime_scene.require_case().history()
+             if e.type == "escalated" and e.data.get("criterion") == criterion]
+    if len(found) != 1:
+        raise PolicyCheckFailed(f"基準「{criterion}」の記録は {len(found)} 件です（1件のはず） / criterion '{criterion}'"
+                                f" recorded {len(found)} times")
+    if normalise(text) not in normalise(str(found[0].data.get("figures"))):
+        raise PolicyCheckFailed(f"基準の内容に「{text}」がありません / figures: {found[0].data.get('figures')}")
+
+
+@step(parsers.re(r"重大事態の事案は (?P<count>\S+) 件である"))
+@step(parsers.re(r"there (?:is|are) (?P<count>\d+) serious incident cases?"))
+def serious_case_count(ijime_scene: Scene, count: str) -> None:
+    ijime_scene.settle()
+    ids = {link.case_id for link in ijime_scene.require_case().linked_cases() if link.relation == "escalated_to"}
+    if len(ids) != int(normalise(count)):
+        raise PolicyCheckFailed(f"重大事態の事案は {len(ids)} 件です / {len(ids)} linked serious incident cases")
+
+
+@step(parsers.re(r"以降は重大事態の事案を扱う"))
+@step(parsers.re(r"the serious incident case is the case from now on"))
+def switch_to_serious_case(ijime_scene: Scene) -> None:
+    ijime_scene.settle()
+    engine = ijime_scene.require_engine()
+    links = [link for link in ijime_scene.require_case().linked_cases() if link.relation == "escalated_to"]
+    if not links:
+        raise PolicyCheckFailed("重大事態の事案がありません / the case has not escalated")
+    ijime_scene.case = engine.get_case(links[0].case_id)
+    ijime_scene.definition = engine.definition(ijime_scene.case.workflow_id)
+
+
+@step(parsers.re(rf"欠席の数え方を {_q('window')} にする"))
+@step(parsers.re(rf"absences are counted over {_q('window')}"))
+def absence_window(ijime_scene: Scene, window: str) -> None:
+    """Try the workflow with another absence window (school_year or rolling_365): a setting in YAML."""
+    engine, defn = ijime_scene.require_engine(), ijime_scene.definition
+    if defn is None or defn.spec.escalation is None:
+        raise PolicyCheckFailed("このワークフローには重大事態の基準がありません / the workflow has no escalation criteria")
+    data = defn.spec.model_dump(mode="json", by_alias=True, exclude_none=True)
+    for criterion in data["escalation"]["criteria"]:
+        if "absence" in criterion:
+            criterion["absence"]["window"] = normalise(window)
+    changed = Definition(type(defn.spec).model_validate(data), file=f"{defn.file} (absence window {window})")
+    engine.add_definition(changed)
+    ijime_scene.definition = changed
 
 
 # -- then: what must hold -------------------------------------------------------------------------------------
