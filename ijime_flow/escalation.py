@@ -75,7 +75,7 @@ class Criteria:
         new_day = after_value(data.get("value"))
         if new_day is None or new_day in before.get(rule.fact, frozenset()):
             return None  # the same absent date recorded twice counts once
-        absent = set(after.get(rule.fact, frozenset()))
+        absent = set(before.get(rule.fact, frozenset()))  # the days before this one: new_day is added by the rule
         if criterion.absence is not None:
             finding = count_threshold(absent, new_day, criterion.absence.days, criterion.absence.window)
         else:

@@ -227,18 +227,31 @@ def record_fact(ijime_scene: Scene, date: str, role: str, fact: str, value: str)
 def record_absences(ijime_scene: Scene, date: str, count: str, role: str) -> None:
     """One ``absence`` fact per school day (the workflow's calendar: weekends and closures skipped),
     each recorded at 17:00 of that day."""
+    _record_absences(ijime_scene, date, count, role, every=1)
+
+
+@step(parsers.re(rf"{DATE} から登校日に1日おきに (?P<count>\S+) 日分の欠席を (?P<role>\S+) が記録する"))
+@step(parsers.re(rf"(?P<role>\S+) records (?P<count>\d+) days of absence every other school day from {DATE}"))
+def record_absences_alternately(ijime_scene: Scene, date: str, count: str, role: str) -> None:
+    """Absent, present, absent, ... on school days: absences that never form a run."""
+    _record_absences(ijime_scene, date, count, role, every=2)
+
+
+def _record_absences(ijime_scene: Scene, date: str, count: str, role: str, every: int) -> None:
     from ..escalation import calendar_of
 
     case = ijime_scene.require_case()
     assert ijime_scene.definition is not None
     calendar, actor = calendar_of(ijime_scene.definition), ijime_scene.actor(role)
-    day, left = parse_moment(date).date(), int(normalise(count))
+    day, left, school_days = parse_moment(date).date(), int(normalise(count)), 0
     while left > 0:
         if calendar.is_school_day(day):
-            at = ijime_scene.at(f"{day.isoformat()} 17:00")
-            ijime_scene.settle()
-            case.record_fact("absence", day, actor=actor, at=at)
-            left -= 1
+            if school_days % every == 0:
+                at = ijime_scene.at(f"{day.isoformat()} 17:00")
+                ijime_scene.settle()
+                case.record_fact("absence", day, actor=actor, at=at)
+                left -= 1
+            school_days += 1
         day += timedelta(days=1)
 
 
@@ -289,15 +302,27 @@ def switch_to_serious_case(ijime_scene: Scene) -> None:
 @step(parsers.re(rf"欠席の数え方を {_q('window')} にする"))
 @step(parsers.re(rf"absences are counted over {_q('window')}"))
 def absence_window(ijime_scene: Scene, window: str) -> None:
-    """Try the workflow with another absence window (school_year or rolling_365): a setting in YAML."""
+    """Try the workflow with another absence window (school_year or rolling_365): a setting in YAML.
+    Takes effect for cases opened afterwards."""
+    _absence_setting(ijime_scene, "absence", "window", normalise(window))
+
+
+@step(parsers.re(r"連続欠席の基準を (?P<days>\S+) 登校日にする"))
+@step(parsers.re(r"the absence run threshold is (?P<days>\d+) school days"))
+def absence_run_days(ijime_scene: Scene, days: str) -> None:
+    """Try the workflow with another run length for consecutive absence (a local setting)."""
+    _absence_setting(ijime_scene, "absence_run", "days", int(normalise(days)))
+
+
+def _absence_setting(ijime_scene: Scene, rule: str, key: str, value: Any) -> None:
     engine, defn = ijime_scene.require_engine(), ijime_scene.definition
     if defn is None or defn.spec.escalation is None:
         raise PolicyCheckFailed("このワークフローには重大事態の基準がありません / the workflow has no escalation criteria")
     data = defn.spec.model_dump(mode="json", by_alias=True, exclude_none=True)
     for criterion in data["escalation"]["criteria"]:
-        if "absence" in criterion:
-            criterion["absence"]["window"] = normalise(window)
-    changed = Definition(type(defn.spec).model_validate(data), file=f"{defn.file} (absence window {window})")
+        if rule in criterion:
+            criterion[rule][key] = value
+    changed = Definition(type(defn.spec).model_validate(data), file=f"{defn.file} ({rule}.{key}={value})")
     engine.add_definition(changed)
     ijime_scene.definition = changed
 
