@@ -28,6 +28,18 @@ def describe_event(defn: Definition | None, event: Event) -> list[str]:
         label = defn.fact_labels.get(name, name) if defn else name
         lines.append(f"     事実を記録: 「{label}」 = {_value(event.data.get('value'))}  (fact {name})")
         return lines
+    if event.type == "escalated":
+        lines.append(f"     重大事態の要件を満たし、事案 {event.data.get('case')} へ移行（要件: {event.data.get('criterion')}）"
+                     f" / escalated to case {event.data.get('case')}")
+        lines.append(f"     {event.data.get('figures')}")
+        return lines
+    if event.type == "criterion_met":
+        lines.append(f"     事案 {event.data.get('escalated_from')} で重大事態の要件を追加で満たした（要件:"
+                     f" {event.data.get('criterion')}） / further criterion from case {event.data.get('escalated_from')}")
+        return lines
+    if event.type == "opened" and "escalated_from" in event.data:
+        lines.append(f"     事案 {event.data.get('escalated_from')} から重大事態として開始（要件: {event.data.get('criterion')}）"
+                     f" / opened by escalation from case {event.data.get('escalated_from')}")
     if event.type == "opened":
         pin = event.definition
         what = f"{_TYPE_JA['opened']} (opened: {pin.id} {pin.version}, sha256 {pin.sha256[:12]}…)" if pin else "opened"

@@ -79,8 +79,8 @@ class SQLiteStore(Store):
         with self._lock:
             try:
                 self._db.execute("BEGIN IMMEDIATE")
-                self._db.executemany(
-                    "INSERT INTO events (case_id, seq, type, at, hash, body) VALUES (?, ?, ?, ?, ?, ?)", rows)
+                for row in rows:  # one transaction, even across cases: a crash midway leaves none of them
+                    self._insert(row)
                 self._db.execute("COMMIT")
             except sqlite3.IntegrityError:
                 self._db.execute("ROLLBACK")
@@ -89,6 +89,9 @@ class SQLiteStore(Store):
                 if self._db.in_transaction:
                     self._db.execute("ROLLBACK")
                 raise
+
+    def _insert(self, row: tuple[str, int, str, str, str, str]) -> None:
+        self._db.execute("INSERT INTO events (case_id, seq, type, at, hash, body) VALUES (?, ?, ?, ?, ?, ?)", row)
 
     def read_case(self, case_id: str) -> list[StoredEvent]:
         with self._lock:
