@@ -55,3 +55,40 @@ def test_facts_roles_and_labels() -> None:
         assert node.spec.ja and node.spec.source
     for t in RESPONSE.spec.transitions:
         assert t.ja and t.source
+
+
+SERIOUS = load_file(WORKFLOWS / "serious_incident.yaml")
+SERIOUS_STATES = ["suspected", "reported_to_board", "mayor_informed", "school_investigation", "board_investigation",
+                  "results_reported", "measures_taken", "closed"]
+SERIOUS_TRIGGER_ROLES = {
+    "report_occurrence": {"principal"}, "inform_mayor": {"board"}, "assign_school": {"board"},
+    "assign_board": {"board"}, "report_results": {"principal", "board"}, "take_measures": {"principal"},
+    "close": {"board"}, "order_reinvestigation": {"mayor"}, "provide_materials": {"principal", "staff"},
+}
+CRITERIA = ["serious_harm", "absence_30_days", "absence_run", "petition"]
+
+
+def test_serious_incident_contract_ids() -> None:
+    assert SERIOUS.id == "serious_incident" and SERIOUS.spec.initial == "suspected"
+    for state in SERIOUS_STATES:
+        assert state in SERIOUS.nodes, state
+    assert SERIOUS.nodes["closed"].final
+    for trigger, roles in SERIOUS_TRIGGER_ROLES.items():
+        assert {r for _, t in SERIOUS.transitions_by_trigger[trigger] for r in t.roles} == roles, trigger
+    harm = SERIOUS.spec.facts["serious_harm"]
+    assert harm.type == "enum" and set(harm.values or []) == {
+        "self_harm_attempt", "injury", "property_loss", "mental_illness", "transfer_or_withdrawal"}
+    assert SERIOUS.spec.facts["absence"].type == "date" and SERIOUS.spec.facts["absence"].many
+    assert {"petition", "criterion"} <= set(SERIOUS.spec.facts)
+
+
+def test_the_response_workflow_escalates_on_every_criterion() -> None:
+    escalation = RESPONSE.spec.escalation
+    assert escalation is not None and escalation.to == "serious_incident"
+    assert [c.id for c in escalation.criteria] == CRITERIA
+    counted = next(c for c in escalation.criteria if c.id == "absence_30_days").absence
+    run = next(c for c in escalation.criteria if c.id == "absence_run").absence_run
+    assert counted is not None and (counted.days, counted.window) == (30, "school_year")
+    assert run is not None and run.days == 7
+    assert {"serious_harm", "absence", "petition"} <= set(RESPONSE.spec.facts)
+    assert set(CRITERIA) <= set(SERIOUS.spec.facts["criterion"].values or [])

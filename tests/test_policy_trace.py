@@ -11,10 +11,15 @@ from conftest import ROOT, WORKFLOWS
 from ijime_flow import load_file
 
 TRACE = ROOT / "docs" / "policy-trace.md"
-FEATURE = ROOT / "features" / "response.feature"
+FEATURES = [ROOT / "features" / "response.feature", ROOT / "features" / "serious_incident.feature"]
 POLICY = ROOT.parent / "shared" / "policy" / "000_7405379810ed58d9.txt"
 RESPONSE = load_file(WORKFLOWS / "response.yaml")
+SERIOUS = load_file(WORKFLOWS / "serious_incident.yaml")
 BULLETS_PER_SECTION = {"4(1)": 3, "4(2)": 6, "4(3)": 8, "4(4)": 6, "4(5)": 4, "4(6)": 4}
+# section 7 is written as headed items rather than bullets: 7(1) two, 7(2) the report and three
+# criteria, 7(3) the decision, ①ア-オ one each, ② one
+ITEMS_PER_SECTION_7 = {"7(1)": 2, "7(2)": 4, "7(3)": 1, "7(3)①ア": 1, "7(3)①イ": 1, "7(3)①ウ": 1, "7(3)①エ": 1,
+                       "7(3)①オ": 1, "7(3)②": 1}
 
 
 def rows() -> list[list[str]]:
@@ -27,7 +32,7 @@ def rows() -> list[list[str]]:
 
 
 def scenario_names() -> set[str]:
-    text = FEATURE.read_text(encoding="utf-8")
+    text = "\n".join(feature.read_text(encoding="utf-8") for feature in FEATURES)
     return {m.group(1).strip() for m in re.finditer(r"^\s*シナリオ(?:アウトライン)?:\s*(.+)$", text, re.M)}
 
 
@@ -36,16 +41,25 @@ def carriers(cell: str) -> list[tuple[str, str]]:
 
 
 def exists(kind: str, name: str) -> bool:
+    return any(_exists(defn, kind, name) for defn in (RESPONSE, SERIOUS))
+
+
+def _exists(defn: object, kind: str, name: str) -> bool:
+    from ijime_flow import Definition
+
+    assert isinstance(defn, Definition)
     if kind == "state":
-        return name in RESPONSE.nodes
+        return name in defn.nodes
     if kind == "trigger":
-        return name in RESPONSE.transitions_by_trigger
+        return name in defn.transitions_by_trigger
     if kind == "condition":
-        return any(t.when is not None for _, t in RESPONSE.transitions_by_trigger.get(name, []))
+        return any(t.when is not None for _, t in defn.transitions_by_trigger.get(name, []))
     if kind == "fact":
-        return name in RESPONSE.spec.facts
+        return name in defn.spec.facts
     if kind == "deadline":
-        return any(d.id == name for ds in RESPONSE.deadline_defs.values() for d in ds)
+        return any(d.id == name for ds in defn.deadline_defs.values() for d in ds)
+    if kind == "criterion":
+        return defn.spec.escalation is not None and any(c.id == name for c in defn.spec.escalation.criteria)
     return False
 
 
@@ -59,15 +73,15 @@ def test_each_row_points_at_real_ids_and_scenarios(row: list[str]) -> None:
     names = [s.strip() for s in scenarios.split(";") if s.strip()]
     assert names
     missing = [n for n in names if n not in scenario_names()]
-    assert not missing, f"no such scenario in features/response.feature: {missing}"
+    assert not missing, f"no such scenario in features/: {missing}"
 
 
-def test_every_bullet_of_section_4_has_a_row() -> None:
+def test_every_item_of_sections_4_and_7_has_a_row() -> None:
     counts: dict[str, int] = {}
     for row in rows():
         if len(row) == 4:
             counts[row[0]] = counts.get(row[0], 0) + 1
-    assert counts == BULLETS_PER_SECTION
+    assert counts == {**BULLETS_PER_SECTION, **ITEMS_PER_SECTION_7}
 
 
 def _norm(text: str) -> str:
@@ -80,8 +94,17 @@ def test_quotes_are_the_policy_words_and_cover_every_bullet() -> None:
     section = text[text.index("4 いじめに対する措置"):text.index("5 いじめの早期発見・早期対応のための年間計画")]
     bullets = [_norm(line.split("・", 1)[1]) for line in section.splitlines() if line.strip().startswith("- ・")]
     assert len(bullets) == sum(BULLETS_PER_SECTION.values())
-    quotes = [_norm(row[1]) for row in rows() if len(row) == 4]
+    quotes = [_norm(row[1]) for row in rows() if len(row) == 4 and row[0].startswith("4")]
     for quote in quotes:
         assert any(quote in bullet for bullet in bullets), f"not in the policy: {quote}"
     for bullet in bullets:
         assert any(quote in bullet for quote in quotes), f"no row quotes: {bullet}"
+
+
+@pytest.mark.skipif(not POLICY.is_file(), reason="the policy text (../shared/policy) is not beside this checkout")
+def test_section_7_quotes_are_the_policy_words() -> None:
+    text = POLICY.read_text(encoding="utf-8")
+    section = _norm(text[text.index("7 重大事態への対処"):])
+    for row in rows():
+        if len(row) == 4 and row[0].startswith("7"):
+            assert _norm(row[1]) in section, f"not in section 7 of the policy: {row[1]}"
