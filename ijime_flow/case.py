@@ -16,7 +16,7 @@ import structlog
 
 from .actor import SYSTEM, Actor
 from .clock import require_aware
-from .conditions import evaluate
+from .conditions import holds
 from .deadlines import Deadline, case_deadlines
 from .errors import InvalidData
 from .events import Event, EventType, parse_event, seal, to_json_value
@@ -109,7 +109,7 @@ class Case:
         def may(t: TransitionDef) -> bool:
             # a step whose data records facts may satisfy its own condition: offer it
             return (not t.automatic and defn.source_active(t, self._leaves) and bool(roles & set(t.roles))
-                    and (t.when is None or bool(t.records) or not evaluate(t.when, ctx)))
+                    and (t.when is None or bool(t.records) or holds(t.when, ctx)))
 
         return [trigger for trigger in allowed_triggers(defn, self._leaves)
                 if any(may(t) for _, t in defn.transitions_by_trigger[trigger])]

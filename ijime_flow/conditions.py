@@ -22,7 +22,17 @@ from functools import lru_cache
 from typing import Annotated, Any, Literal, Union
 
 import isodate
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, StrictBool, Tag, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PrivateAttr,
+    StrictBool,
+    Tag,
+    field_validator,
+    model_validator,
+)
 
 from .errors import ConditionFailure
 
@@ -68,6 +78,8 @@ class FactIs(_Cond):
     contains: Scalar | None = Field(default=None, description="a many-valued fact holds this value")
     is_set: StrictBool | None = None
 
+    _op: str = PrivateAttr(default="")
+
     @model_validator(mode="after")
     def _one_operator(self) -> FactIs:
         given = [name for name in COMPARISONS if self.operand_given(name)]
@@ -75,6 +87,7 @@ class FactIs(_Cond):
             raise ValueError(
                 f"a fact condition takes exactly one of {', '.join(COMPARISONS)}; got {given or 'none'}"
             )
+        self._op = given[0]  # computed once: conditions are evaluated on every step
         if self.operand is None:
             raise ValueError(f"'{given[0]}' needs a value (null is not a value; use is_set: false for 'not recorded')")
         return self
@@ -85,7 +98,7 @@ class FactIs(_Cond):
 
     @property
     def op(self) -> str:
-        return next(name for name in COMPARISONS if self.operand_given(name))
+        return self._op
 
     @property
     def operand(self) -> Any:
@@ -186,6 +199,24 @@ class EvalContext:
         return (self.fact_labels or {}).get(fact, fact)
 
 
+def holds(cond: Condition, ctx: EvalContext) -> bool:
+    """Whether ``cond`` holds, without composing any wording: for checks whose answer nobody reads
+    as a refusal (criteria, automatic steps, deadline conditions, what an actor may do)."""
+    if isinstance(cond, AllOf):
+        return all(holds(item, ctx) for item in cond.all)
+    if isinstance(cond, AnyOf):
+        return any(holds(item, ctx) for item in cond.any)
+    if isinstance(cond, NotCond):
+        return not holds(cond.not_, ctx)
+    if isinstance(cond, FactIs):
+        return _fact_holds(cond, ctx)
+    if isinstance(cond, Since):
+        earliest = _since_earliest(cond, ctx)
+        return earliest is not None and ctx.local_date >= earliest
+    guard = (ctx.guards or {}).get(cond.guard)
+    return guard is not None and bool(guard(ctx))
+
+
 def evaluate(cond: Condition, ctx: EvalContext) -> list[ConditionFailure]:
     """The failures of ``cond`` in ``ctx``; an empty list means it holds."""
     if isinstance(cond, AllOf):
@@ -266,17 +297,25 @@ def _like(value: Any, operand: Any) -> Any:
     return operand
 
 
-def _since_failures(cond: Since, ctx: EvalContext) -> list[ConditionFailure]:
-    ja, en = describe(cond, ctx.label)
+def _since_earliest(cond: Since, ctx: EvalContext) -> date | None:
+    """The first local date on which the waiting period is over; None while the fact is not recorded."""
     start = ctx.facts.get(cond.since)
     if isinstance(start, datetime):
         start = start.astimezone(ctx.tz).date()
     if not isinstance(start, date):
+        return None
+    earliest: date = start + parse_duration(cond.at_least)
+    return earliest
+
+
+def _since_failures(cond: Since, ctx: EvalContext) -> list[ConditionFailure]:
+    earliest = _since_earliest(cond, ctx)
+    if earliest is not None and ctx.local_date >= earliest:
+        return []
+    ja, en = describe(cond, ctx.label)
+    if earliest is None:
         return [ConditionFailure(f"{ja}（「{ctx.label(cond.since)}」が未記録）",
                                  f"{en} (fact '{cond.since}' not recorded)")]
-    earliest: date = start + parse_duration(cond.at_least)
-    if ctx.local_date >= earliest:
-        return []
     return [ConditionFailure(ja, en, earliest)]
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any, Literal
 
-from .conditions import evaluate, parse_duration
+from .conditions import holds, parse_duration
 from .definition import Definition
 from .events import Event
 from .language import DeadlineDef
@@ -84,8 +84,8 @@ def case_deadlines(defn: Definition, events: Sequence[Event], as_of: datetime) -
             now = {a for leaf in after for a in defn.ancestors(leaf)}
             for path in sorted(now - was):
                 started.extend((path, spec, event.at) for spec in defn.deadline_defs.get(path, ())
-                               if spec.when is None or not evaluate(spec.when, context(defn, facts, event.at, after,
-                                                                                         event.case_id, None)))
+                               if spec.when is None or holds(spec.when, context(defn, facts, event.at, after,
+                                                                                event.case_id, None)))
         before = after
     out = []
     for index, (path, spec, at) in enumerate(started):

@@ -14,7 +14,7 @@ from functools import cached_property
 from typing import Any
 
 from .absence import SchoolCalendar, count_threshold, run_threshold
-from .conditions import describe, evaluate
+from .conditions import EvalContext, describe, holds
 from .definition import Definition
 from .language import CriterionDef
 from .stepper import context
@@ -54,18 +54,19 @@ class Criteria:
         if escalation is None:
             return []
         found = []
+        ctx = context(self.defn, after, at, leaves, case_id, None)
         for criterion in escalation.criteria:
             if criterion.id in already:
                 continue
-            figures = self._figures(criterion, before, after, kind, data, at, leaves, case_id)
+            figures = self._figures(criterion, before, after, kind, data, ctx)
             if figures is not None:
                 found.append(Met(criterion, figures))
         return found
 
     def _figures(self, criterion: CriterionDef, before: Mapping[str, Any], after: Mapping[str, Any], kind: str,
-                 data: Mapping[str, Any], at: datetime, leaves: frozenset[str], case_id: str) -> str | None:
+                 data: Mapping[str, Any], ctx: EvalContext) -> str | None:
         if criterion.when is not None:
-            if evaluate(criterion.when, context(self.defn, after, at, leaves, case_id, None)):
+            if not holds(criterion.when, ctx):
                 return None
             ja, en = describe(criterion.when, lambda fact: self.defn.fact_labels.get(fact, fact))
             return f"{ja} / {en}"

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from .conditions import EvalContext, GuardFn, evaluate
+from .conditions import EvalContext, GuardFn, evaluate, holds
 from .definition import Definition
 from .errors import ConditionFailure, GuardFailed, InvalidData, InvalidTransition, PermissionDenied
 from .language import FactDef, TransitionDef
@@ -173,7 +173,7 @@ def due_automatic(defn: Definition, leaves: frozenset[str], facts: Facts, at: da
                   guards: Mapping[str, GuardFn] | None) -> tuple[int, TransitionDef] | None:
     """The first automatic step whose ``from`` state is active and done, and whose condition holds."""
     for index, t in defn.automatic_ready(leaves):
-        if t.when is None or not evaluate(t.when, context(defn, facts, at, leaves, case_id, guards)):
+        if t.when is None or holds(t.when, context(defn, facts, at, leaves, case_id, guards)):
             return index, t
     return None
 
