@@ -217,6 +217,27 @@ def holds(cond: Condition, ctx: EvalContext) -> bool:
     return guard is not None and bool(guard(ctx))
 
 
+Check = Callable[[EvalContext], bool]
+
+
+def compile_condition(cond: Condition) -> Check:
+    """``holds`` for one fixed condition, as plain closures: for conditions checked after every step
+    (escalation criteria), where walking the pydantic models each time costs more than the step."""
+    if isinstance(cond, AllOf):
+        parts = [compile_condition(c) for c in cond.all]
+        return lambda ctx: all(part(ctx) for part in parts)
+    if isinstance(cond, AnyOf):
+        options = [compile_condition(c) for c in cond.any]
+        return lambda ctx: any(option(ctx) for option in options)
+    if isinstance(cond, NotCond):
+        inner = compile_condition(cond.not_)
+        return lambda ctx: not inner(ctx)
+    if isinstance(cond, FactIs) and cond.op == "is_set":
+        fact, wanted = cond.fact, bool(cond.is_set)
+        return lambda ctx: (fact in ctx.facts) == wanted
+    return lambda ctx: holds(cond, ctx)
+
+
 def evaluate(cond: Condition, ctx: EvalContext) -> list[ConditionFailure]:
     """The failures of ``cond`` in ``ctx``; an empty list means it holds."""
     if isinstance(cond, AllOf):

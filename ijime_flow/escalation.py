@@ -14,10 +14,9 @@ from functools import cached_property
 from typing import Any
 
 from .absence import SchoolCalendar, count_threshold, run_threshold
-from .conditions import EvalContext, describe, holds
+from .conditions import Check, EvalContext, compile_condition, describe
 from .definition import Definition
 from .language import CriterionDef
-from .stepper import context
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
@@ -41,6 +40,9 @@ class Criteria:
 
     def __init__(self, defn: Definition) -> None:
         self.defn = defn
+        escalation = defn.spec.escalation
+        self._checks: dict[str, Check] = {c.id: compile_condition(c.when) for c in (escalation.criteria if escalation else [])
+                                          if c.when is not None}
 
     @cached_property
     def calendar(self) -> SchoolCalendar:
@@ -54,7 +56,7 @@ class Criteria:
         if escalation is None:
             return []
         found = []
-        ctx = context(self.defn, after, at, leaves, case_id, None)
+        ctx = EvalContext(facts=after, at=at, tz=self.defn.tz, case_id=case_id, active_states=leaves)
         for criterion in escalation.criteria:
             if criterion.id in already:
                 continue
@@ -66,7 +68,7 @@ class Criteria:
     def _figures(self, criterion: CriterionDef, before: Mapping[str, Any], after: Mapping[str, Any], kind: str,
                  data: Mapping[str, Any], ctx: EvalContext) -> str | None:
         if criterion.when is not None:
-            if not holds(criterion.when, ctx):
+            if not self._checks[criterion.id](ctx):
                 return None
             ja, en = describe(criterion.when, lambda fact: self.defn.fact_labels.get(fact, fact))
             return f"{ja} / {en}"

@@ -1,4 +1,4 @@
-"""`holds` (no wording) and `evaluate` (with wording, for refusals) must always agree."""
+"""`holds` (no wording), its compiled form and `evaluate` (with wording, for refusals) always agree."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from pydantic import TypeAdapter
 
 from ijime_flow.clock import TOKYO
-from ijime_flow.conditions import Condition, EvalContext, evaluate, holds
+from ijime_flow.conditions import Condition, EvalContext, compile_condition, evaluate, holds
 
 CONDITION = TypeAdapter(Condition)
 
@@ -39,4 +39,4 @@ def test_holds_agrees_with_evaluate(raw: dict[str, object], known: dict[str, obj
     cond = CONDITION.validate_python(raw)
     at = datetime(2019, 1, 1, 9, tzinfo=TOKYO) + timedelta(days=days)
     ctx = EvalContext(facts=known, at=at, tz=TOKYO)
-    assert holds(cond, ctx) == (not evaluate(cond, ctx))
+    assert holds(cond, ctx) == (not evaluate(cond, ctx)) == compile_condition(cond)(ctx)
