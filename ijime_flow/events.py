@@ -94,8 +94,14 @@ def seal(
         "prev_hash": prev_hash,
     }
     unsealed = canonical_json(body)
-    body["hash"] = sha256_hex(unsealed)
-    return Event.model_validate(body), _with_hash(unsealed, body["hash"])
+    digest = sha256_hex(unsealed)
+    # built from the typed values the body was made of (no re-validation on the hot path); what the
+    # store returns is parsed and validated from the canonical text, and a test checks the two agree
+    event = Event.model_construct(
+        format=EVENT_FORMAT, case_id=case_id, seq=seq, type=type, trigger=trigger, from_states=from_states,
+        to_states=to_states, actor=ActorRef.model_construct(id=actor_id, roles=actor_roles), at=at,
+        recorded_at=recorded_at, data=data, definition=definition, prev_hash=prev_hash, hash=digest)
+    return event, _with_hash(unsealed, digest)
 
 
 def _with_hash(unsealed: str, digest: str) -> str:

@@ -116,10 +116,12 @@ CRASH = textwrap.dedent("""
     db, workflows, case_id = sys.argv[1], sys.argv[2], sys.argv[3]
     real = SQLiteStore._insert
 
-    def crash_at_the_second_case(self, row):
-        if row[0] != case_id:      # the first row of the linked case: die between the two cases' writes
+    def crash_at_the_second_case(self, rows):
+        own = [row for row in rows if row[0] == case_id]
+        if len(own) < len(rows):   # the write reaches the linked case: write this case's rows, then die
+            real(self, own)
             os._exit(86)
-        real(self, row)
+        real(self, rows)
 
     SQLiteStore._insert = crash_at_the_second_case
     tokyo = ZoneInfo("Asia/Tokyo")

@@ -8,7 +8,7 @@ import pytest
 
 from ijime_flow import InvalidData
 from ijime_flow.canonical import canonical_json, sha256_hex
-from ijime_flow.events import DefinitionPin, body_hash, seal, to_json_value
+from ijime_flow.events import DefinitionPin, body_hash, parse_event, seal, to_json_value
 
 AWKWARD = {"prev_hash": "x", "note": ',"prev_hash":"y"', "nested": {"hash": 1, "prev_hash": [1, 2]}, "ja": "秘密を守る"}
 
@@ -25,6 +25,7 @@ def test_the_sealed_text_is_the_canonical_json_of_the_event(data: dict[str, obje
     body = event.model_dump(mode="json")
     body["at"] = body["recorded_at"] = at.isoformat()
     assert text == canonical_json(body)
+    assert parse_event(text) == event  # what the store gives back equals what fire returned
     assert event.hash == body_hash(body) == sha256_hex(canonical_json({k: v for k, v in body.items() if k != "hash"}))
 
 

@@ -79,8 +79,7 @@ class SQLiteStore(Store):
         with self._lock:
             try:
                 self._db.execute("BEGIN IMMEDIATE")
-                for row in rows:  # one transaction, even across cases: a crash midway leaves none of them
-                    self._insert(row)
+                self._insert(rows)  # one transaction, even across cases: a crash midway leaves none of them
                 self._db.execute("COMMIT")
             except sqlite3.IntegrityError:
                 self._db.execute("ROLLBACK")
@@ -90,8 +89,8 @@ class SQLiteStore(Store):
                     self._db.execute("ROLLBACK")
                 raise
 
-    def _insert(self, row: tuple[str, int, str, str, str, str]) -> None:
-        self._db.execute("INSERT INTO events (case_id, seq, type, at, hash, body) VALUES (?, ?, ?, ?, ?, ?)", row)
+    def _insert(self, rows: Sequence[tuple[str, int, str, str, str, str]]) -> None:
+        self._db.executemany("INSERT INTO events (case_id, seq, type, at, hash, body) VALUES (?, ?, ?, ?, ?, ?)", rows)
 
     def read_case(self, case_id: str) -> list[StoredEvent]:
         with self._lock:
