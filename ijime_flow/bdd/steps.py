@@ -19,7 +19,7 @@ import pytest
 from pytest_bdd import parsers, step
 
 from ..actor import Actor
-from ..case import Case
+from ..case import Case, LinkedCase
 from ..clock import TOKYO, FixedClock
 from ..definition import Definition
 from ..engine import Engine
@@ -83,6 +83,11 @@ class Scene:
             raise PolicyCheckFailed("ワークフローが読み込まれていません / no workflow loaded: start with"
                                     ' 前提 ワークフロー "workflows/response.yaml" を読み込む')
         return self.engine
+
+    def escalations(self) -> list[LinkedCase]:
+        """The cases the current case escalated to (settling first)."""
+        self.settle()
+        return [link for link in self.require_case().linked_cases() if link.relation == "escalated_to"]
 
     def settle(self) -> None:
         """Fail on a refusal that no step examined."""
@@ -259,7 +264,7 @@ def _record_absences(ijime_scene: Scene, date: str, count: str, role: str, every
 @step(parsers.re(r"a serious incident case (?P<yes>is|is not) opened"))
 def escalated(ijime_scene: Scene, yes: str) -> None:
     ijime_scene.settle()
-    links = [link for link in ijime_scene.require_case().linked_cases() if link.relation == "escalated_to"]
+    links = ijime_scene.escalations()
     if bool(links) != (yes in ("いる", "is")):
         raise PolicyCheckFailed(f"重大事態の事案は{'開かれていません' if not links else '開かれています'}"
                                 f" / escalations: {[link.criterion for link in links]}")
@@ -282,7 +287,7 @@ def criterion_recorded(ijime_scene: Scene, criterion: str, text: str) -> None:
 @step(parsers.re(r"there (?:is|are) (?P<count>\d+) serious incident cases?"))
 def serious_case_count(ijime_scene: Scene, count: str) -> None:
     ijime_scene.settle()
-    ids = {link.case_id for link in ijime_scene.require_case().linked_cases() if link.relation == "escalated_to"}
+    ids = {link.case_id for link in ijime_scene.escalations()}
     if len(ids) != int(normalise(count)):
         raise PolicyCheckFailed(f"重大事態の事案は {len(ids)} 件です / {len(ids)} linked serious incident cases")
 
@@ -292,7 +297,7 @@ def serious_case_count(ijime_scene: Scene, count: str) -> None:
 def switch_to_serious_case(ijime_scene: Scene) -> None:
     ijime_scene.settle()
     engine = ijime_scene.require_engine()
-    links = [link for link in ijime_scene.require_case().linked_cases() if link.relation == "escalated_to"]
+    links = ijime_scene.escalations()
     if not links:
         raise PolicyCheckFailed("重大事態の事案がありません / the case has not escalated")
     ijime_scene.case = engine.get_case(links[0].case_id)
