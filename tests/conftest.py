@@ -91,3 +91,40 @@ def finish_regions(case: Case, order: list[str] | None = None) -> Case:
         for trigger in REGIONS[region]:
             case.fire(trigger, actor=COMMITTEE, at=jst(2019, 5, 10, 10), data=STEP_DATA.get(trigger))
     return case
+
+
+# -- PostgreSQL ------------------------------------------------------------------------------------
+PG_ADMIN_URL = __import__("os").environ.get("IJIME_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REQUIRE_PG = __import__("os").environ.get("IJIME_REQUIRE_POSTGRES") == "1"
+
+
+def _pg_available() -> str:
+    """'' when a server answers at PG_ADMIN_URL, else why not (one line)."""
+    try:
+        import psycopg
+
+        with psycopg.connect(PG_ADMIN_URL, connect_timeout=3):
+            return ""
+    except Exception as exc:  # any failure means: no usable server here
+        return f"no PostgreSQL server at {PG_ADMIN_URL} ({type(exc).__name__}); set IJIME_PG_URL"
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A URL whose search_path is a fresh schema, dropped afterwards."""
+    why = _pg_available()
+    if why:
+        if REQUIRE_PG:
+            pytest.fail(f"PostgreSQL is required here (IJIME_REQUIRE_POSTGRES=1): {why}")
+        pytest.skip(why)
+    import uuid
+
+    import psycopg
+
+    schema = f"ijime_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f"CREATE SCHEMA {schema}")
+    separator = "&" if "?" in PG_ADMIN_URL else "?"
+    yield f"{PG_ADMIN_URL}{separator}options=-csearch_path%3D{schema}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f"DROP SCHEMA {schema} CASCADE")

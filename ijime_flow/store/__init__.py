@@ -13,7 +13,7 @@ __all__ = ["MemoryStore", "SQLiteStore", "Store", "StoredEvent", "open_store"]
 
 def open_store(target: str | Path | Store | None) -> Store:
     """``None`` or ``":memory:"`` -> in memory; ``"sqlite:///path"`` or a plain path -> SQLite file;
-    a :class:`Store` -> itself."""
+    ``"postgresql://..."`` -> PostgreSQL (psycopg 3, the ``postgres`` extra); a :class:`Store` -> itself."""
     if isinstance(target, Store):
         return target
     if target is None or str(target) in (":memory:", "memory:", "memory://"):
@@ -21,6 +21,10 @@ def open_store(target: str | Path | Store | None) -> Store:
     text = str(target)
     if text.startswith("sqlite:///"):
         return SQLiteStore(text.removeprefix("sqlite:///"))
+    if text.startswith(("postgresql://", "postgres://")):
+        from .postgres import PostgresStore
+
+        return PostgresStore(text)
     if "://" in text:
         from ..errors import StoreError
 

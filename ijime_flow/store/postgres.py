@@ -1,0 +1,164 @@
+"""The PostgreSQL store (psycopg 3): for a board of education, many schools, many writer processes.
+
+``Engine("postgresql://user@host/db")``. Tables (created on first use, under an advisory lock so
+many processes may start at once; use a dedicated database or schema — ``?options=-csearch_path%3Dx``):
+
+- ``events``: ``position`` (the global order), ``(case_id, seq)`` unique — a lost race becomes
+  ``ConcurrencyError`` —, ``body`` (the canonical JSON text, byte for byte: what the hash covers) and
+  ``doc`` (a JSONB copy for queries);
+- ``log_head``: one row holding the last position handed out;
+- ``definitions`` (canonical text by SHA-256) and ``meta`` (``schema_version``).
+
+**Late commits.** Two transactions that took positions from a sequence can commit in the other
+order, and a reader following positions would skip the one that commits late. Here every append
+first locks the single ``log_head`` row (``UPDATE … RETURNING``) and holds it until commit, so
+positions are handed out — and become visible — strictly in commit order, with no gaps (a rolled-back
+append returns its numbers). A reader of ``read_from(p)`` can never miss an event below the highest
+position it has seen. The price is that appends are serialised, which a school-scale log affords
+(measured in ``bench/``). Triggers refuse UPDATE and DELETE on ``events``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from ..errors import ConcurrencyError, StoreError
+from ..events import Event
+from .base import Store, StoredEvent
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS definitions (
+    sha256 TEXT PRIMARY KEY, workflow_id TEXT NOT NULL, version TEXT NOT NULL, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS log_head (only_row BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (only_row), position BIGINT NOT NULL);
+INSERT INTO log_head (only_row, position) VALUES (TRUE, 0) ON CONFLICT DO NOTHING;
+CREATE TABLE IF NOT EXISTS events (
+    position BIGINT PRIMARY KEY,
+    case_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    at TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    body TEXT NOT NULL,
+    doc JSONB NOT NULL,
+    UNIQUE (case_id, seq)
+);
+CREATE OR REPLACE FUNCTION ijime_flow_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION 'ijime-flow events are append-only'; END $$;
+DROP TRIGGER IF EXISTS events_append_only ON events;
+CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON events
+    FOR EACH ROW EXECUTE FUNCTION ijime_flow_append_only();
+"""
+
+
+def _psycopg() -> Any:
+    try:
+        import psycopg
+    except ImportError:
+        raise StoreError("PostgreSQL needs psycopg 3: python -m pip install 'ijime-flow[postgres]'") from None
+    return psycopg
+
+
+class PostgresStore(Store):
+    def __init__(self, url: str) -> None:
+        psycopg = _psycopg()
+        self.url = url
+        try:
+            self._db = psycopg.connect(url, autocommit=True)
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot connect to PostgreSQL ({_safe(url)}): {exc}") from None
+        self._lock = threading.Lock()
+        self._migrate()
+
+    def _migrate(self) -> None:
+        with self._db.transaction():
+            self._db.execute("SELECT pg_advisory_xact_lock(hashtext('ijime-flow schema'))")
+            self._db.execute(_SCHEMA)
+            row = self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            if row is None:
+                self._db.execute("INSERT INTO meta VALUES ('schema_version', %s)", (str(SCHEMA_VERSION),))
+            elif int(row[0]) > SCHEMA_VERSION:
+                raise StoreError(f"store schema {row[0]} is newer than this ijime-flow ({SCHEMA_VERSION}); upgrade ijime-flow")
+
+    def append(self, records: Sequence[tuple[Event, str]]) -> None:
+        if not records:
+            return
+        psycopg = _psycopg()
+        with self._lock:
+            try:
+                with self._db.transaction():
+                    (last,) = self._db.execute(
+                        "UPDATE log_head SET position = position + %s RETURNING position", (len(records),)).fetchone()
+                    first = last - len(records) + 1
+                    with self._db.cursor() as cursor:
+                        cursor.executemany(
+                            "INSERT INTO events (position, case_id, seq, type, at, hash, body, doc)"
+                            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s::jsonb)",
+                            [(first + i, e.case_id, e.seq, e.type, e.at.isoformat(), e.hash, body, body)
+                             for i, (e, body) in enumerate(records)])
+            except psycopg.errors.UniqueViolation:
+                raise ConcurrencyError(records[0][0].case_id, records[0][0].seq) from None
+
+    def read_case(self, case_id: str) -> list[StoredEvent]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT position, case_id, seq, body FROM events WHERE case_id = %s ORDER BY seq", (case_id,)).fetchall()
+        return [StoredEvent(*row) for row in rows]
+
+    def read_from(self, position: int = 0, batch: int = 1000) -> Iterator[StoredEvent]:
+        while True:
+            with self._lock:
+                rows = self._db.execute(
+                    "SELECT position, case_id, seq, body FROM events WHERE position > %s ORDER BY position LIMIT %s",
+                    (position, batch)).fetchall()
+            for row in rows:
+                yield StoredEvent(*row)
+            if len(rows) < batch:
+                return
+            position = rows[-1][0]
+
+    def case_ids(self) -> list[str]:
+        with self._lock:
+            rows = self._db.execute("SELECT case_id FROM events GROUP BY case_id ORDER BY min(position)").fetchall()
+        return [row[0] for row in rows]
+
+    def put_definition(self, sha256: str, workflow_id: str, version: str, text: str) -> None:
+        with self._lock:
+            self._db.execute("INSERT INTO definitions VALUES (%s, %s, %s, %s) ON CONFLICT (sha256) DO NOTHING",
+                             (sha256, workflow_id, version, text))
+
+    def get_definition(self, sha256: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT body FROM definitions WHERE sha256 = %s", (sha256,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def integrity_problems(self) -> list[str]:
+        """Positions are handed out 1, 2, 3 ... in commit order with no gaps; ``log_head`` holds the
+        last one. A missing position is a deleted row; a head above the highest row, a cut tail."""
+        with self._lock:
+            count, highest = self._db.execute("SELECT count(*), coalesce(max(position), 0) FROM events").fetchone()
+            (issued,) = self._db.execute("SELECT position FROM log_head").fetchone()
+        problems = []
+        if count != highest:
+            problems.append(f"{highest - count} event row(s) missing between positions 1 and {highest}:"
+                            " rows were deleted from the events table")
+        if issued > highest:
+            problems.append(f"the last {issued - highest} event row(s) (positions {highest + 1}-{issued})"
+                            " were deleted from the events table")
+        return problems
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def _safe(url: str) -> str:
+    """The URL without a password, for messages."""
+    if "@" in url and ":" in url.split("@", 1)[0].split("//", 1)[-1]:
+        scheme, rest = url.split("//", 1)
+        user = rest.split("@", 1)[0].split(":", 1)[0]
+        return f"{scheme}//{user}:***@{rest.split('@', 1)[1]}"
+    return url
