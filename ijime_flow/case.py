@@ -123,7 +123,7 @@ class Case:
 
     def history(self) -> list[Event]:
         """Every event of the case, in order, as the store holds them."""
-        return [parse_event(row.body) for row in self._engine.store.read_case(self.id)]
+        return [parse_event(row.body, row.case_id, row.seq) for row in self._engine.store.read_case(self.id)]
 
     # -- acting -----------------------------------------------------------------------------------
     def fire(self, trigger: str, *, actor: Actor, at: datetime | None = None,

@@ -216,7 +216,7 @@ def _history(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps([json.loads(row.body) for row in rows], ensure_ascii=False, indent=2))
             return EXIT_OK
-        events = [parse_event(row.body) for row in rows]
+        events = [parse_event(row.body, row.case_id, row.seq) for row in rows]
         pin = events[0].definition
         runtime = engine.runtime_for(pin.sha256) if pin else None
         print(render_timeline(runtime.definition if runtime else None, events))

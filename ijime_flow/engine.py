@@ -174,7 +174,7 @@ class Engine:
             rows = self.store.read_case(case_id)
             if not rows:
                 raise UnknownCase(case_id)
-            last = parse_event(rows[-1].body)
+            last = parse_event(rows[-1].body, rows[-1].case_id, rows[-1].seq)
             seq, head, leaves, rest = last.seq, last.hash, list(last.to_states or []), met
         for m in rest:
             seq += 1
@@ -217,7 +217,7 @@ class Engine:
         rows = self.store.read_case(case_id)
         if not rows:
             raise UnknownCase(case_id)
-        events = [parse_event(row.body) for row in rows]
+        events = [parse_event(row.body, row.case_id, row.seq) for row in rows]
         pin = events[0].definition
         if pin is None:
             raise UnknownCase(case_id)

@@ -113,8 +113,19 @@ def _with_hash(unsealed: str, digest: str) -> str:
     return f'{unsealed[:cut]},"hash":"{digest}"{unsealed[cut:]}'
 
 
-def parse_event(text: str) -> Event:
-    return Event.model_validate_json(text)
+def parse_event(text: str, case_id: str = "", seq: int = 0) -> Event:
+    """An event from its stored text. A damaged text (edited by hand, truncated) is a ``StoreError``
+    naming the case and seq, never a raw parsing error: ``verify`` tells the rest."""
+    from pydantic import ValidationError
+
+    from .errors import StoreError
+
+    try:
+        return Event.model_validate_json(text)
+    except ValidationError as exc:
+        where = f"case {case_id} seq {seq}" if case_id else "an event"
+        raise StoreError(f"{where} in the store is not a valid event ({exc.errors()[0]['msg']}): the store was"
+                         " damaged or edited; run `ijime-flow verify`") from None
 
 
 def to_json_value(value: Any, where: str) -> Any:
