@@ -124,7 +124,8 @@ def test_writers_killed_at_random_moments_lose_nothing_acknowledged(store_url: s
         procs = [subprocess.Popen([sys.executable, str(script), store_url, str(WORKFLOWS), case_id],
                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) for case_id in cases]
         lines: list[str] = []
-        readers = [threading.Thread(target=lambda p=p: lines.extend(p.stdout or []), daemon=True) for p in procs]
+        readers = [threading.Thread(target=lambda p=p, into=lines: into.extend(p.stdout or []), daemon=True)
+                   for p in procs]
         for reader in readers:
             reader.start()
         time.sleep(rng.uniform(1.0, 2.0))
