@@ -12,6 +12,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import structlog
 
@@ -83,7 +84,33 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--db", type=Path, required=True, help="SQLite file")
     p.add_argument("case", nargs="?", metavar="CASE", help="only this case (default: every case)")
     p.add_argument("--json", action="store_true", help="machine-readable report")
+    p.add_argument("--checkpoint", type=Path, metavar="FILE", help="also prove the store extends this signed checkpoint")
+    p.add_argument("--pubkey", type=Path, metavar="KEY", help="public key that signed the checkpoint")
     p.set_defaults(run=_verify)
+
+    p = sub.add_parser("keygen", help="make an Ed25519 key pair for signing checkpoints")
+    p.add_argument("--out", type=Path, required=True, metavar="PREFIX", help="writes PREFIX.key (private) and PREFIX.pub")
+    p.set_defaults(run=_keygen)
+
+    p = sub.add_parser("checkpoint", help="sign the Merkle root of every event in the store (keep it outside the store)")
+    p.add_argument("--db", type=Path, required=True, help="SQLite file")
+    p.add_argument("--key", type=Path, required=True, help="private key (from keygen)")
+    p.add_argument("--log-id", default="", help="names the store in the checkpoint (default: the file name)")
+    p.add_argument("-o", "--output", type=Path, help="write here instead of standard output")
+    p.set_defaults(run=_checkpoint)
+
+    p = sub.add_parser("prove", help="an inclusion proof of one event in a checkpointed log, for an auditor")
+    p.add_argument("--db", type=Path, required=True, help="SQLite file")
+    p.add_argument("case", metavar="CASE")
+    p.add_argument("seq", type=int, metavar="SEQ")
+    p.add_argument("--checkpoint", type=Path, required=True, metavar="FILE")
+    p.add_argument("-o", "--output", type=Path, help="write here instead of standard output")
+    p.set_defaults(run=_prove)
+
+    p = sub.add_parser("verify-proof", help="check an inclusion proof offline (exit 1 when it fails)")
+    p.add_argument("proof", type=Path, metavar="FILE", help="a file written by `ijime-flow prove`")
+    p.add_argument("--pubkey", type=Path, required=True, metavar="KEY")
+    p.set_defaults(run=_verify_proof)
     return parser
 
 
@@ -224,15 +251,123 @@ def _history(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
+    if (args.checkpoint is None) != (args.pubkey is None):
+        raise _Unusable("--checkpoint and --pubkey go together")
     with _open_existing(args.db) as engine:
         report = engine.verify(args.case)
+        checked: list[str] = []
+        shown: dict[str, object] = {}
+        if args.checkpoint is not None:
+            from .audit import check_store
+
+            cp, key = _read_checkpoint(args.checkpoint), _read(args.pubkey, "public key")
+            checked, shown = _audit(lambda: check_store(engine.store, cp, key))
+        ok = report.ok and not checked
         if args.json:
-            print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+            print(json.dumps({**report.to_dict(), "ok": ok, "checkpoint": {"problems": checked, **shown}}
+                             if args.checkpoint else report.to_dict(), ensure_ascii=False, indent=2))
         else:
             print(_verdict(report.ok, report.cases, report.events, len(report.problems)))
             for problem in report.problems:
                 print(f"  {problem}")
-        return EXIT_OK if report.ok else EXIT_PROBLEMS
+            if args.checkpoint is not None:
+                print("チェックポイント: 一致 / the store extends the checkpoint" if not checked else
+                      "チェックポイント: 不一致 / the store does NOT extend the checkpoint")
+                for finding in checked:
+                    print(f"  {finding}")
+        return EXIT_OK if ok else EXIT_PROBLEMS
+
+
+def _read(path: Path, what: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise _Unusable(f"cannot read the {what} {path}: {exc.strerror}") from None
+
+
+def _read_checkpoint(path: Path) -> Any:
+    from .checkpoint import from_json
+
+    try:
+        return from_json(_read(path, "checkpoint"))
+    except ValueError as exc:
+        raise _Unusable(f"{path}: not a checkpoint: {exc}") from None
+
+
+def _audit(action: Any) -> Any:
+    """Run a checkpoint operation; a bad key is unusable input, not a traceback."""
+    try:
+        return action()
+    except ValueError as exc:
+        raise _Unusable(str(exc)) from None
+
+
+def _keygen(args: argparse.Namespace) -> int:
+    from .checkpoint import generate_keypair
+
+    private, public = Path(f"{args.out}.key"), Path(f"{args.out}.pub")
+    for path in (private, public):
+        if path.exists():
+            raise _Unusable(f"{path} exists: refusing to overwrite a key")
+    secret, shared = generate_keypair()
+    private.touch(mode=0o600)
+    private.write_bytes(secret)
+    public.write_bytes(shared)
+    print(f"private key: {private} (keep it away from the school's database)\npublic key:  {public}")
+    return EXIT_OK
+
+
+def _checkpoint(args: argparse.Namespace) -> int:
+    from .audit import make_checkpoint
+    from .checkpoint import to_json
+
+    with _open_existing(args.db) as engine:
+        key = _read(args.key, "private key")
+        cp = _audit(lambda: make_checkpoint(engine.store, key, args.log_id or args.db.name, engine.clock.now()))
+    text = to_json(cp) + "\n"
+    if args.output:
+        args.output.write_text(text, encoding="utf-8")
+        print(f"checkpoint: {cp.size} events, root {cp.root[:16]}…, written to {args.output}")
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+def _prove(args: argparse.Namespace) -> int:
+    from .audit import inclusion_bundle
+
+    with _open_existing(args.db) as engine:
+        cp = _read_checkpoint(args.checkpoint)
+        try:
+            bundle = inclusion_bundle(engine.store, args.case, args.seq, cp)
+        except LookupError as exc:
+            raise _Unusable(str(exc)) from None
+    text = json.dumps(bundle, ensure_ascii=False, indent=2) + "\n"
+    if args.output:
+        args.output.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+def _verify_proof(args: argparse.Namespace) -> int:
+    from .audit import check_bundle
+
+    try:
+        bundle = json.loads(_read(args.proof, "proof file"))
+    except ValueError as exc:
+        raise _Unusable(f"{args.proof}: not JSON ({exc})") from None
+    if not isinstance(bundle, dict):
+        raise _Unusable(f"{args.proof}: not a proof file")
+    problems = _audit(lambda: check_bundle(bundle, _read(args.pubkey, "public key")))
+    if problems:
+        print("証明NG / the proof FAILS")
+        for problem in problems:
+            print(f"  {problem}")
+        return EXIT_PROBLEMS
+    print(f"証明OK / proven: case {bundle.get('case_id')} seq {bundle.get('seq')} is event"
+          f" {int(bundle.get('leaf_index', 0)) + 1} of the signed log of {bundle['checkpoint']['size']} events")
+    return EXIT_OK
 
 
 def _verdict(ok: bool, cases: int, events: int, problems: int) -> str:
