@@ -178,12 +178,16 @@ def _diagram(args: argparse.Namespace) -> int:
 def _schema(args: argparse.Namespace) -> int:
     from .schema import workflow_schema_text
 
-    text = workflow_schema_text()
-    if args.output:
-        args.output.write_text(text, encoding="utf-8")
+    _emit(workflow_schema_text(), args.output)
+    return EXIT_OK
+
+
+def _emit(text: str, output: Path | None) -> None:
+    """Write to the ``-o`` file if one was given, else to standard output."""
+    if output:
+        output.write_text(text, encoding="utf-8")
     else:
         sys.stdout.write(text)
-    return EXIT_OK
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -324,12 +328,9 @@ def _checkpoint(args: argparse.Namespace) -> int:
     with _open_existing(args.db) as engine:
         key = _read(args.key, "private key")
         cp = _audit(lambda: make_checkpoint(engine.store, key, args.log_id or args.db.name, engine.clock.now()))
-    text = to_json(cp) + "\n"
+    _emit(to_json(cp) + "\n", args.output)
     if args.output:
-        args.output.write_text(text, encoding="utf-8")
         print(f"checkpoint: {cp.size} events, root {cp.root[:16]}…, written to {args.output}")
-    else:
-        sys.stdout.write(text)
     return EXIT_OK
 
 
@@ -342,11 +343,7 @@ def _prove(args: argparse.Namespace) -> int:
             bundle = inclusion_bundle(engine.store, args.case, args.seq, cp)
         except LookupError as exc:
             raise _Unusable(str(exc)) from None
-    text = json.dumps(bundle, ensure_ascii=False, indent=2) + "\n"
-    if args.output:
-        args.output.write_text(text, encoding="utf-8")
-    else:
-        sys.stdout.write(text)
+    _emit(json.dumps(bundle, ensure_ascii=False, indent=2) + "\n", args.output)
     return EXIT_OK
 
 

@@ -21,12 +21,12 @@ position it has seen. The price is that appends are serialised, which a school-s
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from ..errors import ConcurrencyError, StoreError
 from ..events import Event
-from .base import Store, StoredEvent
+from .sql import SqlStore
 
 SCHEMA_VERSION = 1
 
@@ -63,7 +63,9 @@ def _psycopg() -> Any:
     return psycopg
 
 
-class PostgresStore(Store):
+class PostgresStore(SqlStore):
+    placeholder = "%s"
+
     def __init__(self, url: str) -> None:
         psycopg = _psycopg()
         self.url = url
@@ -103,53 +105,13 @@ class PostgresStore(Store):
             except psycopg.errors.UniqueViolation:
                 raise ConcurrencyError(records[0][0].case_id, records[0][0].seq) from None
 
-    def read_case(self, case_id: str) -> list[StoredEvent]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT position, case_id, seq, body FROM events WHERE case_id = %s ORDER BY seq", (case_id,)).fetchall()
-        return [StoredEvent(*row) for row in rows]
-
-    def read_from(self, position: int = 0, batch: int = 1000) -> Iterator[StoredEvent]:
-        while True:
-            with self._lock:
-                rows = self._db.execute(
-                    "SELECT position, case_id, seq, body FROM events WHERE position > %s ORDER BY position LIMIT %s",
-                    (position, batch)).fetchall()
-            for row in rows:
-                yield StoredEvent(*row)
-            if len(rows) < batch:
-                return
-            position = rows[-1][0]
-
-    def case_ids(self) -> list[str]:
-        with self._lock:
-            rows = self._db.execute("SELECT case_id FROM events GROUP BY case_id ORDER BY min(position)").fetchall()
-        return [row[0] for row in rows]
-
     def put_definition(self, sha256: str, workflow_id: str, version: str, text: str) -> None:
         with self._lock:
             self._db.execute("INSERT INTO definitions VALUES (%s, %s, %s, %s) ON CONFLICT (sha256) DO NOTHING",
                              (sha256, workflow_id, version, text))
 
-    def get_definition(self, sha256: str) -> str | None:
-        with self._lock:
-            row = self._db.execute("SELECT body FROM definitions WHERE sha256 = %s", (sha256,)).fetchone()
-        return None if row is None else str(row[0])
-
-    def integrity_problems(self) -> list[str]:
-        """Positions are handed out 1, 2, 3 ... in commit order with no gaps; ``log_head`` holds the
-        last one. A missing position is a deleted row; a head above the highest row, a cut tail."""
-        with self._lock:
-            count, highest = self._db.execute("SELECT count(*), coalesce(max(position), 0) FROM events").fetchone()
-            (issued,) = self._db.execute("SELECT position FROM log_head").fetchone()
-        problems = []
-        if count != highest:
-            problems.append(f"{highest - count} event row(s) missing between positions 1 and {highest}:"
-                            " rows were deleted from the events table")
-        if issued > highest:
-            problems.append(f"the last {issued - highest} event row(s) (positions {highest + 1}-{issued})"
-                            " were deleted from the events table")
-        return problems
+    def _issued(self) -> int:
+        return int(self._rows("SELECT position FROM log_head")[0][0])
 
     def close(self) -> None:
         self._db.close()

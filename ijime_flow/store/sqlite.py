@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import ConcurrencyError, StoreError
 from ..events import Event
-from .base import Store, StoredEvent
+from .sql import SqlStore
 
 SCHEMA_VERSION = 1
 
@@ -46,7 +46,7 @@ BEGIN SELECT RAISE(ABORT, 'ijime-flow events are append-only'); END;
 """
 
 
-class SQLiteStore(Store):
+class SQLiteStore(SqlStore):
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         try:
@@ -92,55 +92,14 @@ class SQLiteStore(Store):
     def _insert(self, rows: Sequence[tuple[str, int, str, str, str, str]]) -> None:
         self._db.executemany("INSERT INTO events (case_id, seq, type, at, hash, body) VALUES (?, ?, ?, ?, ?, ?)", rows)
 
-    def read_case(self, case_id: str) -> list[StoredEvent]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT position, case_id, seq, body FROM events WHERE case_id = ? ORDER BY seq", (case_id,)).fetchall()
-        return [StoredEvent(*row) for row in rows]
-
-    def read_from(self, position: int = 0, batch: int = 1000) -> Iterator[StoredEvent]:
-        """In batches, so the connection is never held across a ``yield`` (other threads may write)."""
-        while True:
-            with self._lock:
-                rows = self._db.execute(
-                    "SELECT position, case_id, seq, body FROM events WHERE position > ? ORDER BY position LIMIT ?",
-                    (position, batch)).fetchall()
-            for row in rows:
-                yield StoredEvent(*row)
-            if len(rows) < batch:
-                return
-            position = rows[-1][0]
-
-    def case_ids(self) -> list[str]:
-        with self._lock:
-            rows = self._db.execute("SELECT case_id FROM events GROUP BY case_id ORDER BY min(position)").fetchall()
-        return [row[0] for row in rows]
-
     def put_definition(self, sha256: str, workflow_id: str, version: str, text: str) -> None:
         with self._lock:
             self._db.execute("INSERT OR IGNORE INTO definitions VALUES (?, ?, ?, ?)",
                              (sha256, workflow_id, version, text))
 
-    def get_definition(self, sha256: str) -> str | None:
-        with self._lock:
-            row = self._db.execute("SELECT body FROM definitions WHERE sha256 = ?", (sha256,)).fetchone()
-        return None if row is None else str(row[0])
-
-    def integrity_problems(self) -> list[str]:
-        """Positions are handed out 1, 2, 3, ... and never reused, and a rolled-back insert gives its
-        number back: so a missing position is a deleted row, even when every chain still links."""
-        with self._lock:
-            count, highest = self._db.execute("SELECT count(*), coalesce(max(position), 0) FROM events").fetchone()
-            row = self._db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
-        issued = int(row[0]) if row else 0
-        problems = []
-        if count != highest:
-            problems.append(f"{highest - count} event row(s) missing between positions 1 and {highest}:"
-                            " rows were deleted from the events table")
-        if issued > highest:
-            problems.append(f"the last {issued - highest} event row(s) (positions {highest + 1}-{issued})"
-                            " were deleted from the events table")
-        return problems
+    def _issued(self) -> int:
+        rows = self._rows("SELECT seq FROM sqlite_sequence WHERE name = 'events'")
+        return int(rows[0][0]) if rows else 0
 
     def close(self) -> None:
         self._db.close()
