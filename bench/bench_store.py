@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_fire
 
 from ijime_flow import Actor, Engine
-from ijime_flow.events import DefinitionPin, seal
+from ijime_flow.events import seal
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ROOT / "workflows"
@@ -108,7 +108,7 @@ def populate(path: Path, cases: int) -> list[str]:
     engine.load(WORKFLOWS)
     defn = engine.definition("response")
     engine.store.put_definition(defn.sha256, defn.id, defn.version, defn.canonical)
-    pin = DefinitionPin(id=defn.id, version=defn.version, sha256=defn.sha256)
+    pin = defn.pin
     ids = [uuid.uuid4().hex for _ in range(cases)]
     for first in range(0, cases, 2000):
         batch = [seal(case_id=cid, seq=1, type="opened", trigger=None, from_states=None,

@@ -16,6 +16,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from .canonical import canonical_json, sha256_hex
+from .events import DefinitionPin
 from .language import DeadlineDef, StateDef, TransitionDef, WorkflowDef
 
 StateKind = Literal["atomic", "compound", "parallel"]
@@ -35,15 +36,6 @@ class StateNode:
     @property
     def final(self) -> bool:
         return self.spec.final
-
-
-@dataclass(frozen=True)
-class Pin:
-    """What a case pins: the workflow id, its version and the SHA-256 of its canonical form."""
-
-    id: str
-    version: str
-    sha256: str
 
 
 @dataclass
@@ -86,8 +78,9 @@ class Definition:
         return sha256_hex(self.canonical)
 
     @property
-    def pin(self) -> Pin:
-        return Pin(self.id, self.version, self.sha256)
+    def pin(self) -> DefinitionPin:
+        """What a case's first event pins: the id, the version and the SHA-256 of the canonical form."""
+        return DefinitionPin(id=self.id, version=self.version, sha256=self.sha256)
 
     @classmethod
     def from_canonical(cls, text: str, file: str = "<store>") -> Definition:

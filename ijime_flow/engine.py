@@ -25,7 +25,7 @@ from .conditions import GuardFn, GuardRef, walk
 from .definition import Definition
 from .errors import DefinitionError, InvalidData, PermissionDenied, Problem, UnknownCase, UnknownWorkflow
 from .escalation import Criteria, Met
-from .events import DefinitionPin, Event, parse_event, seal, to_json_value
+from .events import Event, parse_event, seal, to_json_value
 from .loader import load_path
 from .machine import CompiledMachine
 from .stepper import apply_facts, fold_event, opening_data
@@ -136,12 +136,7 @@ class Engine:
             facts = opening_data(definition, payload)
             self._keep(definition)
             leaves = definition.initial_leaves
-            event, body = seal(
-                case_id=case_id, seq=1, type="opened", trigger=None, from_states=None,
-                to_states=sorted(leaves), actor_id=actor.id, actor_roles=sorted(actor.roles), at=at,
-                recorded_at=now, data=payload,
-                definition=DefinitionPin(id=definition.id, version=definition.version, sha256=definition.sha256),
-                prev_hash=None)
+            event, body = _seal_opened(definition, case_id, actor, at, now, payload)
             self.store.append([(event, body)])
             structlog.get_logger("ijime_flow").info("case.opened", case_id=case_id, workflow=definition.id,
                                                     version=definition.version, to_states=sorted(leaves))
@@ -162,11 +157,8 @@ class Engine:
             case_id, seq, head = uuid.uuid4().hex, 0, None
             leaves = sorted(target.initial_leaves)
             first, rest = met[0], met[1:]
-            event, body = seal(
-                case_id=case_id, seq=1, type="opened", trigger=None, from_states=None, to_states=leaves,
-                actor_id=SYSTEM.id, actor_roles=sorted(SYSTEM.roles), at=at, recorded_at=recorded_at,
-                data={"criterion": first.criterion.id, "figures": first.figures, "escalated_from": source.id},
-                definition=DefinitionPin(id=target.id, version=target.version, sha256=target.sha256), prev_hash=None)
+            event, body = _seal_opened(target, case_id, SYSTEM, at, recorded_at, {
+                "criterion": first.criterion.id, "figures": first.figures, "escalated_from": source.id})
             records.append((event, body))
             seq, head = 1, event.hash
         else:
@@ -261,3 +253,11 @@ class Engine:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _seal_opened(definition: Definition, case_id: str, actor: Actor, at: datetime, recorded_at: datetime,
+                 data: dict[str, Any]) -> tuple[Event, str]:
+    """The first event of a case: its initial states, and the pin of the definition it runs under."""
+    return seal(case_id=case_id, seq=1, type="opened", trigger=None, from_states=None,
+                to_states=sorted(definition.initial_leaves), actor_id=actor.id, actor_roles=sorted(actor.roles),
+                at=at, recorded_at=recorded_at, data=data, definition=definition.pin, prev_hash=None)

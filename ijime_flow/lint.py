@@ -18,7 +18,7 @@ from typing import Any
 
 from .conditions import AllOf, AnyOf, Condition, FactIs, GuardRef, NotCond, Since
 from .definition import Definition
-from .language import FactDef, StateDef
+from .language import FactDef, StateDef, TransitionDef
 
 Path = tuple[Any, ...]
 
@@ -137,7 +137,7 @@ def _ambiguous_effects(defn: Definition) -> Iterator[Finding]:
     for entries in defn.transitions_by_trigger.values():
         for k, (j, later) in enumerate(entries):
             for i, earlier in entries[:k]:
-                shared = set(earlier.from_) & set(later.from_) or ({"*"} & (set(earlier.from_) | set(later.from_)))
+                shared = _shared_sources(earlier, later)
                 if shared and (set(earlier.records), set(earlier.clears)) != (set(later.records), set(later.clears)):
                     yield Finding("ambiguous-effects", ("transitions", j, "trigger"),
                                   f"trigger '{later.trigger}' from '{sorted(shared)[0]}' records or clears other facts"
@@ -300,11 +300,18 @@ def _duplicate_triggers(defn: Definition) -> Iterator[Finding]:
     for entries in defn.transitions_by_trigger.values():
         for k, (j, later) in enumerate(entries):
             for i, earlier in entries[:k]:
-                overlap = set(earlier.from_) & set(later.from_) or (
-                    {"*"} if "*" in earlier.from_ or "*" in later.from_ else set())
+                overlap = _shared_sources(earlier, later)
                 if overlap and earlier.when == later.when:
                     state = sorted(overlap)[0]
                     yield Finding("duplicate-trigger", ("transitions", j, "trigger"),
                                   f"trigger '{later.trigger}' from '{state}' is also declared at transitions[{i}]"
                                   " with no condition that tells the two apart")
                     break
+
+
+def _shared_sources(a: TransitionDef, b: TransitionDef) -> set[str]:
+    """The source states two transitions share; ``{"*"}`` when either leaves any state."""
+    shared = set(a.from_) & set(b.from_)
+    if not shared and ("*" in a.from_ or "*" in b.from_):
+        return {"*"}
+    return shared

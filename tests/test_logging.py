@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import structlog
-from conftest import COMMITTEE, STAFF, jst, open_case, walk_main_line
+from conftest import COMMITTEE, STAFF, jst, walk_main_line
 
 from ijime_flow import Engine
 
@@ -35,4 +35,3 @@ def test_the_library_never_configures_structlog() -> None:
     offenders = [p.name for p in package.rglob("*.py") if "structlog.configure(" in p.read_text(encoding="utf-8")
                  and p.name != "cli.py"]
     assert offenders == []
-    assert open_case  # the helper module is importable for the other tests
