@@ -52,7 +52,7 @@ def quiet() -> None:
 
 def _pg_writer(url: str, fires: int, start: Any, done: Any) -> None:
     quiet()
-    engine = Engine(url)
+    engine = Engine(url, school="school-1")
     engine.load(WORKFLOWS)
     case = engine.open_case("response", actor=STAFF, at=OPENED_AT)
     start.wait()
@@ -104,7 +104,7 @@ def bench_postgres(url: str, fires: int) -> dict[str, Any]:
 
 def populate(path: Path, cases: int) -> list[str]:
     """A store holding ``cases`` opened response cases, written in batches (the set-up is not measured)."""
-    engine = Engine(path)
+    engine = Engine(path, school="school-1")
     engine.load(WORKFLOWS)
     defn = engine.definition("response")
     engine.store.put_definition(defn.sha256, defn.id, defn.version, defn.canonical)
@@ -120,7 +120,7 @@ def populate(path: Path, cases: int) -> list[str]:
 
 
 def cold_fires(path: Path, ids: list[str], count: int) -> float:
-    engine = Engine(path)
+    engine = Engine(path, school="school-1")
     engine.load(WORKFLOWS)
     chosen = random.Random(5).sample(ids, count)
     started = time.perf_counter()
@@ -134,7 +134,7 @@ def cold_fires(path: Path, ids: list[str], count: int) -> float:
 def _touch_all(path: str, ids_file: str, result: Any) -> None:
     quiet()
     ids = Path(ids_file).read_text(encoding="utf-8").split()
-    engine = Engine(path)
+    engine = Engine(path, school="school-1")
     engine.load(WORKFLOWS)
     for cid in ids:
         engine.get_case(cid).fire("share_with_all_staff", actor=ADMIN)

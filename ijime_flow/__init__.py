@@ -4,7 +4,7 @@ tamper-evident, replayable event log.
 Quick start::
 
     from ijime_flow import Engine, Actor
-    engine = Engine("cases.db")
+    engine = Engine("cases.db", school="school-0001")
     engine.load("workflows/")
     case = engine.open_case("response", actor=Actor("t-014", {"staff"}))
     case.fire("stop_act", actor=Actor("t-014", {"staff"}))

@@ -17,10 +17,11 @@ import structlog
 from .actor import SYSTEM, Actor
 from .clock import require_aware
 from .conditions import holds
-from .deadlines import Deadline, case_deadlines
+from .deadlines import Deadline, Started, advance, case_deadlines
 from .errors import InvalidData
 from .events import Event, EventType, parse_event, seal, to_json_value
 from .language import TransitionDef
+from .projection import CaseRow, make_row
 from .stepper import (
     allowed_triggers,
     apply_facts,
@@ -55,11 +56,15 @@ class Case:
     """Use :meth:`Engine.open_case` or :meth:`Engine.get_case`; do not construct directly."""
 
     def __init__(self, engine: Engine, runtime: Runtime, case_id: str, leaves: frozenset[str],
-                 facts: dict[str, Any], seq: int, head: str | None, met: set[str] | None = None,
+                 facts: dict[str, Any], seq: int, head: str | None, *, school: str | None, opened_at: datetime,
+                 started: tuple[Started, ...] = (), met: set[str] | None = None,
                  escalated_to: str | None = None) -> None:
         self._engine = engine
         self._runtime = runtime
         self.id = case_id
+        self.school = school  # None only for a case opened before cases had schools
+        self.opened_at = opened_at
+        self._started = started  # every deadline started so far, met or not (for the projection row)
         self._leaves = leaves
         self._facts = facts
         self._seq = seq
@@ -148,7 +153,7 @@ class Case:
             steps += self._automatic_steps(after, facts, at)
             event = self._commit(steps, at, facts, kind, payload)[0]  # nothing changes before this succeeds
             _log.info("case.fired", case_id=self.id, workflow=defn.id, trigger=trigger,
-                        from_states=sorted(before), to_states=sorted(self._leaves), seq=event.seq)
+                      from_states=defn.sorted_states(before), to_states=defn.sorted_states(self._leaves), seq=event.seq)
             return event
 
     def record_fact(self, name: str, value: Any, *, actor: Actor, at: datetime | None = None) -> Event:
@@ -192,12 +197,13 @@ class Case:
         recorded_at = self._engine.clock.now()
         leaves = steps[-1][3]
         met = self._runtime.criteria.met_by(self._facts, facts, kind, data, at, steps[0][3], self.id, self._met)
-        linked, link_records = self._escalated_to, list[tuple[Event, str]]()
+        linked, link_records, link_rows = self._escalated_to, list[tuple[Event, str]](), list[CaseRow]()
         if met:
-            linked, link_records = self._engine.escalation_records(self, met, at, recorded_at)
+            linked, link_records, link_rows = self._engine.escalation_records(self, met, at, recorded_at)
             steps = steps + [("escalated", None, leaves, leaves, SYSTEM,
                               {"criterion": m.criterion.id, "figures": m.figures, "case": linked}) for m in met]
-        records, seq, head = [], self._seq, self._head
+        defn = self._runtime.definition
+        records, seq, head, started = [], self._seq, self._head, self._started
         for step_kind, trigger, before, after, actor, payload in steps:
             seq += 1
             event, body = seal(
@@ -207,8 +213,12 @@ class Case:
                 data=payload, definition=None, prev_hash=head)
             records.append((event, body))
             head = event.hash
-        self._engine.store.append(records + link_records)
-        self._seq, self._head, self._leaves, self._facts = seq, head, leaves, facts
+            # the facts after this commit are the facts after each of its events: only the first step records any
+            started = advance(defn, started, trigger=trigger, at=at, seq=seq, before=before, after=after, facts=facts,
+                              case_id=self.id)
+        row = make_row(defn, self.id, self.school, leaves, self.opened_at, at, seq, started)
+        self._engine.store.append(records + link_records, [row, *link_rows])
+        self._seq, self._head, self._leaves, self._facts, self._started = seq, head, leaves, facts, started
         if met:
             self._met |= {m.criterion.id for m in met}
             self._escalated_to = linked

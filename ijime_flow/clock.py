@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from .errors import InvalidData
+
 TOKYO: tzinfo = ZoneInfo("Asia/Tokyo")
 
 
@@ -42,8 +44,6 @@ class FixedClock:
 
 def require_aware(at: datetime, what: str) -> None:
     """Refuse naive datetimes: a time without a zone cannot be placed on the school's calendar."""
-    from .errors import InvalidData
-
     if not isinstance(at, datetime):
         raise InvalidData(f"{what}: 'at' must be a datetime, got {type(at).__name__}")
     if at.tzinfo is None or at.utcoffset() is None:

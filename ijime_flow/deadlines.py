@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from .conditions import holds, parse_duration
 from .definition import Definition
@@ -62,34 +62,58 @@ def due_time(defn: Definition, spec: DeadlineDef, started_at: datetime) -> datet
     return due
 
 
-def case_deadlines(defn: Definition, events: Sequence[Event], as_of: datetime) -> list[Deadline]:
-    """Every deadline the case has started, in the order they started."""
+class Started(NamedTuple):
+    """A deadline as the log has it so far: where and when it started, when it is due, and the event
+    that met it (if one has)."""
+
+    state: str
+    spec: DeadlineDef
+    started_at: datetime
+    due: datetime
+    met_at: datetime | None = None
+    met_seq: int | None = None
+
+
+def advance(defn: Definition, started: tuple[Started, ...], *, trigger: str | None, at: datetime, seq: int,
+            before: frozenset[str], after: frozenset[str], facts: dict[str, Any], case_id: str) -> tuple[Started, ...]:
+    """The deadlines after one more event: those it meets (its trigger is in their ``met_by``), then
+    those it starts (states it enters, whose ``when`` holds on the facts after it). The same tuple
+    when nothing changes. Live firing, :func:`case_deadlines` and the projection all use this."""
     if not defn.deadline_defs:
-        return []
-    started: list[tuple[str, DeadlineDef, datetime]] = []
-    met: dict[int, tuple[datetime, int]] = {}
+        return started
+    if trigger is not None and any(s.met_at is None and trigger in s.spec.met_by for s in started):
+        started = tuple(s._replace(met_at=at, met_seq=seq) if s.met_at is None and trigger in s.spec.met_by else s
+                        for s in started)
+    entered = defn.entered_deadline_states(before, after) if after is not before else ()
+    if entered:
+        ctx = None
+        new = []
+        for path in entered:
+            for spec in defn.deadline_defs[path]:
+                if spec.when is not None:
+                    ctx = ctx or context(defn, facts, at, after, case_id, None)
+                    if not holds(spec.when, ctx):
+                        continue
+                new.append(Started(path, spec, at, due_time(defn, spec, at)))
+        started = started + tuple(new)
+    return started
+
+
+def fold_deadlines(defn: Definition, events: Sequence[Event]) -> tuple[Started, ...]:
+    """Every deadline the events have started, met or not, in the order they started."""
+    started: tuple[Started, ...] = ()
     before: frozenset[str] = frozenset()
     facts: dict[str, Any] = {}
     for event in events:
         fold_event(facts, defn, event.type, event.trigger, event.from_states, event.data)
-        if event.trigger is not None:
-            for index, (_, spec, _) in enumerate(started):
-                if index not in met and event.trigger in spec.met_by:
-                    met[index] = (event.at, event.seq)
-        if event.to_states is None:
-            continue
-        after = frozenset(event.to_states)
-        if after != before:
-            was = {a for leaf in before for a in defn.ancestors(leaf)}
-            now = {a for leaf in after for a in defn.ancestors(leaf)}
-            for path in sorted(now - was):
-                started.extend((path, spec, event.at) for spec in defn.deadline_defs.get(path, ())
-                               if spec.when is None or holds(spec.when, context(defn, facts, event.at, after,
-                                                                                event.case_id, None)))
+        after = before if event.to_states is None else frozenset(event.to_states)
+        started = advance(defn, started, trigger=event.trigger, at=event.at, seq=event.seq, before=before, after=after,
+                          facts=facts, case_id=event.case_id)
         before = after
-    out = []
-    for index, (path, spec, at) in enumerate(started):
-        met_at, met_seq = met.get(index, (None, None))
-        out.append(Deadline(spec.id, path, spec.ja, spec.en, spec.source, tuple(spec.met_by), at,
-                            due_time(defn, spec, at), met_at, met_seq, as_of))
-    return out
+    return started
+
+
+def case_deadlines(defn: Definition, events: Sequence[Event], as_of: datetime) -> list[Deadline]:
+    """Every deadline the case has started, in the order they started."""
+    return [Deadline(s.spec.id, s.state, s.spec.ja, s.spec.en, s.spec.source, tuple(s.spec.met_by), s.started_at,
+                     s.due, s.met_at, s.met_seq, as_of) for s in fold_deadlines(defn, events)]

@@ -132,7 +132,22 @@ class Definition:
 
     # -- roles, transitions, labels -----------------------------------------------------------
     def role_closure(self, roles: Iterable[str]) -> frozenset[str]:
-        """The roles held, with every role they include (principal -> administrator -> staff)."""
+        """The roles held, with every role they include (principal -> administrator -> staff).
+        Remembered for an actor's (frozen) set of roles."""
+        if not isinstance(roles, frozenset):
+            return self._closure(roles)
+        found = self._closures.get(roles)
+        if found is None:
+            found = self._closure(roles)
+            if len(self._closures) < 1024:  # actors' role sets are few; the bound keeps a flood out
+                self._closures[roles] = found
+        return found
+
+    @cached_property
+    def _closures(self) -> dict[frozenset[str], frozenset[str]]:
+        return {}
+
+    def _closure(self, roles: Iterable[str]) -> frozenset[str]:
         out: set[str] = set()
         todo = list(roles)
         while todo:
@@ -188,6 +203,44 @@ class Definition:
     def deadline_defs(self) -> dict[str, list[DeadlineDef]]:
         """State path -> the deadlines that start when it is entered."""
         return {path: list(node.spec.deadlines) for path, node in self.nodes.items() if node.spec.deadlines}
+
+    def sorted_states(self, leaves: frozenset[str]) -> tuple[str, ...]:
+        """The leaves, sorted (remembered per configuration, like everything below)."""
+        found = self._sorted.get(leaves)
+        if found is None:
+            found = self._sorted[leaves] = tuple(sorted(leaves))
+        return found
+
+    def active_paths(self, leaves: frozenset[str]) -> tuple[str, ...]:
+        """Every active state: the leaves and every state they are inside, sorted."""
+        found = self._active.get(leaves)
+        if found is None:
+            found = self._active[leaves] = tuple(sorted({a for leaf in leaves for a in self.ancestors(leaf)}))
+        return found
+
+    @cached_property
+    def _sorted(self) -> dict[frozenset[str], tuple[str, ...]]:
+        return {}
+
+    @cached_property
+    def _active(self) -> dict[frozenset[str], tuple[str, ...]]:
+        return {}
+
+    def entered_deadline_states(self, before: frozenset[str], after: frozenset[str]) -> tuple[str, ...]:
+        """The states with deadlines that a move from ``before`` to ``after`` enters (active after,
+        not before), sorted. Remembered per pair: it depends on nothing else."""
+        key = (before, after)
+        entered = self._entered.get(key)
+        if entered is None:
+            was = {a for leaf in before for a in self.ancestors(leaf)}
+            now = {a for leaf in after for a in self.ancestors(leaf)}
+            entered = tuple(sorted(path for path in now - was if path in self.deadline_defs))
+            self._entered[key] = entered
+        return entered
+
+    @cached_property
+    def _entered(self) -> dict[tuple[frozenset[str], frozenset[str]], tuple[str, ...]]:
+        return {}
 
     def state_label(self, path: str) -> str:
         node = self.nodes.get(path)

@@ -37,9 +37,12 @@ def find_workflows(explicit: str | Path | None = None) -> Path:
     raise FileNotFoundError("no workflows folder with response.yaml found; pass --workflows DIR")
 
 
+DEMO_SCHOOL = "demo-school-01"  # a pseudonymous school id, as a board would assign
+
+
 def run_demo(engine: Engine, say: object = print) -> Case:
     """Open and walk one case; returns it. ``say`` receives a line for each refusal shown."""
-    case = engine.open_case("response", actor=TEACHER, at=jst(5, 13, 12, 40),
+    case = engine.open_case("response", actor=TEACHER, at=jst(5, 13, 12, 40), school=DEMO_SCHOOL,
                             data={"place": "2年生の廊下", "observed": "休み時間に複数の生徒が一人を小突いていた"})
     steps: list[tuple[str, Actor, datetime, dict[str, object]]] = [
         ("stop_act", TEACHER, jst(5, 13, 12, 41), {}),

@@ -20,16 +20,18 @@ import structlog
 
 from .actor import SYSTEM, Actor
 from .case import Case, checked_time
-from .clock import Clock, SystemClock
+from .clock import Clock, SystemClock, require_aware
 from .conditions import GuardFn, GuardRef, walk
+from .deadlines import Started, advance
 from .definition import Definition
-from .errors import DefinitionError, InvalidData, PermissionDenied, Problem, UnknownCase, UnknownWorkflow
+from .errors import DefinitionError, InvalidData, PermissionDenied, Problem, StoreError, UnknownCase, UnknownWorkflow
 from .escalation import Criteria, Met
 from .events import Event, parse_event, seal, to_json_value
 from .loader import load_path
 from .machine import CompiledMachine
+from .projection import CaseQuery, CaseRow, GroupBy, ProjectionProblem, make_row, project_log
 from .stepper import apply_facts, fold_event, opening_data
-from .store import Store, open_store
+from .store import Store, StoredEvent, open_store
 from .verify import VerificationReport, verify_store
 
 
@@ -49,14 +51,19 @@ class Engine:
     """Entry point of the library. Thread-safe: steps are taken one at a time per engine."""
 
     def __init__(self, store: str | Path | Store | None = None, *, clock: Clock | None = None,
-                 guards: Mapping[str, GuardFn] | None = None) -> None:
+                 guards: Mapping[str, GuardFn] | None = None, school: str | None = None) -> None:
+        """``school``: the school id of the cases this engine opens, when it serves one school (a
+        board's engine passes ``school=`` to each :meth:`open_case` instead)."""
         self.store: Store = open_store(store)
         self.clock: Clock = clock or SystemClock()
         self.guards: dict[str, GuardFn] = dict(guards or {})
+        self.school = None if school is None else _school_id(school)
         self.lock = threading.RLock()
         self._current: dict[str, Definition] = {}
         self._runtimes: dict[str, Runtime] = {}
         self._kept: set[str] = set()
+        if self.store.projection_stale():  # a store from before the projection existed: fill it from the log
+            self.rebuild_projection()
 
     # -- definitions ------------------------------------------------------------------------------
     def load(self, path: str | Path, *, lint: bool = True) -> list[Definition]:
@@ -117,9 +124,14 @@ class Engine:
 
     # -- cases ------------------------------------------------------------------------------------------
     def open_case(self, workflow_id: str, *, actor: Actor, at: datetime | None = None,
-                  data: Mapping[str, Any] | None = None, case_id: str | None = None) -> Case:
-        """Open a case under the current definition of ``workflow_id``; the first event pins it."""
+                  data: Mapping[str, Any] | None = None, case_id: str | None = None, school: str | None = None) -> Case:
+        """Open a case under the current definition of ``workflow_id``; the first event pins it and
+        names the case's school (``school``, or the engine's)."""
         with self.lock:
+            if school is None and self.school is None:
+                raise InvalidData("事案には学校の指定が必要です / every case belongs to a school: pass"
+                                  " open_case(..., school=ID) or Engine(..., school=ID)")
+            school = self.school if school is None else _school_id(school)
             definition = self.definition(workflow_id)
             runtime = self._runtime(definition)
             self._check_guards(definition)
@@ -135,38 +147,43 @@ class Engine:
             payload = to_json_value(dict(data or {}), "data")
             facts = opening_data(definition, payload)
             self._keep(definition)
-            leaves = definition.initial_leaves
-            event, body = _seal_opened(definition, case_id, actor, at, now, payload)
-            self.store.append([(event, body)])
+            leaves = frozenset(definition.initial_leaves)
+            event, body = _seal_opened(definition, case_id, actor, at, now, payload, school)
+            typed: dict[str, Any] = {}
+            apply_facts(typed, definition, facts)
+            started = advance(definition, (), trigger=None, at=at, seq=1, before=frozenset(), after=leaves, facts=typed,
+                              case_id=case_id)
+            self.store.append([(event, body)], [make_row(definition, case_id, school, leaves, at, at, 1, started)])
             structlog.get_logger("ijime_flow").info("case.opened", case_id=case_id, workflow=definition.id,
                                                     version=definition.version, to_states=sorted(leaves))
-            opened = Case(self, runtime, case_id, frozenset(leaves), {}, 1, event.hash)
-            apply_facts(opened._facts, definition, facts)
-            return opened
+            return Case(self, runtime, case_id, leaves, typed, 1, event.hash, school=school, opened_at=at,
+                        started=started)
 
     def escalation_records(self, source: Case, met: list[Met], at: datetime,
-                           recorded_at: datetime) -> tuple[str, list[tuple[Event, str]]]:
-        """The events that open (or add to) the case ``source`` escalates to: its id and the sealed
-        records, to be appended in the same write as ``source``'s own ``escalated`` events."""
+                           recorded_at: datetime) -> tuple[str, list[tuple[Event, str]], list[CaseRow]]:
+        """The events that open (or add to) the case ``source`` escalates to: its id, the sealed
+        records and its projection row, to be appended in the same write as ``source``'s own
+        ``escalated`` events. The escalated case belongs to the school of ``source``."""
         escalation = source._runtime.definition.spec.escalation
         assert escalation is not None
         target = self.definition(escalation.to)
         self._keep(target)
         records: list[tuple[Event, str]] = []
+        earlier: list[StoredEvent] = []
         if source._escalated_to is None:
             case_id, seq, head = uuid.uuid4().hex, 0, None
             leaves = sorted(target.initial_leaves)
             first, rest = met[0], met[1:]
             event, body = _seal_opened(target, case_id, SYSTEM, at, recorded_at, {
-                "criterion": first.criterion.id, "figures": first.figures, "escalated_from": source.id})
+                "criterion": first.criterion.id, "figures": first.figures, "escalated_from": source.id}, source.school)
             records.append((event, body))
             seq, head = 1, event.hash
         else:
             case_id = source._escalated_to
-            rows = self.store.read_case(case_id)
-            if not rows:
+            earlier = self.store.read_case(case_id)
+            if not earlier:
                 raise UnknownCase(case_id)
-            last = parse_event(rows[-1].body, rows[-1].case_id, rows[-1].seq)
+            last = parse_event(earlier[-1].body, earlier[-1].case_id, earlier[-1].seq)
             seq, head, leaves, rest = last.seq, last.hash, list(last.to_states or []), met
         for m in rest:
             seq += 1
@@ -177,7 +194,13 @@ class Engine:
                 definition=None, prev_hash=head)
             records.append((event, body))
             head = event.hash
-        return case_id, records
+        # the linked case's row, by the very fold that rebuilds the projection (escalation is rare)
+        problems: list[ProjectionProblem] = []
+        rows = list(project_log([*earlier, *(StoredEvent(0, e.case_id, e.seq, body) for e, body in records)],
+                                self._definition_by_hash, problems))
+        if problems or len(rows) != 1:
+            raise StoreError(f"case {case_id} cannot be projected: {problems[0].message if problems else 'no events'}")
+        return case_id, records, rows
 
     def _keep(self, definition: Definition) -> None:
         if definition.sha256 not in self._kept:
@@ -204,6 +227,48 @@ class Engine:
         if problem:
             raise DefinitionError([Problem(definition.file, 1, 1, "escalation", problem)])
 
+    def _definition_by_hash(self, sha256: str) -> Definition | None:
+        runtime = self.runtime_for(sha256)
+        return runtime.definition if runtime is not None else None
+
+    # -- the current-state projection -----------------------------------------------------------------
+    def cases(self, *, school: str | None = None, workflow: str | None = None, state: str | None = None,
+              closed: bool | None = None, overdue: bool = False, as_of: datetime | None = None,
+              limit: int | None = None, offset: int = 0) -> list[CaseRow]:
+        """The cases that match, oldest opened first, from the projection (a store query: no case is
+        loaded). ``state``: that state is active (a leaf or a state it is inside). ``overdue``: a
+        deadline has passed by ``as_of`` (default now) and has not been met."""
+        query = self._query(school, workflow, state, closed, overdue, as_of)
+        return self.store.find_cases(query, limit=limit, offset=offset)
+
+    def count_cases(self, *, school: str | None = None, workflow: str | None = None, state: str | None = None,
+                    closed: bool | None = None, overdue: bool = False, as_of: datetime | None = None) -> int:
+        """How many cases match (the filters of :meth:`cases`)."""
+        return self.store.count_cases(self._query(school, workflow, state, closed, overdue, as_of))
+
+    def count_cases_by(self, by: GroupBy, *, school: str | None = None, workflow: str | None = None,
+                       state: str | None = None, closed: bool | None = None, overdue: bool = False,
+                       as_of: datetime | None = None) -> dict[str, int]:
+        """How many matching cases per ``school``, ``workflow`` or active ``state``."""
+        return self.store.count_cases_by(by, self._query(school, workflow, state, closed, overdue, as_of))
+
+    def _query(self, school: str | None, workflow: str | None, state: str | None, closed: bool | None,
+               overdue: bool, as_of: datetime | None) -> CaseQuery:
+        if as_of is not None:
+            require_aware(as_of, "as_of")
+        overdue_at = (as_of or self.clock.now()) if overdue else None
+        return CaseQuery(school=school, workflow=workflow, state=state, closed=closed, overdue_at=overdue_at)
+
+    def rebuild_projection(self) -> ProjectionReport:
+        """Rebuild every case's row from the log alone, replacing the projection atomically (appends
+        wait meanwhile). A case whose log cannot be read is left out and named in the report."""
+        problems: list[ProjectionProblem] = []
+        written = self.store.rebuild_projection(
+            lambda events: project_log(events, self._definition_by_hash, problems))
+        for problem in problems:
+            structlog.get_logger("ijime_flow").warning("projection.case_skipped", case_id=problem.case_id)
+        return ProjectionReport(written, problems)
+
     def get_case(self, case_id: str) -> Case:
         """Rebuild a case from the store: its pinned definition, states, facts and chain head."""
         rows = self.store.read_case(case_id)
@@ -221,14 +286,18 @@ class Engine:
         facts: dict[str, Any] = {}
         met: set[str] = set()
         escalated_to: str | None = None
+        started: tuple[Started, ...] = ()
         for event in events:
-            if event.to_states is not None:
-                leaves = frozenset(event.to_states)
+            after = leaves if event.to_states is None else frozenset(event.to_states)
             fold_event(facts, definition, event.type, event.trigger, event.from_states, event.data)
+            started = advance(definition, started, trigger=event.trigger, at=event.at, seq=event.seq, before=leaves,
+                              after=after, facts=facts, case_id=case_id)
+            leaves = after
             if event.type == "escalated":
                 met.add(str(event.data["criterion"]))
                 escalated_to = str(event.data["case"])
-        return Case(self, runtime, case_id, leaves, facts, events[-1].seq, events[-1].hash, met, escalated_to)
+        return Case(self, runtime, case_id, leaves, facts, events[-1].seq, events[-1].hash, school=events[0].school,
+                    opened_at=events[0].at, started=started, met=met, escalated_to=escalated_to)
 
     def case_ids(self) -> list[str]:
         return self.store.case_ids()
@@ -255,9 +324,23 @@ class Engine:
         self.close()
 
 
+@dataclass(frozen=True)
+class ProjectionReport:
+    """What :meth:`Engine.rebuild_projection` did: rows written, and the cases it had to leave out."""
+
+    rows: int
+    problems: list[ProjectionProblem]
+
+
+def _school_id(school: object) -> str:
+    if not isinstance(school, str) or not school.strip() or len(school) > 128:
+        raise InvalidData("school must be non-empty text of at most 128 characters (a school id, not a name)")
+    return school
+
+
 def _seal_opened(definition: Definition, case_id: str, actor: Actor, at: datetime, recorded_at: datetime,
-                 data: dict[str, Any]) -> tuple[Event, str]:
-    """The first event of a case: its initial states, and the pin of the definition it runs under."""
+                 data: dict[str, Any], school: str | None) -> tuple[Event, str]:
+    """The first event of a case: its initial states, the pin of the definition it runs under, its school."""
     return seal(case_id=case_id, seq=1, type="opened", trigger=None, from_states=None,
                 to_states=sorted(definition.initial_leaves), actor_id=actor.id, actor_roles=sorted(actor.roles),
-                at=at, recorded_at=recorded_at, data=data, definition=definition.pin, prev_hash=None)
+                at=at, recorded_at=recorded_at, data=data, definition=definition.pin, prev_hash=None, school=school)

@@ -48,7 +48,7 @@ def clock() -> FixedClock:
 
 
 def _engine(target: object, clock: FixedClock) -> Engine:
-    engine = Engine(target, clock=clock)  # type: ignore[arg-type]
+    engine = Engine(target, clock=clock, school="school-1")  # type: ignore[arg-type]
     engine.load(WORKFLOWS)
     return engine
 

@@ -35,13 +35,13 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.mark.parametrize(("how", "kind"), [("truncate", "format"), ("edit", "hash")])
 def test_a_damaged_row_is_reported_and_other_cases_read_on(url: str, how: str, kind: str) -> None:
     clock = FixedClock(jst(2020, 1, 1))
-    with Engine(url, clock=clock) as engine:
+    with Engine(url, clock=clock, school="school-1") as engine:
         engine.load(WORKFLOWS)
         damaged, healthy = open_case(engine), open_case(engine, day=2)
         for case in (damaged, healthy):
             case.fire("stop_act", actor=STAFF, at=jst(2019, 5, 3))
     _damage(url, damaged.id, 2, how)
-    with Engine(url, clock=clock) as engine:
+    with Engine(url, clock=clock, school="school-1") as engine:
         report = engine.verify()
         assert [(p.case_id, p.seq, p.kind) for p in report.problems] == [(damaged.id, 2, kind)]
         assert engine.verify(healthy.id).ok

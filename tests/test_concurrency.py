@@ -30,7 +30,7 @@ WRITER = textwrap.dedent(QUIET + """
     from ijime_flow import Actor, ConcurrencyError, Engine
 
     url, workflows, case_id, target = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-    engine = Engine(url)
+    engine = Engine(url, school="school-1")
     engine.load(workflows)
     admin = Actor(f"v-{sys.argv[5]}", {"administrator"})
     done = conflicts = 0
@@ -49,7 +49,7 @@ LOOPER = textwrap.dedent(QUIET + """
     from ijime_flow import Actor, Engine
 
     url, workflows, case_id = sys.argv[1], sys.argv[2], sys.argv[3]
-    engine = Engine(url)
+    engine = Engine(url, school="school-1")
     engine.load(workflows)
     admin = Actor("v-1", {"administrator"})
     case = engine.get_case(case_id)
@@ -67,7 +67,7 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 def _open_cases(url: str, count: int) -> list[str]:
-    with Engine(url, clock=FixedClock(jst(2020, 1, 1))) as engine:
+    with Engine(url, clock=FixedClock(jst(2020, 1, 1)), school="school-1") as engine:
         engine.load(WORKFLOWS)
         return [engine.open_case("response", actor=STAFF, at=jst(2019, 5, 1, 9)).id for _ in range(count)]
 
@@ -83,13 +83,14 @@ def test_eight_processes_on_one_case_each_seq_won_once(store_url: str, tmp_path:
         out, err = writer.communicate(timeout=300)
         assert writer.returncode == 0, err
         reports.append(json.loads(out))
-    with Engine(store_url) as engine:
+    with Engine(store_url, school="school-1") as engine:
         engine.load(WORKFLOWS)
         history = engine.get_case(case_id).history()
         assert [e.seq for e in history] == list(range(1, 1 + 8 * 12 + 1))  # nothing lost, nothing twice
         by_writer = [sum(1 for e in history if e.data.get("writer") == str(i)) for i in range(8)]
         assert by_writer == [12] * 8 and all(r["done"] == 12 for r in reports)
         assert engine.verify().ok
+        assert_projection_matches_the_log(engine)
     assert sum(r["conflicts"] for r in reports) > 0  # they really raced
 
 
@@ -101,7 +102,7 @@ def test_a_follower_never_skips_an_event_that_commits_late(pg_url: str, tmp_path
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                for i, case_id in enumerate(cases)]
     seen: list[int] = []
-    with Engine(pg_url) as follower:
+    with Engine(pg_url, school="school-1") as follower:
         while any(w.poll() is None for w in writers) or (seen and seen[-1] < 4 + 4 * 25):
             batch = [row.position for row in follower.store.read_from(seen[-1] if seen else 0)]
             assert batch == list(range((seen[-1] if seen else 0) + 1, (seen[-1] if seen else 0) + 1 + len(batch))), (
@@ -140,7 +141,7 @@ def test_writers_killed_at_random_moments_lose_nothing_acknowledged(store_url: s
                 _, case_id, seq, digest = line.split()
                 acknowledged[(case_id, int(seq))] = digest
     assert len(acknowledged) > 20  # the writers did get work done between the kills
-    with Engine(store_url) as engine:
+    with Engine(store_url, school="school-1") as engine:
         engine.load(WORKFLOWS)
         stored = {(row.case_id, row.seq): json.loads(row.body)["hash"] for case_id in cases
                   for row in engine.store.read_case(case_id)}
@@ -148,3 +149,14 @@ def test_writers_killed_at_random_moments_lose_nothing_acknowledged(store_url: s
         assert not missing, f"acknowledged but not stored: {sorted(missing)[:5]}"
         report = engine.verify()
         assert report.ok, report.problems[:3]
+        assert_projection_matches_the_log(engine)  # no row ahead of or behind its case's last event
+
+
+def assert_projection_matches_the_log(engine: Engine) -> None:
+    """The rows the racing or killed writers left equal the rows rebuilt from the log, and each
+    row's seq is its case's last event."""
+    kept = {row.case_id: row for row in engine.cases()}
+    for case_id, row in kept.items():
+        assert row.seq == engine.store.read_case(case_id)[-1].seq
+    assert engine.rebuild_projection().problems == []
+    assert {row.case_id: row for row in engine.cases()} == kept

@@ -59,14 +59,14 @@ def test_a_reloaded_case_remembers_what_it_met(sqlite_engine: Engine) -> None:
 
 
 def test_a_case_cannot_be_opened_when_its_escalation_target_is_missing(clock: FixedClock) -> None:
-    engine = Engine(clock=clock)
+    engine = Engine(clock=clock, school="school-1")
     engine.add_definition(load_file(WORKFLOWS / "response.yaml"))
     with pytest.raises(DefinitionError, match="serious_incident"):
         open_case(engine)
 
 
 def test_loading_one_file_brings_its_escalation_target(clock: FixedClock) -> None:
-    engine = Engine(clock=clock)
+    engine = Engine(clock=clock, school="school-1")
     engine.load(WORKFLOWS / "response.yaml")
     assert set(engine.definitions) == {"response", "serious_incident"}
 
@@ -92,7 +92,7 @@ def _serious_rows(db: Path) -> list[str]:
 
 
 def test_deleting_the_linked_case_is_caught_as_a_broken_link(db_path: Path, clock: FixedClock) -> None:
-    with Engine(db_path, clock=clock) as engine:
+    with Engine(db_path, clock=clock, school="school-1") as engine:
         engine.load(WORKFLOWS)
         case = open_case(engine)
         case.record_fact("petition", "pupil", actor=PRINCIPAL, at=jst(2019, 5, 1, 10))
@@ -101,7 +101,7 @@ def test_deleting_the_linked_case_is_caught_as_a_broken_link(db_path: Path, cloc
     con.execute("DROP TRIGGER events_no_delete")
     con.execute("DELETE FROM events WHERE case_id = ?", (serious_id,))
     con.close()
-    with Engine(db_path, clock=clock) as engine:
+    with Engine(db_path, clock=clock, school="school-1") as engine:
         report = engine.verify(case.id)
         assert [(p.seq, p.kind) for p in report.problems] == [(3, "link")]
 
@@ -125,7 +125,7 @@ CRASH = textwrap.dedent("""
 
     SQLiteStore._insert = crash_at_the_second_case
     tokyo = ZoneInfo("Asia/Tokyo")
-    engine = Engine(db, clock=FixedClock(datetime(2020, 1, 1, tzinfo=tokyo)))
+    engine = Engine(db, clock=FixedClock(datetime(2020, 1, 1, tzinfo=tokyo)), school="school-1")
     engine.load(workflows)
     case = engine.get_case(case_id)
     case.record_fact("serious_harm", "injury", actor=Actor("p-001", {"principal"}),
@@ -135,7 +135,7 @@ CRASH = textwrap.dedent("""
 
 
 def test_a_crash_between_the_two_cases_writes_leaves_neither(db_path: Path, clock: FixedClock, tmp_path: Path) -> None:
-    with Engine(db_path, clock=clock) as engine:
+    with Engine(db_path, clock=clock, school="school-1") as engine:
         engine.load(WORKFLOWS)
         case = open_case(engine)
         case.fire("stop_act", actor=STAFF, at=jst(2019, 5, 1, 10))
@@ -145,7 +145,7 @@ def test_a_crash_between_the_two_cases_writes_leaves_neither(db_path: Path, cloc
     run = subprocess.run([sys.executable, str(script), str(db_path), str(WORKFLOWS), case.id],
                          capture_output=True, text=True, check=False, timeout=120)
     assert run.returncode == 86, run.stderr  # the process died mid-write
-    with Engine(db_path, clock=clock) as engine:
+    with Engine(db_path, clock=clock, school="school-1") as engine:
         engine.load(WORKFLOWS)
         after = engine.get_case(case.id)
         assert [e.hash for e in after.history()] == before  # neither the fact nor the escalation landed
@@ -156,7 +156,7 @@ def test_a_crash_between_the_two_cases_writes_leaves_neither(db_path: Path, cloc
 
 
 def test_history_shows_the_link(db_path: Path, clock: FixedClock) -> None:
-    with Engine(db_path, clock=clock) as engine:
+    with Engine(db_path, clock=clock, school="school-1") as engine:
         engine.load(WORKFLOWS)
         case = open_case(engine)
         case.record_fact("absence", date(2019, 5, 7), actor=STAFF, at=jst(2019, 5, 7, 17))

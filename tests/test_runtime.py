@@ -327,7 +327,7 @@ states:
 transitions:
   - {trigger: go, ja: 進む, source: "1", from: a, to: b, roles: [staff], when: {guard: weekday}}
 """
-    engine = Engine(clock=clock)  # type: ignore[arg-type]
+    engine = Engine(clock=clock, school="school-1")  # type: ignore[arg-type]
     engine.add_definition(load_text(text))
     with pytest.raises(DefinitionError, match="weekday"):
         engine.open_case("guarded", actor=STAFF, at=jst(2019, 5, 4))

@@ -13,13 +13,13 @@ from ijime_flow.store import MemoryStore, SQLiteStore, open_store
 
 
 def test_reopening_a_database_continues_every_case(db_path: Path, clock: FixedClock) -> None:
-    with Engine(db_path, clock=clock) as engine:
+    with Engine(db_path, clock=clock, school="school-1") as engine:
         engine.load(WORKFLOWS)
         first = walk_main_line(open_case(engine), until="confirm_facts")
         second = walk_main_line(open_case(engine), until="stop_act")
         states = {first.id: first.active_states, second.id: second.active_states}
         facts = first.facts
-    with Engine(f"sqlite:///{db_path}", clock=clock) as engine:  # no workflows loaded this time
+    with Engine(f"sqlite:///{db_path}", clock=clock, school="school-1") as engine:  # no workflows loaded this time
         assert engine.case_ids() == [first.id, second.id]
         for cid, active in states.items():
             assert engine.get_case(cid).active_states == active
@@ -38,12 +38,12 @@ def test_a_case_keeps_the_definition_it_was_opened_under(db_path: Path, clock: F
     assert revised != original
     (tmp_path / "v2").mkdir()
     (tmp_path / "v2" / "response.yaml").write_text(revised, encoding="utf-8")
-    with Engine(db_path, clock=clock) as engine:
+    with Engine(db_path, clock=clock, school="school-1") as engine:
         engine.load(WORKFLOWS)
         old = walk_main_line(open_case(engine), until="confirm_facts")
         engine.load(tmp_path / "v2")
         new = walk_main_line(open_case(engine), until="confirm_facts")
-    with Engine(db_path, clock=clock) as engine:
+    with Engine(db_path, clock=clock, school="school-1") as engine:
         old_case, new_case = engine.get_case(old.id), engine.get_case(new.id)
         assert old_case.history()[0].definition.version == "2019.1"  # type: ignore[union-attr]
         assert new_case.history()[0].definition.version == "2020.1"  # type: ignore[union-attr]
@@ -58,7 +58,7 @@ def test_a_case_keeps_the_definition_it_was_opened_under(db_path: Path, clock: F
 
 
 def test_two_engines_on_one_file_one_writer_wins(db_path: Path, clock: FixedClock) -> None:
-    with Engine(db_path, clock=clock) as one, Engine(db_path, clock=clock) as two:
+    with Engine(db_path, clock=clock, school="school-1") as one, Engine(db_path, clock=clock, school="school-1") as two:
         one.load(WORKFLOWS)
         two.load(WORKFLOWS)
         case = walk_main_line(open_case(one), until="start_fact_finding")
@@ -73,7 +73,7 @@ def test_two_engines_on_one_file_one_writer_wins(db_path: Path, clock: FixedCloc
 def test_schema_version_is_recorded_and_a_newer_store_is_refused(db_path: Path) -> None:
     SQLiteStore(db_path).close()
     db = sqlite3.connect(db_path, isolation_level=None)
-    assert db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == ("1",)
+    assert db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == ("2",)
     assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     db.execute("UPDATE meta SET value='99' WHERE key='schema_version'")
     db.close()
@@ -85,7 +85,7 @@ def test_a_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
     junk = tmp_path / "junk.db"
     junk.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(StoreError, match=r"junk\.db"):
-        Engine(junk)
+        Engine(junk, school="school-1")
 
 
 def test_store_urls(tmp_path: Path) -> None:
@@ -112,7 +112,7 @@ def test_read_from_follows_the_global_position(sqlite_engine: Engine) -> None:
 
 
 def test_memory_store_refuses_a_gap_or_a_repeat() -> None:
-    engine = Engine(clock=FixedClock(jst(2020, 1, 1)))
+    engine = Engine(clock=FixedClock(jst(2020, 1, 1)), school="school-1")
     engine.load(WORKFLOWS)
     case = open_case(engine)
     rows = engine.store.read_case(case.id)

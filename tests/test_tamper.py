@@ -35,7 +35,7 @@ def rehash(body: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture
 def case_file(db_path: Path, clock: FixedClock) -> tuple[Path, str]:
-    with Engine(db_path, clock=clock) as engine:
+    with Engine(db_path, clock=clock, school="school-1") as engine:
         engine.load(WORKFLOWS)
         case = finish_regions(walk_main_line(open_case(engine)))
         open_case(engine, day=2)  # a second case, opened later: its rows come after
@@ -74,7 +74,8 @@ def rechain_from(db: sqlite3.Connection, case_id: str, seq: int) -> None:
 
 
 def verify(db_path: Path, clock: FixedClock) -> Any:
-    with Engine(db_path, clock=clock) as engine:  # no workflows loaded: the store's pinned definitions are used
+    # no workflows loaded: the store's pinned definitions are used
+    with Engine(db_path, clock=clock, school="school-1") as engine:
         return engine.verify()
 
 
@@ -224,7 +225,7 @@ def test_cli_verify_exits_1_and_names_the_seq(case_file: tuple[Path, str], raw: 
 
 def test_verifying_one_case_of_a_clean_store(case_file: tuple[Path, str], clock: FixedClock) -> None:
     db_path, cid = case_file
-    with Engine(db_path, clock=clock) as engine:
+    with Engine(db_path, clock=clock, school="school-1") as engine:
         report = engine.verify(cid)
         assert report.ok and report.cases == 1 and report.events == len(engine.get_case(cid).history())
         case = engine.get_case(cid)  # reopening continues where it stood, from the stored definition

@@ -133,6 +133,9 @@ ijime_scene = pytest.fixture(name="ijime_scene")(scene_fixture)
 
 # -- given: workflow, case, preconditions ---------------------------------------------------------------
 
+POLICY_CHECK_SCHOOL = "policy-check"  # the school id of the cases a scenario opens
+
+
 @step(parsers.re(rf"ワークフロー {_q('path')} を読み込む"))
 @step(parsers.re(rf"the workflow {_q('path')} is loaded"))
 def load_workflow(ijime_scene: Scene, path: str) -> None:
@@ -140,7 +143,7 @@ def load_workflow(ijime_scene: Scene, path: str) -> None:
     if not file.is_file():
         raise PolicyCheckFailed(f"ワークフローのファイルがありません / workflow file not found: {file}")
     if ijime_scene.engine is None:
-        ijime_scene.engine = Engine(clock=ijime_scene.clock)
+        ijime_scene.engine = Engine(clock=ijime_scene.clock, school=POLICY_CHECK_SCHOOL)
     loaded = ijime_scene.engine.load(file)  # a DefinitionError fails the scenario with file:line:col
     ijime_scene.definition = loaded[0]
     target = loaded[0].spec.escalation.to if loaded[0].spec.escalation else None

@@ -9,10 +9,14 @@ global ``position`` that orders every event of the store, for readers that follo
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from ..events import Event
+from ..projection import CaseQuery, CaseRow, GroupBy
+
+# given the whole log in position order, the rows of the projection (see ijime_flow.projection)
+Projector = Callable[[Iterator["StoredEvent"]], Iterable[CaseRow]]
 
 
 @dataclass(frozen=True)
@@ -29,10 +33,13 @@ class Store(ABC):
     """What the engine needs from a place to keep events. Implementations must be append-only."""
 
     @abstractmethod
-    def append(self, records: Sequence[tuple[Event, str]]) -> None:
+    def append(self, records: Sequence[tuple[Event, str]], rows: Sequence[CaseRow] = ()) -> None:
         """Append events atomically: all or none, even when they belong to several cases (an escalation
         writes to two). Each record is the event and its canonical JSON text. Raises
-        ``ConcurrencyError`` if any ``(case_id, seq)`` already exists (or would leave a gap)."""
+        ``ConcurrencyError`` if any ``(case_id, seq)`` already exists (or would leave a gap).
+
+        ``rows`` are the projection rows of the cases these events change, as of their last event:
+        written in the same transaction (a row never replaces one with a higher ``seq``)."""
 
     @abstractmethod
     def read_case(self, case_id: str) -> list[StoredEvent]:
@@ -53,6 +60,35 @@ class Store(ABC):
     @abstractmethod
     def get_definition(self, sha256: str) -> str | None:
         """The canonical text kept under this hash, if any."""
+
+    # -- the current-state projection (one row per case) --------------------------------------------
+    @abstractmethod
+    def case_row(self, case_id: str) -> CaseRow | None:
+        """The projection row of one case."""
+
+    @abstractmethod
+    def find_cases(self, query: CaseQuery, *, limit: int | None = None, offset: int = 0) -> list[CaseRow]:
+        """The rows that match, oldest opened first (then by case id)."""
+
+    @abstractmethod
+    def count_cases(self, query: CaseQuery) -> int:
+        """How many rows match."""
+
+    @abstractmethod
+    def count_cases_by(self, by: GroupBy, query: CaseQuery) -> dict[str, int]:
+        """How many matching rows per school, workflow or active state (a case counts once for each
+        state active in it, so ``responding`` and its regions each count it)."""
+
+    @abstractmethod
+    def rebuild_projection(self, project: Projector) -> int:
+        """Replace every row with what ``project`` derives from the whole log, atomically and with
+        appends held off meanwhile, so no step lands between the read and the write. Returns the
+        number of rows written."""
+
+    def projection_stale(self) -> bool:
+        """True when the projection must be rebuilt before it can be trusted (a store created by an
+        ijime-flow that had no projection)."""
+        return False
 
     def integrity_problems(self) -> list[str]:
         """Problems the store itself can see beyond the hash chains (e.g. missing positions)."""

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Iterator, Sequence
 
 from ..errors import ConcurrencyError
 from ..events import Event
-from .base import Store, StoredEvent
+from ..projection import CaseQuery, CaseRow, GroupBy, check_group
+from .base import Projector, Store, StoredEvent
 
 
 class MemoryStore(Store):
@@ -15,9 +17,10 @@ class MemoryStore(Store):
         self._events: list[StoredEvent] = []
         self._by_case: dict[str, list[StoredEvent]] = {}
         self._definitions: dict[str, str] = {}
+        self._rows: dict[str, CaseRow] = {}
         self._lock = threading.Lock()
 
-    def append(self, records: Sequence[tuple[Event, str]]) -> None:
+    def append(self, records: Sequence[tuple[Event, str]], rows: Sequence[CaseRow] = ()) -> None:
         with self._lock:
             expected: dict[str, int] = {}
             for event, _ in records:  # records may span cases (an escalation writes two): all or none
@@ -29,6 +32,10 @@ class MemoryStore(Store):
                 stored = StoredEvent(len(self._events) + 1, event.case_id, event.seq, body)
                 self._events.append(stored)
                 self._by_case.setdefault(event.case_id, []).append(stored)
+            for row in rows:
+                old = self._rows.get(row.case_id)
+                if old is None or old.seq < row.seq:
+                    self._rows[row.case_id] = row
 
     def read_case(self, case_id: str) -> list[StoredEvent]:
         return list(self._by_case.get(case_id, ()))
@@ -44,3 +51,30 @@ class MemoryStore(Store):
 
     def get_definition(self, sha256: str) -> str | None:
         return self._definitions.get(sha256)
+
+    def case_row(self, case_id: str) -> CaseRow | None:
+        return self._rows.get(case_id)
+
+    def find_cases(self, query: CaseQuery, *, limit: int | None = None, offset: int = 0) -> list[CaseRow]:
+        found = sorted((r for r in list(self._rows.values()) if query.matches(r)), key=lambda r: (r.opened_at, r.case_id))
+        return found[offset:None if limit is None else offset + limit]
+
+    def count_cases(self, query: CaseQuery) -> int:
+        return sum(1 for r in list(self._rows.values()) if query.matches(r))
+
+    def count_cases_by(self, by: GroupBy, query: CaseQuery) -> dict[str, int]:
+        check_group(by)
+        counts: Counter[str] = Counter()
+        for row in list(self._rows.values()):
+            if query.matches(row):
+                if by == "state":
+                    counts.update(row.active)
+                else:
+                    counts[getattr(row, by) or ""] += 1  # "": a case from before cases had schools
+        return dict(sorted(counts.items()))
+
+    def rebuild_projection(self, project: Projector) -> int:
+        with self._lock:
+            rows = {row.case_id: row for row in project(iter(list(self._events)))}
+            self._rows = rows
+            return len(rows)

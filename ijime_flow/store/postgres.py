@@ -7,6 +7,8 @@ many processes may start at once; use a dedicated database or schema — ``?opti
   ``ConcurrencyError`` —, ``body`` (the canonical JSON text, byte for byte: what the hash covers) and
   ``doc`` (a JSONB copy for queries);
 - ``log_head``: one row holding the last position handed out;
+- ``cases``: the current-state projection, one row per case, written in the same transaction as the
+  events (states as JSONB arrays with a GIN index, times as ``timestamptz``);
 - ``definitions`` (canonical text by SHA-256) and ``meta`` (``schema_version``).
 
 **Late commits.** Two transactions that took positions from a sequence can commit in the other
@@ -20,15 +22,20 @@ position it has seen. The price is that appends are serialised, which a school-s
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Sequence
+from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from ..errors import ConcurrencyError, StoreError
 from ..events import Event
-from .sql import SqlStore
+from ..projection import CaseRow, deadlines_json, parse_deadlines, states_json
+from .base import Projector, StoredEvent
+from .sql import SqlStore, cases_ddl
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the cases projection
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -47,6 +54,8 @@ CREATE TABLE IF NOT EXISTS events (
     doc JSONB NOT NULL,
     UNIQUE (case_id, seq)
 );
+""" + cases_ddl(json="JSONB", boolean="BOOLEAN", time="TIMESTAMPTZ") + """
+CREATE INDEX IF NOT EXISTS cases_active ON cases USING GIN (active jsonb_path_ops);
 CREATE OR REPLACE FUNCTION ijime_flow_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN RAISE EXCEPTION 'ijime-flow events are append-only'; END $$;
 DROP TRIGGER IF EXISTS events_append_only ON events;
@@ -73,20 +82,31 @@ class PostgresStore(SqlStore):
             self._db = psycopg.connect(url, autocommit=True)
         except psycopg.Error as exc:
             raise StoreError(f"cannot connect to PostgreSQL ({_safe(url)}): {exc}") from None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # re-entered when a rebuild reads definitions
         self._migrate()
 
     def _migrate(self) -> None:
+        """Create or upgrade the schema, once: a database already at this version is not touched, so
+        processes starting while others write take no table locks (DDL on a table in use would)."""
         with self._db.transaction():
             self._db.execute("SELECT pg_advisory_xact_lock(hashtext('ijime-flow schema'))")
-            self._db.execute(_SCHEMA)
-            row = self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            row = None
+            if self._db.execute("SELECT to_regclass('meta')").fetchone()[0] is not None:
+                row = self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            if row is not None and int(row[0]) == SCHEMA_VERSION:
+                return
+            if row is None or int(row[0]) < SCHEMA_VERSION:
+                self._db.execute(_SCHEMA)
             if row is None:
                 self._db.execute("INSERT INTO meta VALUES ('schema_version', %s)", (str(SCHEMA_VERSION),))
             elif int(row[0]) > SCHEMA_VERSION:
                 raise StoreError(f"store schema {row[0]} is newer than this ijime-flow ({SCHEMA_VERSION}); upgrade ijime-flow")
+            elif int(row[0]) < SCHEMA_VERSION:  # 1 -> 2: the cases table is new; its rows come from the log
+                self._db.execute("INSERT INTO meta VALUES ('projection', 'stale') ON CONFLICT (key) DO UPDATE"
+                                 " SET value = 'stale'")
+                self._db.execute("UPDATE meta SET value = %s WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
 
-    def append(self, records: Sequence[tuple[Event, str]]) -> None:
+    def append(self, records: Sequence[tuple[Event, str]], rows: Sequence[CaseRow] = ()) -> None:
         if not records:
             return
         psycopg = _psycopg()
@@ -102,8 +122,54 @@ class PostgresStore(SqlStore):
                             " VALUES (%s, %s, %s, %s, %s, %s, %s, %s::jsonb)",
                             [(first + i, e.case_id, e.seq, e.type, e.at.isoformat(), e.hash, body, body)
                              for i, (e, body) in enumerate(records)])
+                        if rows:
+                            cursor.executemany(self._upsert, [self._encode(row) for row in rows])
             except psycopg.errors.UniqueViolation:
                 raise ConcurrencyError(records[0][0].case_id, records[0][0].seq) from None
+
+    # -- the projection ---------------------------------------------------------------------------------
+    @cached_property
+    def _upsert(self) -> str:
+        return self._upsert_sql()
+
+    def _encode(self, row: CaseRow) -> tuple[Any, ...]:
+        return (row.case_id, row.school, row.workflow, row.version, row.definition_sha256, states_json(row.states),
+                states_json(row.active), row.closed, row.opened_at, row.updated_at, row.seq, deadlines_json(row),
+                row.next_due)
+
+    def _decode(self, values: Sequence[Any]) -> CaseRow:
+        (case_id, school, workflow, version, sha256, states, active, closed, opened_at, updated_at, seq, deadlines,
+         _) = values
+        return CaseRow(case_id, school, workflow, version, sha256, tuple(states), tuple(active), bool(closed),
+                       opened_at, updated_at, seq, parse_deadlines(json.dumps(deadlines)))
+
+    def _state_is(self) -> str:
+        return "active @> ?::jsonb"
+
+    def _state_param(self, state: str) -> Any:
+        return json.dumps([state])
+
+    def _states_of(self) -> tuple[str, str]:
+        return "jsonb_array_elements_text(cases.active) AS s(state)", "s.state"
+
+    def _time(self, value: datetime) -> Any:
+        return value
+
+    def rebuild_projection(self, project: Projector) -> int:
+        with self._lock, self._db.transaction():
+            # the log_head row lock holds off every append (they take it first) until the rows are written
+            self._db.execute("SELECT position FROM log_head FOR UPDATE")
+            with self._db.cursor(name="ijime_flow_rebuild") as events:  # server-side: the log is not loaded whole
+                events.execute("SELECT position, case_id, seq, body FROM events ORDER BY position")
+                rows = [self._encode(row) for row in project(StoredEvent(*r) for r in events)]
+            self._db.execute("DELETE FROM cases")
+            with self._db.cursor() as cursor:
+                cursor.executemany(self._upsert, rows)
+            self._db.execute("DELETE FROM meta WHERE key = 'projection'")
+        return len(rows)
+
+    def projection_stale(self) -> bool:
+        return bool(self._rows("SELECT 1 FROM meta WHERE key = 'projection' AND value = 'stale'"))
 
     def put_definition(self, sha256: str, workflow_id: str, version: str, text: str) -> None:
         with self._lock:

@@ -9,14 +9,40 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 from typing import Any
 
+from ..projection import CaseQuery, CaseRow, GroupBy, check_group
 from .base import Store, StoredEvent
+
+
+def cases_ddl(*, json: str, boolean: str, time: str, options: str = "") -> str:
+    """The ``cases`` projection table and its indexes, in a dialect's types (JSON arrays, booleans,
+    times). Columns in the order of ``SqlStore._CASE_COLUMNS``."""
+    return f"""CREATE TABLE IF NOT EXISTS cases (
+    case_id TEXT PRIMARY KEY,
+    school TEXT,
+    workflow TEXT NOT NULL,
+    version TEXT NOT NULL,
+    definition_sha256 TEXT NOT NULL,
+    states {json} NOT NULL,
+    active {json} NOT NULL,
+    closed {boolean} NOT NULL,
+    opened_at {time} NOT NULL,
+    updated_at {time} NOT NULL,
+    seq INTEGER NOT NULL,
+    deadlines {json} NOT NULL,
+    next_due {time}
+){options};
+CREATE INDEX IF NOT EXISTS cases_school ON cases (school, workflow);
+CREATE INDEX IF NOT EXISTS cases_workflow ON cases (workflow);
+CREATE INDEX IF NOT EXISTS cases_next_due ON cases (next_due) WHERE next_due IS NOT NULL;
+"""
 
 
 class SqlStore(Store):
     _db: Any
-    _lock: threading.Lock
+    _lock: threading.RLock
     placeholder = "?"
 
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
@@ -65,3 +91,82 @@ class SqlStore(Store):
             problems.append(f"the last {issued - highest} event row(s) (positions {highest + 1}-{issued})"
                             " were deleted from the events table")
         return problems
+
+    # -- the projection ---------------------------------------------------------------------------------
+    # The dialects differ in how a JSON array of states is searched and how rows are typed; the
+    # subclasses give those pieces, the queries are the same.
+    _CASE_COLUMNS = ("case_id, school, workflow, version, definition_sha256, states, active, closed, opened_at,"
+                     " updated_at, seq, deadlines, next_due")
+
+    def _encode(self, row: CaseRow) -> tuple[Any, ...]:
+        raise NotImplementedError
+
+    def _decode(self, values: Sequence[Any]) -> CaseRow:
+        raise NotImplementedError
+
+    def _state_is(self) -> str:
+        """A condition, with one placeholder, true when the state given is in ``active``."""
+        raise NotImplementedError
+
+    def _states_of(self) -> tuple[str, str]:
+        """A table expression joined to ``cases`` giving one row per active state, and its column."""
+        raise NotImplementedError
+
+    def _time(self, value: datetime) -> Any:
+        raise NotImplementedError
+
+    def _upsert_sql(self) -> str:
+        updated = ", ".join(f"{c} = excluded.{c}" for c in
+                            ("states", "active", "closed", "updated_at", "seq", "deadlines", "next_due"))
+        return (f"INSERT INTO cases ({self._CASE_COLUMNS}) VALUES ({', '.join(['?'] * 13)})"
+                f" ON CONFLICT (case_id) DO UPDATE SET {updated} WHERE cases.seq < excluded.seq").replace(
+                    "?", self.placeholder)
+
+    def _where(self, query: CaseQuery) -> tuple[str, list[Any]]:
+        clauses, params = [], list[Any]()
+        for column in ("school", "workflow"):
+            value = getattr(query, column)
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        if query.state is not None:
+            clauses.append(self._state_is())
+            params.append(self._state_param(query.state))
+        if query.closed is not None:
+            clauses.append("closed = ?")
+            params.append(query.closed)
+        if query.overdue_at is not None:
+            clauses.append("next_due <= ?")
+            params.append(self._time(query.overdue_at))
+        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+    _no_limit: Any = None  # what LIMIT takes for "no limit"
+
+    def _state_param(self, state: str) -> Any:
+        return state
+
+    def case_row(self, case_id: str) -> CaseRow | None:
+        rows = self._rows(f"SELECT {self._CASE_COLUMNS} FROM cases WHERE case_id = ?", [case_id])
+        return self._decode(rows[0]) if rows else None
+
+    def find_cases(self, query: CaseQuery, *, limit: int | None = None, offset: int = 0) -> list[CaseRow]:
+        where, params = self._where(query)
+        sql = f"SELECT {self._CASE_COLUMNS} FROM cases{where} ORDER BY opened_at, case_id"
+        if limit is not None or offset:
+            sql += " LIMIT ? OFFSET ?"
+            params += [self._no_limit if limit is None else int(limit), int(offset)]
+        return [self._decode(row) for row in self._rows(sql, params)]
+
+    def count_cases(self, query: CaseQuery) -> int:
+        where, params = self._where(query)
+        return int(self._rows(f"SELECT count(*) FROM cases{where}", params)[0][0])
+
+    def count_cases_by(self, by: GroupBy, query: CaseQuery) -> dict[str, int]:
+        check_group(by)
+        where, params = self._where(query)
+        if by == "state":
+            table, column = self._states_of()
+            sql = f"SELECT {column}, count(*) FROM cases, {table}{where} GROUP BY {column} ORDER BY {column}"
+        else:
+            sql = f"SELECT coalesce({by}, ''), count(*) FROM cases{where} GROUP BY coalesce({by}, '') ORDER BY 1"
+        return {str(key): int(count) for key, count in self._rows(sql, params)}

@@ -3,23 +3,32 @@ cut), safe for several processes writing to the same file.
 
 Tables: ``events`` (``position`` INTEGER PRIMARY KEY AUTOINCREMENT, the global order; ``(case_id,
 seq)`` UNIQUE, which turns a lost race into ``ConcurrencyError``; ``body`` = the canonical JSON the
-hash covers), ``definitions`` (canonical text by SHA-256) and ``meta`` (``schema_version``).
+hash covers), ``cases`` (the current-state projection, one row per case, written in the same
+transaction as the events; states as JSON arrays searched with ``json_each``, times as fixed-width
+UTC text so that text order is time order), ``definitions`` (canonical text by SHA-256) and ``meta``
+(``schema_version``; ``projection = stale`` on a file from schema 1, until the engine rebuilds it).
 Triggers refuse UPDATE and DELETE on ``events``: the log is append-only. They stop mistakes, not
 someone with the file: that is what the hash chain and ``verify`` are for.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from collections.abc import Sequence
+from datetime import datetime
+from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from ..errors import ConcurrencyError, StoreError
 from ..events import Event
-from .sql import SqlStore
+from ..projection import CaseRow, deadlines_json, parse_deadlines, states_json, utc_text
+from .base import Projector, StoredEvent
+from .sql import SqlStore, cases_ddl
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the cases projection
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -39,11 +48,15 @@ CREATE TABLE IF NOT EXISTS events (
     body TEXT NOT NULL,
     UNIQUE (case_id, seq)
 );
+""" + cases_ddl(json="TEXT", boolean="INTEGER", time="TEXT", options=" WITHOUT ROWID") + """
 CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
 BEGIN SELECT RAISE(ABORT, 'ijime-flow events are append-only'); END;
 CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
 BEGIN SELECT RAISE(ABORT, 'ijime-flow events are append-only'); END;
 """
+
+
+_INSERT_EVENT = "INSERT INTO events (case_id, seq, type, at, hash, body) VALUES (?, ?, ?, ?, ?, ?)"
 
 
 class SQLiteStore(SqlStore):
@@ -57,7 +70,7 @@ class SQLiteStore(SqlStore):
             self._migrate()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path}: not an ijime-flow SQLite store or not readable ({exc})") from None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # re-entered when a rebuild reads definitions
 
     def _migrate(self) -> None:
         self._db.executescript(_SCHEMA)  # idempotent: every statement says IF NOT EXISTS
@@ -69,17 +82,25 @@ class SQLiteStore(SqlStore):
             elif int(row[0]) > SCHEMA_VERSION:
                 raise StoreError(f"{self.path}: store schema {row[0]} is newer than this ijime-flow"
                                  f" ({SCHEMA_VERSION}); upgrade ijime-flow")
+            elif int(row[0]) < SCHEMA_VERSION:  # 1 -> 2: the cases table is new; its rows come from the log
+                self._db.execute("INSERT OR REPLACE INTO meta VALUES ('projection', 'stale')")
+                self._db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
             self._db.execute("COMMIT")
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
 
-    def append(self, records: Sequence[tuple[Event, str]]) -> None:
-        rows = [(e.case_id, e.seq, e.type, e.at.isoformat(), e.hash, body) for e, body in records]
+    def append(self, records: Sequence[tuple[Event, str]], rows: Sequence[CaseRow] = ()) -> None:
+        events = [(e.case_id, e.seq, e.type, e.at.isoformat(), e.hash, body) for e, body in records]
+        cases = [self._encode(row) for row in rows]
         with self._lock:
             try:
                 self._db.execute("BEGIN IMMEDIATE")
-                self._insert(rows)  # one transaction, even across cases: a crash midway leaves none of them
+                self._insert(events)  # one transaction, even across cases: a crash midway leaves none of them
+                if len(cases) == 1:  # the usual fire: one case (execute is cheaper than executemany of one)
+                    self._db.execute(self._upsert, cases[0])
+                elif cases:
+                    self._db.executemany(self._upsert, cases)
                 self._db.execute("COMMIT")
             except sqlite3.IntegrityError:
                 self._db.execute("ROLLBACK")
@@ -90,7 +111,57 @@ class SQLiteStore(SqlStore):
                 raise
 
     def _insert(self, rows: Sequence[tuple[str, int, str, str, str, str]]) -> None:
-        self._db.executemany("INSERT INTO events (case_id, seq, type, at, hash, body) VALUES (?, ?, ?, ?, ?, ?)", rows)
+        if len(rows) == 1:
+            self._db.execute(_INSERT_EVENT, rows[0])
+        else:
+            self._db.executemany(_INSERT_EVENT, rows)
+
+    # -- the projection ---------------------------------------------------------------------------------
+    _no_limit = -1
+
+    @cached_property
+    def _upsert(self) -> str:
+        return self._upsert_sql()
+
+    def _encode(self, row: CaseRow) -> tuple[Any, ...]:
+        due = row.next_due
+        return (row.case_id, row.school, row.workflow, row.version, row.definition_sha256, states_json(row.states),
+                states_json(row.active), row.closed, utc_text(row.opened_at), utc_text(row.updated_at), row.seq,
+                deadlines_json(row), None if due is None else utc_text(due))
+
+    def _decode(self, values: Sequence[Any]) -> CaseRow:
+        (case_id, school, workflow, version, sha256, states, active, closed, opened_at, updated_at, seq, deadlines,
+         _) = values
+        return CaseRow(case_id, school, workflow, version, sha256, tuple(json.loads(states)), tuple(json.loads(active)),
+                       bool(closed), datetime.fromisoformat(opened_at), datetime.fromisoformat(updated_at), seq,
+                       parse_deadlines(deadlines))
+
+    def _state_is(self) -> str:
+        return "EXISTS (SELECT 1 FROM json_each(cases.active) WHERE json_each.value = ?)"
+
+    def _states_of(self) -> tuple[str, str]:
+        return "json_each(cases.active) AS s", "s.value"
+
+    def _time(self, value: datetime) -> Any:
+        return utc_text(value)
+
+    def rebuild_projection(self, project: Projector) -> int:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")  # appends from every process wait until the rows are written
+            try:
+                cursor = self._db.execute("SELECT position, case_id, seq, body FROM events ORDER BY position")
+                rows = [self._encode(row) for row in project(StoredEvent(*r) for r in cursor)]
+                self._db.execute("DELETE FROM cases")
+                self._db.executemany(self._upsert, rows)
+                self._db.execute("DELETE FROM meta WHERE key = 'projection'")
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return len(rows)
+
+    def projection_stale(self) -> bool:
+        return bool(self._rows("SELECT 1 FROM meta WHERE key = 'projection' AND value = 'stale'"))
 
     def put_definition(self, sha256: str, workflow_id: str, version: str, text: str) -> None:
         with self._lock:
