@@ -6,7 +6,9 @@
    ``psycopg`` insert+commit per row in one process;
 3. a cold fire: load a case from a store holding 100,000 cases, fire, append — per second;
 4. resident memory of an engine (its own process) that has loaded and fired on every one of those
-   100,000 cases: cases are not kept resident, so it should stay far below 300 MB.
+   100,000 cases: cases are not kept resident, so it should stay far below 300 MB;
+5. the projection at that size: rebuilding it from the log, and the board's questions (cases per
+   school, per state, overdue, one school's list) answered by the store, in milliseconds.
 
     .venv/bin/python bench/bench_store.py [--cases 100000] [--pg URL] [--json]
 """
@@ -102,8 +104,12 @@ def bench_postgres(url: str, fires: int) -> dict[str, Any]:
 
 # -- 3 and 4. 100,000 cases -------------------------------------------------------------------------
 
+SCHOOLS = 50
+
+
 def populate(path: Path, cases: int) -> list[str]:
-    """A store holding ``cases`` opened response cases, written in batches (the set-up is not measured)."""
+    """A store holding ``cases`` opened response cases of 50 schools, written in batches (not measured);
+    their projection rows are then made by ``rebuild_projection`` (measured separately)."""
     engine = Engine(path, school="school-1")
     engine.load(WORKFLOWS)
     defn = engine.definition("response")
@@ -113,10 +119,45 @@ def populate(path: Path, cases: int) -> list[str]:
     for first in range(0, cases, 2000):
         batch = [seal(case_id=cid, seq=1, type="opened", trigger=None, from_states=None,
                       to_states=sorted(defn.initial_leaves), actor_id=STAFF.id, actor_roles=["staff"], at=OPENED_AT,
-                      recorded_at=OPENED_AT, data={}, definition=pin, prev_hash=None) for cid in ids[first:first + 2000]]
+                      recorded_at=OPENED_AT, data={}, definition=pin, prev_hash=None, school=f"school-{n % SCHOOLS:02d}")
+                 for n, cid in enumerate(ids[first:first + 2000], start=first)]
         engine.store.append(batch)
     engine.close()
     return ids
+
+
+def rebuild_seconds(path: Path) -> float:
+    engine = Engine(path)
+    started = time.perf_counter()
+    report = engine.rebuild_projection()
+    elapsed = time.perf_counter() - started
+    if report.problems:
+        raise SystemExit(f"bench: rebuild left out {len(report.problems)} cases")
+    engine.close()
+    return elapsed
+
+
+def query_ms(path: Path) -> dict[str, float]:
+    """Each board question, best of 5, in milliseconds."""
+    engine = Engine(path)
+    now = datetime(2020, 3, 1, tzinfo=TOKYO)
+    questions = {
+        "count_by_school": lambda: engine.count_cases_by("school"),
+        "count_by_state": lambda: engine.count_cases_by("state"),
+        "count_overdue": lambda: engine.count_cases(overdue=True, as_of=now),
+        "one_school_in_a_state": lambda: engine.cases(school="school-07", state="discovered"),
+        "overdue_page_of_50": lambda: engine.cases(overdue=True, as_of=now, limit=50),
+    }
+    out = {}
+    for name, ask in questions.items():
+        best = float("inf")
+        for _ in range(5):
+            started = time.perf_counter()
+            ask()
+            best = min(best, time.perf_counter() - started)
+        out[name] = best * 1000
+    engine.close()
+    return out
 
 
 def cold_fires(path: Path, ids: list[str], count: int) -> float:
@@ -165,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     quiet()
-    figures: dict[str, Any] = {"sqlite": bench_fire.bench_sqlite(2500, 3)}
+    figures: dict[str, Any] = {"sqlite": bench_fire.bench_sqlite(2500, 5)}
     try:
         figures["postgres"] = bench_postgres(args.pg, args.fires)
     except Exception as exc:  # no server here: say so, measure the rest
@@ -175,6 +216,8 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         ids = populate(path, args.cases)
         figures["populate_s"] = time.perf_counter() - started
+        figures["rebuild_projection_s"] = rebuild_seconds(path)
+        figures["query_ms"] = query_ms(path)
         figures["cold_fire_per_s"] = cold_fires(path, ids, args.cold)
         figures["peak_rss_mb_after_touching_all"] = peak_memory_mb(path, ids)
     figures["cases"] = args.cases
@@ -187,6 +230,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.cases} cases: cold fire {figures['cold_fire_per_s']:.0f}/s;"
           f" peak RSS of an engine that fired on every case {figures['peak_rss_mb_after_touching_all']:.0f} MB"
           " (target < 300 MB)")
+    print(f"projection: rebuilt from the log in {figures['rebuild_projection_s']:.1f} s; queries (ms):"
+          f" {json.dumps({k: round(v, 1) for k, v in figures['query_ms'].items()})}")
     return 0
 
 

@@ -233,11 +233,10 @@ def _history(args: argparse.Namespace) -> int:
             if args.json:
                 print(json.dumps(ids, ensure_ascii=False))
                 return EXIT_OK
-            for cid in ids:
-                case = engine.get_case(cid)
-                runtime = engine.runtime_for(case.definition_sha256)
+            for row in engine.cases():  # the projection: no case is loaded
+                runtime = engine.runtime_for(row.definition_sha256)
                 defn = runtime.definition if runtime else None
-                print(f"{cid}  {case.workflow_id}  seq {case.seq}  {states_label(defn, sorted(case.active_states))}")
+                print(f"{row.case_id}  {row.school or '-'}  {row.workflow}  seq {row.seq}  {states_label(defn, row.states)}")
             if not ids:
                 print("(no cases)")
             return EXIT_OK

@@ -179,9 +179,10 @@ GuardFn = Callable[["EvalContext"], bool]
 FactKind = Literal["bool", "int", "number", "string", "date", "datetime", "enum"]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class EvalContext:
-    """What a condition may look at: the case's facts, the time of the step and the school's zone."""
+    """What a condition may look at: the case's facts, the time of the step and the school's zone.
+    (Not frozen: several are built for every step, and a frozen dataclass is slow to build.)"""
 
     facts: Mapping[str, Any]
     at: datetime

@@ -70,8 +70,19 @@ class Started(NamedTuple):
     spec: DeadlineDef
     started_at: datetime
     due: datetime
+    open: OpenDeadline  # how the projection shows it while it is not met
     met_at: datetime | None = None
     met_seq: int | None = None
+
+
+@dataclass(frozen=True)
+class OpenDeadline:
+    """A deadline the case has started and no event has met yet (it may or may not be past due)."""
+
+    id: str
+    state: str
+    started_at: datetime
+    due: datetime
 
 
 def advance(defn: Definition, started: tuple[Started, ...], *, trigger: str | None, at: datetime, seq: int,
@@ -94,7 +105,8 @@ def advance(defn: Definition, started: tuple[Started, ...], *, trigger: str | No
                     ctx = ctx or context(defn, facts, at, after, case_id, None)
                     if not holds(spec.when, ctx):
                         continue
-                new.append(Started(path, spec, at, due_time(defn, spec, at)))
+                due = due_time(defn, spec, at)
+                new.append(Started(path, spec, at, due, OpenDeadline(spec.id, path, at, due)))
         started = started + tuple(new)
     return started
 

@@ -256,6 +256,11 @@ class Engine:
                overdue: bool, as_of: datetime | None) -> CaseQuery:
         if as_of is not None:
             require_aware(as_of, "as_of")
+        if state is not None and self._current:  # a misspelt state would quietly match nothing
+            defs = [self._current[workflow]] if workflow in self._current else list(self._current.values())
+            if not any(state in d.nodes for d in defs):
+                raise InvalidData(f"状態「{state}」はありません / no state '{state}' in workflow"
+                                  f" {', '.join(d.id for d in defs)}")
         overdue_at = (as_of or self.clock.now()) if overdue else None
         return CaseQuery(school=school, workflow=workflow, state=state, closed=closed, overdue_at=overdue_at)
 

@@ -52,7 +52,7 @@ def resolve(defn: Definition, leaves: frozenset[str], facts: Facts, trigger: str
             actor_id: str, at: datetime, data: Mapping[str, Any], case_id: str,
             guards: Mapping[str, GuardFn] | None) -> Chosen:
     declared = defn.transitions_by_trigger.get(trigger)
-    states = sorted(leaves)
+    states = list(defn.sorted_states(leaves))  # for the refusals below
     if not declared:
         raise InvalidTransition(trigger, states, allowed_triggers(defn, leaves),
                                 f"「{trigger}」という操作はワークフロー {defn.id} にありません")

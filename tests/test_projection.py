@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import random
 import sqlite3
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -98,6 +98,12 @@ def test_queries_agree_with_the_cases_themselves(target: object) -> None:
                     if any(d.status == "overdue" for d in engine.get_case(r.case_id).deadlines(as_of))}
         assert {r.case_id for r in engine.cases(overdue=True, as_of=as_of)} == expected
         assert engine.count_cases(overdue=True, as_of=as_of) == len(expected)
+    with pytest.raises(InvalidData, match="fact_findin"):
+        engine.cases(state="fact_findin")
+    with pytest.raises(InvalidData, match="school, workflow, state"):
+        engine.count_cases_by("colour")  # type: ignore[arg-type]
+    with pytest.raises(InvalidData, match=r"naive|timezone"):
+        engine.cases(overdue=True, as_of=datetime(2020, 1, 1))
     page = engine.cases(limit=5, offset=5)
     assert page == sorted(rows, key=lambda r: (r.opened_at, r.case_id))[5:10]
 
@@ -165,3 +171,20 @@ def test_a_damaged_case_is_left_out_of_the_rebuild_and_named(tmp_path: Path) -> 
     report = engine.rebuild_projection()
     assert [p.case_id for p in report.problems] == [opened[2]] and "not a valid event" in report.problems[0].message
     assert all_rows(engine) == {k: v for k, v in before.items() if k != opened[2]}
+
+
+def test_the_fast_row_is_the_dataclass_row(clock: FixedClock) -> None:
+    """make_row fills the frozen dataclass's __dict__ directly: it must hold every field, nothing else."""
+    from dataclasses import fields
+
+    from ijime_flow.projection import make_row
+
+    engine = Engine(clock=clock, school="school-1")
+    engine.load(WORKFLOWS)
+    case = engine.open_case("response", actor=STAFF, at=jst(2019, 5, 1, 9))
+    row = make_row(engine.definition("response"), case.id, case.school, case.active_states, case.opened_at,
+                   case.opened_at, 1, case._started)
+    names = [f.name for f in fields(CaseRow)]
+    assert list(vars(row)) == names
+    assert row == CaseRow(**{name: getattr(row, name) for name in names}) == engine.store.case_row(case.id)
+    assert hash(row) == hash(CaseRow(**{name: getattr(row, name) for name in names}))

@@ -83,6 +83,7 @@ class PostgresStore(SqlStore):
         except psycopg.Error as exc:
             raise StoreError(f"cannot connect to PostgreSQL ({_safe(url)}): {exc}") from None
         self._lock = threading.RLock()  # re-entered when a rebuild reads definitions
+        self._append_sqls: dict[tuple[int, int], str] = {}  # by (events, rows): a handful of shapes
         self._migrate()
 
     def _migrate(self) -> None:
@@ -110,22 +111,35 @@ class PostgresStore(SqlStore):
         if not records:
             return
         psycopg = _psycopg()
+        latest: dict[str, CaseRow] = {}
+        for row in rows:  # one row per case in a statement (PostgreSQL refuses to upsert a row twice)
+            if row.case_id not in latest or latest[row.case_id].seq < row.seq:
+                latest[row.case_id] = row
+        params: list[Any] = [len(records)]
+        for i, (e, body) in enumerate(records, start=1):
+            params += [i, e.case_id, e.seq, e.type, e.at.isoformat(), e.hash, body]
+        for row in latest.values():
+            params += self._encode(row)
         with self._lock:
-            try:
-                with self._db.transaction():
-                    (last,) = self._db.execute(
-                        "UPDATE log_head SET position = position + %s RETURNING position", (len(records),)).fetchone()
-                    first = last - len(records) + 1
-                    with self._db.cursor() as cursor:
-                        cursor.executemany(
-                            "INSERT INTO events (position, case_id, seq, type, at, hash, body, doc)"
-                            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s::jsonb)",
-                            [(first + i, e.case_id, e.seq, e.type, e.at.isoformat(), e.hash, body, body)
-                             for i, (e, body) in enumerate(records)])
-                        if rows:
-                            cursor.executemany(self._upsert, [self._encode(row) for row in rows])
+            try:  # one statement: in autocommit mode, one transaction and one round trip to the server
+                shape = (len(records), len(latest))
+                sql = self._append_sqls.get(shape) or self._append_sqls.setdefault(shape, self._append_sql(*shape))
+                self._db.execute(sql, params)
             except psycopg.errors.UniqueViolation:
                 raise ConcurrencyError(records[0][0].case_id, records[0][0].seq) from None
+
+    def _append_sql(self, events: int, rows: int) -> str:
+        """Take ``events`` positions from the log head (locking its row until commit: see the module
+        notes on late commits), insert the events at them, and upsert the ``rows`` — all in one
+        statement of data-modifying CTEs, so a lost race (a unique violation) leaves nothing."""
+        values = ", ".join(["(%s::int, %s::text, %s::int, %s::text, %s::text, %s::text, %s::text)"] * events)
+        sql = ("WITH head AS (UPDATE log_head SET position = position + %s RETURNING position),"
+               " appended AS (INSERT INTO events (position, case_id, seq, type, at, hash, body, doc)"
+               f" SELECT head.position - {events} + v.i, v.case_id, v.seq, v.type, v.at, v.hash, v.body, v.body::jsonb"
+               f" FROM head, (VALUES {values}) AS v (i, case_id, seq, type, at, hash, body))")
+        if rows:
+            sql += f", projected AS ({self._upsert_sql(rows)})"
+        return sql + " SELECT 1"
 
     # -- the projection ---------------------------------------------------------------------------------
     @cached_property

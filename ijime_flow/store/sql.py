@@ -16,9 +16,11 @@ from ..projection import CaseQuery, CaseRow, GroupBy, check_group
 from .base import Store, StoredEvent
 
 
-def cases_ddl(*, json: str, boolean: str, time: str, options: str = "") -> str:
+def cases_ddl(*, json: str, boolean: str, time: str, options: str = "", due_index: bool = True) -> str:
     """The ``cases`` projection table and its indexes, in a dialect's types (JSON arrays, booleans,
-    times). Columns in the order of ``SqlStore._CASE_COLUMNS``."""
+    times). Columns in the order of ``SqlStore._CASE_COLUMNS``. ``due_index``: an index on
+    ``next_due``; every step that touches a case's deadlines rewrites an entry of it (one more page
+    per commit), which a board's many cases repay and one school's few hundred do not."""
     return f"""CREATE TABLE IF NOT EXISTS cases (
     case_id TEXT PRIMARY KEY,
     school TEXT,
@@ -36,8 +38,10 @@ def cases_ddl(*, json: str, boolean: str, time: str, options: str = "") -> str:
 ){options};
 CREATE INDEX IF NOT EXISTS cases_school ON cases (school, workflow);
 CREATE INDEX IF NOT EXISTS cases_workflow ON cases (workflow);
-CREATE INDEX IF NOT EXISTS cases_next_due ON cases (next_due) WHERE next_due IS NOT NULL;
-"""
+""" + (_DUE_INDEX if due_index else "")
+
+
+_DUE_INDEX = "CREATE INDEX IF NOT EXISTS cases_next_due ON cases (next_due) WHERE next_due IS NOT NULL;\n"
 
 
 class SqlStore(Store):
@@ -115,10 +119,12 @@ class SqlStore(Store):
     def _time(self, value: datetime) -> Any:
         raise NotImplementedError
 
-    def _upsert_sql(self) -> str:
+    def _upsert_sql(self, count: int = 1) -> str:
+        """Insert or update ``count`` rows (of distinct cases); a row never replaces a later one."""
         updated = ", ".join(f"{c} = excluded.{c}" for c in
                             ("states", "active", "closed", "updated_at", "seq", "deadlines", "next_due"))
-        return (f"INSERT INTO cases ({self._CASE_COLUMNS}) VALUES ({', '.join(['?'] * 13)})"
+        values = ", ".join([f"({', '.join(['?'] * 13)})"] * count)
+        return (f"INSERT INTO cases ({self._CASE_COLUMNS}) VALUES {values}"
                 f" ON CONFLICT (case_id) DO UPDATE SET {updated} WHERE cases.seq < excluded.seq").replace(
                     "?", self.placeholder)
 

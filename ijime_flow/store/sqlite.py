@@ -5,7 +5,8 @@ Tables: ``events`` (``position`` INTEGER PRIMARY KEY AUTOINCREMENT, the global o
 seq)`` UNIQUE, which turns a lost race into ``ConcurrencyError``; ``body`` = the canonical JSON the
 hash covers), ``cases`` (the current-state projection, one row per case, written in the same
 transaction as the events; states as JSON arrays searched with ``json_each``, times as fixed-width
-UTC text so that text order is time order), ``definitions`` (canonical text by SHA-256) and ``meta``
+UTC text so that text order is time order; no index on ``next_due``: one school's cases are few, and
+an "overdue" query scans them in SQL, sparing every step a page write), ``definitions`` (canonical text by SHA-256) and ``meta``
 (``schema_version``; ``projection = stale`` on a file from schema 1, until the engine rebuilds it).
 Triggers refuse UPDATE and DELETE on ``events``: the log is append-only. They stop mistakes, not
 someone with the file: that is what the hash chain and ``verify`` are for.
@@ -48,7 +49,7 @@ CREATE TABLE IF NOT EXISTS events (
     body TEXT NOT NULL,
     UNIQUE (case_id, seq)
 );
-""" + cases_ddl(json="TEXT", boolean="INTEGER", time="TEXT", options=" WITHOUT ROWID") + """
+""" + cases_ddl(json="TEXT", boolean="INTEGER", time="TEXT", options=" WITHOUT ROWID", due_index=False) + """
 CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
 BEGIN SELECT RAISE(ABORT, 'ijime-flow events are append-only'); END;
 CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
