@@ -14,9 +14,13 @@ import json
 from typing import Any
 
 
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
 def canonical_json(obj: Any) -> str:
-    """Keys sorted, no insignificant white space, UTF-8 text as is (not ``\\u`` escapes)."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    """Keys sorted, no insignificant white space, UTF-8 text as is (not ``\\u`` escapes). One
+    encoder made once: ``json.dumps`` with these options would build a new one on every call."""
+    return _ENCODER.encode(obj)
 
 
 def sha256_hex(text: str) -> str:
