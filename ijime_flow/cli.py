@@ -17,6 +17,7 @@ from typing import Any
 import structlog
 
 from . import __version__
+from .clock import TOKYO
 from .engine import Engine
 from .errors import DefinitionError, IjimeFlowError
 from .events import parse_event
@@ -80,13 +81,28 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="the events as stored (canonical JSON)")
     p.set_defaults(run=_history)
 
-    p = sub.add_parser("verify", help="check chains, legality and states (exit 1 when a problem is found)")
-    p.add_argument("--db", type=Path, required=True, help="SQLite file")
-    p.add_argument("case", nargs="?", metavar="CASE", help="only this case (default: every case)")
+    p = sub.add_parser("verify", help="check chains, legality and states (exit 1 when a problem is found)",
+                       description="記録を検証する: ハッシュ連鎖、seq の連続、固定された定義、各操作の適法性、記録された状態。"
+                                   " --db なしでは履歴バンドル（ijime-flow export）をデータベースなしで検証する。"
+                                   " / Verify a store (--db), or a history bundle offline (no database).",
+                       usage="%(prog)s (--db DB [CASE] | FILE) [--json] [--checkpoint FILE --pubkey KEY]")
+    p.add_argument("target", nargs="?", metavar="FILE",
+                   help="履歴バンドル。--db のときは事案ID（省略: 全事案） / a history bundle; with --db, a CASE id"
+                        " (default: every case)")
+    p.add_argument("--db", help="SQLite file or postgresql:// URL")
     p.add_argument("--json", action="store_true", help="machine-readable report")
     p.add_argument("--checkpoint", type=Path, metavar="FILE", help="also prove the store extends this signed checkpoint")
-    p.add_argument("--pubkey", type=Path, metavar="KEY", help="public key that signed the checkpoint")
+    p.add_argument("--pubkey", type=Path, metavar="KEY",
+                   help="public key that signed the checkpoint (with a bundle: also checks its inclusion proofs)")
     p.set_defaults(run=_verify)
+
+    from .cli_bundle import register as register_bundle
+    from .cli_replay import register as register_replay
+    from .cli_report import register as register_report
+
+    register_bundle(sub)
+    register_replay(sub)
+    register_report(sub)
 
     p = sub.add_parser("keygen", help="make an Ed25519 key pair for signing checkpoints")
     p.add_argument("--out", type=Path, required=True, metavar="PREFIX", help="writes PREFIX.key (private) and PREFIX.pub")
@@ -214,8 +230,8 @@ def _demo(args: argparse.Namespace) -> int:
         return EXIT_OK if report.ok else EXIT_PROBLEMS
 
 
-def _open_existing(db: Path) -> Engine:
-    if not db.is_file():
+def _open_existing(db: str | Path) -> Engine:
+    if "://" not in str(db) and not Path(db).is_file():
         raise _Unusable(f"no such store: {db}")
     return Engine(db)
 
@@ -254,10 +270,14 @@ def _history(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
+    if args.db is None:
+        if args.target is None:
+            raise _Unusable("give --db DB (a store) or FILE (a history bundle)")
+        return _verify_bundle(Path(args.target), args.pubkey, args.json)
     if (args.checkpoint is None) != (args.pubkey is None):
         raise _Unusable("--checkpoint and --pubkey go together")
     with _open_existing(args.db) as engine:
-        report = engine.verify(args.case)
+        report = engine.verify(args.target, progress=_progress_bar)
         checked: list[str] = []
         shown: dict[str, object] = {}
         if args.checkpoint is not None:
@@ -278,6 +298,54 @@ def _verify(args: argparse.Namespace) -> int:
                       "チェックポイント: 不一致 / the store does NOT extend the checkpoint")
                 for finding in checked:
                     print(f"  {finding}")
+        return EXIT_OK if ok else EXIT_PROBLEMS
+
+
+def _progress_bar(items: Any, total: int) -> Any:
+    from .progress import progress
+
+    return progress(items, total=total, desc="検証 / verify")
+
+
+def _verify_bundle(path: Path, pubkey: Path | None, as_json: bool) -> int:
+    """A bundle, offline: everything ``verify --db`` checks, its inclusion proofs when a key is
+    given, and where each deadline of its cases stands as of the export."""
+    from .bundle import check_proofs, load_bundle, read_bundle
+
+    engine, main_case = load_bundle(path)
+    with engine:
+        report = engine.verify(progress=_progress_bar)
+        proofs: list[str] = []
+        if pubkey is not None:
+            try:
+                proofs = check_proofs(read_bundle(path), _read(pubkey, "public key"))
+            except ValueError as exc:
+                raise _Unusable(f"{pubkey}: not a public key: {exc}") from None
+        deadlines = {cid: engine.get_case(cid).deadlines() for cid in engine.case_ids()
+                     if not any(p.case_id == cid for p in report.problems)}
+        ok = report.ok and not proofs
+        if as_json:
+            print(json.dumps({**report.to_dict(), "ok": ok, "bundle": str(path), "case_id": main_case,
+                              "proofs": {"checked": pubkey is not None, "problems": proofs},
+                              "deadlines": {cid: [{"id": d.id, "state": d.state, "due": d.due.isoformat(),
+                                                   "met_at": d.met_at.isoformat() if d.met_at else None,
+                                                   "status": d.status} for d in found]
+                                            for cid, found in deadlines.items()}},
+                             ensure_ascii=False, indent=2))
+            return EXIT_OK if ok else EXIT_PROBLEMS
+        print(_verdict(report.ok, report.cases, report.events, len(report.problems)) + f"  ({path})")
+        for problem in report.problems:
+            print(f"  {problem}")
+        if pubkey is not None:
+            print("包含証明: すべて有効 / every inclusion proof holds" if not proofs else
+                  "包含証明: 無効あり / some inclusion proofs FAIL")
+            for finding in proofs:
+                print(f"  {finding}")
+        for cid, found in deadlines.items():
+            for d in found:
+                when = d.met_at.astimezone(TOKYO).strftime("%Y-%m-%d %H:%M") if d.met_at else "—"
+                due = d.due.astimezone(TOKYO).strftime("%Y-%m-%d %H:%M")
+                print(f"  期限 / deadline {cid} {d.id}: {d.status_ja} ({d.status}); 期限 {due}, 実施 {when}")
         return EXIT_OK if ok else EXIT_PROBLEMS
 
 

@@ -127,8 +127,18 @@ class Definition:
         return any(self.nodes[c].final and c in leaves for c in node.children)
 
     def is_closed(self, leaves: frozenset[str]) -> bool:
-        """True when the case is in a top-level final state: nothing more can happen."""
-        return any(self.nodes[leaf].final and self.nodes[leaf].parent is None for leaf in leaves)
+        """True when the case is in a top-level final state: nothing more can happen. Remembered per
+        configuration."""
+        found = self._closed.get(leaves) if isinstance(leaves, frozenset) else None
+        if found is None:
+            found = any(self.nodes[leaf].final and self.nodes[leaf].parent is None for leaf in leaves)
+            if isinstance(leaves, frozenset):
+                self._closed[leaves] = found
+        return found
+
+    @cached_property
+    def _closed(self) -> dict[frozenset[str], bool]:
+        return {}
 
     # -- roles, transitions, labels -----------------------------------------------------------
     def role_closure(self, roles: Iterable[str]) -> frozenset[str]:
@@ -192,12 +202,25 @@ class Definition:
 
     def transition_for(self, trigger: str, from_states: Iterable[str]) -> TransitionDef | None:
         """The first declared transition of ``trigger`` that leaves one of ``from_states``. Which
-        facts it records and clears is the same for every candidate (the ``ambiguous-effects`` check)."""
-        leaves = frozenset(from_states)
-        for _, t in self.transitions_by_trigger.get(trigger, []):
-            if self.source_active(t, leaves):
-                return t
-        return None
+        facts it records and clears is the same for every candidate (the ``ambiguous-effects`` check).
+        Remembered per (trigger, configuration)."""
+        leaves = from_states if isinstance(from_states, frozenset) else frozenset(from_states)
+        key = (trigger, leaves)
+        if key in self._transition_for:
+            return self._transition_for[key]
+        found = next((t for _, t in self.transitions_by_trigger.get(trigger, []) if self.source_active(t, leaves)), None)
+        if len(self._transition_for) < 65536:
+            self._transition_for[key] = found
+        return found
+
+    @cached_property
+    def _transition_for(self) -> dict[tuple[str, frozenset[str]], TransitionDef | None]:
+        return {}
+
+    @cached_property
+    def candidates_memo(self) -> dict[tuple[frozenset[str], str, frozenset[str]], tuple[tuple[int, TransitionDef], ...]]:
+        """What :func:`ijime_flow.stepper.candidates` remembers (it depends only on its key)."""
+        return {}
 
     @cached_property
     def deadline_defs(self) -> dict[str, list[DeadlineDef]]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
@@ -307,10 +307,13 @@ class Engine:
     def case_ids(self) -> list[str]:
         return self.store.case_ids()
 
-    def verify(self, case_id: str | None = None) -> VerificationReport:
+    def verify(self, case_id: str | None = None, *,
+               progress: Callable[[Iterable[str], int], Iterable[str]] | None = None) -> VerificationReport:
         """Check the chain, seq continuity, the pinned definitions, the legality of every step and
-        that the recorded states are the replayed ones; for one case or the whole store."""
-        return verify_store(self, case_id)
+        that the recorded states are the replayed ones; for one case or the whole store. ``progress``
+        (whole store): wraps the ids of the cases as they are reached, given their number — e.g. a
+        progress bar (:func:`ijime_flow.progress.progress`)."""
+        return verify_store(self, case_id, progress=progress)
 
     def _check_guards(self, definition: Definition) -> None:
         missing = sorted({c.guard for t in definition.spec.transitions if t.when is not None

@@ -51,34 +51,44 @@ class Criteria:
     def met_by(self, before: Mapping[str, Any], after: Mapping[str, Any], kind: str, data: Mapping[str, Any],
                at: datetime, leaves: frozenset[str], case_id: str, already: set[str]) -> list[Met]:
         """The criteria the event just recorded meets: its ``kind`` and ``data``, the facts ``before``
-        and ``after`` it. ``already`` holds the ids met earlier in this case: they are not met again."""
-        escalation = self.defn.spec.escalation
-        if escalation is None:
-            return []
-        found = []
-        ctx = EvalContext(facts=after, at=at, tz=self.defn.tz, case_id=case_id, active_states=leaves)
-        for criterion in escalation.criteria:
+        and ``after`` it. ``already`` holds the ids met earlier in this case: they are not met again.
+        (Called after every step, live and in verification: an absence rule is looked at only for a
+        fact of its own, and the conditions' context is made once, when one is evaluated.)"""
+        found: list[Met] = []
+        ctx: EvalContext | None = None
+        for criterion, check, fact in self._plan:
             if criterion.id in already:
                 continue
-            figures = self._figures(criterion, before, after, kind, data, ctx)
-            if figures is not None:
-                found.append(Met(criterion, figures))
+            if check is not None:
+                if ctx is None:
+                    ctx = EvalContext(facts=after, at=at, tz=self.defn.tz, case_id=case_id, active_states=leaves)
+                if check(ctx):
+                    assert criterion.when is not None
+                    ja, en = describe(criterion.when, lambda name: self.defn.fact_labels.get(name, name))
+                    found.append(Met(criterion, f"{ja} / {en}"))
+            elif fact is not None and kind == "fact" and data.get("fact") == fact:
+                figures = self._absence_figures(criterion, fact, before, data)
+                if figures is not None:
+                    found.append(Met(criterion, figures))
         return found
 
-    def _figures(self, criterion: CriterionDef, before: Mapping[str, Any], after: Mapping[str, Any], kind: str,
-                 data: Mapping[str, Any], ctx: EvalContext) -> str | None:
-        if criterion.when is not None:
-            if not self._checks[criterion.id](ctx):
-                return None
-            ja, en = describe(criterion.when, lambda fact: self.defn.fact_labels.get(fact, fact))
-            return f"{ja} / {en}"
-        rule = criterion.absence or criterion.absence_run
-        if rule is None or kind != "fact" or data.get("fact") != rule.fact:
-            return None
+    @cached_property
+    def _plan(self) -> list[tuple[CriterionDef, Check | None, str | None]]:
+        """Each criterion with its compiled condition, or the fact its absence rule counts."""
+        escalation = self.defn.spec.escalation
+        plan: list[tuple[CriterionDef, Check | None, str | None]] = []
+        for criterion in escalation.criteria if escalation else []:
+            rule = criterion.absence or criterion.absence_run
+            plan.append((criterion, self._checks.get(criterion.id) if criterion.when is not None else None,
+                         None if criterion.when is not None or rule is None else rule.fact))
+        return plan
+
+    def _absence_figures(self, criterion: CriterionDef, fact: str, before: Mapping[str, Any],
+                         data: Mapping[str, Any]) -> str | None:
         new_day = after_value(data.get("value"))
-        if new_day is None or new_day in before.get(rule.fact, frozenset()):
+        if new_day is None or new_day in before.get(fact, frozenset()):
             return None  # the same absent date recorded twice counts once
-        absent = set(before.get(rule.fact, frozenset()))  # the days before this one: new_day is added by the rule
+        absent = set(before.get(fact, frozenset()))  # the days before this one: new_day is added by the rule
         if criterion.absence is not None:
             finding = count_threshold(absent, new_day, criterion.absence.days, criterion.absence.window)
         else:

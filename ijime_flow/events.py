@@ -8,8 +8,9 @@ canonical JSON byte for byte, exactly what the hash covers.
 
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any, Literal, TypeVar
 
@@ -135,15 +136,43 @@ def _with_hash(unsealed: str, digest: str) -> str:
     return f'{unsealed[:cut]},"hash":"{digest}"{unsealed[cut:]}'
 
 
+# -- reading old formats ----------------------------------------------------------------------------
+# Upcasting: an event written in format N is read through UPCASTERS[N] (N -> N+1), and so on up to
+# EVENT_FORMAT, in memory only. What is stored is never rewritten — its hash covers it as written —
+# and verification hashes the stored text before anything is upcast. Format 1 is the first and the
+# current one, so the table is empty; the mechanism is tested with a made-up format 2, and the frozen
+# histories under tests/fixtures/histories must replay the same in every later version.
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+UPCASTERS: dict[int, Upcaster] = {}
+
+
+def upcast(body: dict[str, Any]) -> dict[str, Any]:
+    """An event body (as decoded from its stored JSON) in the current format. A format without an
+    upcaster, or a newer one than this ijime-flow knows, is left as it is (and refused when read)."""
+    fmt = body.get("format")
+    while isinstance(fmt, int) and fmt < EVENT_FORMAT and fmt in UPCASTERS:
+        body = UPCASTERS[fmt](dict(body))
+        fmt = body.get("format")
+    return body
+
+
 def parse_event(text: str, case_id: str = "", seq: int = 0) -> Event:
-    """An event from its stored text. A damaged text (edited by hand, truncated) is a ``StoreError``
-    naming the case and seq, never a raw parsing error: ``verify`` tells the rest."""
+    """An event from its stored text, upcast to the current format. A damaged text (edited by hand,
+    truncated) or an unknown format is a ``StoreError`` naming the case and seq, never a raw parsing
+    error: ``verify`` tells the rest."""
     from pydantic import ValidationError
 
     from .errors import StoreError
 
     try:
-        return Event.model_validate_json(text)
+        event = Event.model_validate_json(text)
+        if event.format != EVENT_FORMAT:
+            event = Event.model_validate(upcast(json.loads(text)))
+        if event.format != EVENT_FORMAT:
+            raise StoreError(f"{f'case {case_id} seq {seq}' if case_id else 'an event'} is in event format"
+                             f" {event.format}, which this ijime-flow (format {EVENT_FORMAT}) cannot read: upgrade"
+                             " ijime-flow")
+        return event
     except ValidationError as exc:
         where = f"case {case_id} seq {seq}" if case_id else "an event"
         raise StoreError(f"{where} in the store is not a valid event ({exc.errors()[0]['msg']}): the store was"

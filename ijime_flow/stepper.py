@@ -51,6 +51,29 @@ def allowed_triggers(defn: Definition, leaves: frozenset[str]) -> list[str]:
 def resolve(defn: Definition, leaves: frozenset[str], facts: Facts, trigger: str, roles: frozenset[str],
             actor_id: str, at: datetime, data: Mapping[str, Any], case_id: str,
             guards: Mapping[str, GuardFn] | None) -> Chosen:
+    first_failures: list[ConditionFailure] | None = None
+    for index, t in candidates(defn, leaves, trigger, roles, actor_id):
+        recorded = step_data(defn, t, data)
+        if t.when is None:
+            return Chosen(index, t, recorded)
+        merged = {**facts, **recorded} if recorded else facts
+        failures = evaluate(t.when, context(defn, merged, at, leaves, case_id, guards))
+        if not failures:
+            return Chosen(index, t, recorded)
+        first_failures = first_failures or failures
+    raise GuardFailed(trigger, first_failures or [])
+
+
+def candidates(defn: Definition, leaves: frozenset[str], trigger: str, roles: frozenset[str],
+               actor_id: str) -> tuple[tuple[int, TransitionDef], ...]:
+    """Rules 1 and 2: the declared transitions of ``trigger`` that leave an active state, are not
+    automatic and may be taken in one of ``roles``, in declared order; refused, with the reason, when
+    there are none. Remembered per (configuration, trigger, roles), the only things they depend on;
+    a refusal (it names the actor) is worked out again each time."""
+    key = (leaves, trigger, roles)
+    found = defn.candidates_memo.get(key)
+    if found is not None:
+        return found
     declared = defn.transitions_by_trigger.get(trigger)
     states = list(defn.sorted_states(leaves))  # for the refusals below
     if not declared:
@@ -67,17 +90,10 @@ def resolve(defn: Definition, leaves: frozenset[str], facts: Facts, trigger: str
     if not permitted:
         allowed = sorted({r for _, t in manual for r in t.roles})
         raise PermissionDenied(trigger, actor_id, sorted(roles), allowed)
-    first_failures: list[ConditionFailure] | None = None
-    for index, t in permitted:
-        recorded = step_data(defn, t, data)
-        if t.when is None:
-            return Chosen(index, t, recorded)
-        merged = {**facts, **recorded} if recorded else facts
-        failures = evaluate(t.when, context(defn, merged, at, leaves, case_id, guards))
-        if not failures:
-            return Chosen(index, t, recorded)
-        first_failures = first_failures or failures
-    raise GuardFailed(trigger, first_failures or [])
+    found = tuple(permitted)
+    if len(defn.candidates_memo) < 65536:  # configurations x triggers x role sets: bounded by the definition
+        defn.candidates_memo[key] = found
+    return found
 
 
 def opening_data(defn: Definition, data: Mapping[str, Any]) -> dict[str, Any]:

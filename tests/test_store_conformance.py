@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conformance import PersistentStoreConformance, StoreConformance
+from conformance import PersistentStoreConformance, StoreConformance, events, row
 
+from ijime_flow import ConcurrencyError
 from ijime_flow.store import MemoryStore, SQLiteStore, Store
 from ijime_flow.store.postgres import PostgresStore
 
@@ -40,3 +41,15 @@ class TestPostgresStore(PersistentStoreConformance):
     def reopen(self, store: Store) -> Store:
         store.close()
         return PostgresStore(self.url)
+
+
+def test_postgres_takes_an_append_too_large_for_one_statement(pg_url: str) -> None:
+    """Thousands of events at once (an import) go statement by statement, still all or nothing."""
+    store = PostgresStore(pg_url)
+    many = events("big", 1, 5000)
+    store.append(many, [row("big", seq=5000)])
+    assert len(store.read_case("big")) == 5000 and store.case_row("big") == row("big", seq=5000)
+    with pytest.raises(ConcurrencyError):
+        store.append(events("other", 1, 4999) + events("big", 5000, 1), [row("other", seq=4999)])
+    assert store.read_case("other") == [] and store.case_row("other") is None
+    store.close()

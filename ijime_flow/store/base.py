@@ -49,6 +49,12 @@ class Store(ABC):
     def read_from(self, position: int = 0) -> Iterator[StoredEvent]:
         """Every event with a position greater than ``position``, in position order."""
 
+    def read_rows(self, position: int = 0) -> Iterator[tuple[int, str, int, str]]:
+        """:meth:`read_from` as plain ``(position, case_id, seq, body)`` tuples: for readers of the whole
+        log (verification), which would otherwise pay for an object per row."""
+        for event in self.read_from(position):
+            yield event.position, event.case_id, event.seq, event.body
+
     @abstractmethod
     def case_ids(self) -> list[str]:
         """The ids of all cases, in the order they were opened."""

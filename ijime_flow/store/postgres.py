@@ -36,6 +36,7 @@ from .base import Projector, StoredEvent
 from .sql import SqlStore, cases_ddl
 
 SCHEMA_VERSION = 2  # 2: the cases projection
+_MAX_PARAMS = 30_000  # PostgreSQL takes at most 65,535 parameters in one statement
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -121,12 +122,28 @@ class PostgresStore(SqlStore):
         for row in latest.values():
             params += self._encode(row)
         with self._lock:
-            try:  # one statement: in autocommit mode, one transaction and one round trip to the server
-                shape = (len(records), len(latest))
-                sql = self._append_sqls.get(shape) or self._append_sqls.setdefault(shape, self._append_sql(*shape))
-                self._db.execute(sql, params)
+            try:
+                if len(params) <= _MAX_PARAMS:  # one statement: in autocommit, one transaction, one round trip
+                    shape = (len(records), len(latest))
+                    sql = self._append_sqls.get(shape) or self._append_sqls.setdefault(shape, self._append_sql(*shape))
+                    self._db.execute(sql, params)
+                else:  # an import of thousands of events: the same writes, statement by statement
+                    self._append_in_transaction(records, list(latest.values()))
             except psycopg.errors.UniqueViolation:
                 raise ConcurrencyError(records[0][0].case_id, records[0][0].seq) from None
+
+    def _append_in_transaction(self, records: Sequence[tuple[Event, str]], rows: Sequence[CaseRow]) -> None:
+        with self._db.transaction():
+            (last,) = self._db.execute("UPDATE log_head SET position = position + %s RETURNING position",
+                                       (len(records),)).fetchone()
+            first = last - len(records) + 1
+            with self._db.cursor() as cursor:
+                cursor.executemany("INSERT INTO events (position, case_id, seq, type, at, hash, body, doc)"
+                                   " VALUES (%s, %s, %s, %s, %s, %s, %s, %s::jsonb)",
+                                   [(first + i, e.case_id, e.seq, e.type, e.at.isoformat(), e.hash, body, body)
+                                    for i, (e, body) in enumerate(records)])
+                if rows:
+                    cursor.executemany(self._upsert, [self._encode(row) for row in rows])
 
     def _append_sql(self, events: int, rows: int) -> str:
         """Take ``events`` positions from the log head (locking its row until commit: see the module
