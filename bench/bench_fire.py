@@ -375,7 +375,7 @@ def main(argv: list[str] | None = None) -> int:
 
     m, s = memory, sqlite
     print(f"bench_fire: {figures['workflow']}, Python {figures['python']}, SQLite {figures['sqlite']},"
-          f" best of {args.rounds} alternating rounds")
+          f" {args.rounds} rounds (in memory: the best; SQLite: the median round, raw and fire interleaved)")
     print("structlog configured to drop records below WARNING (what an application logging at WARNING pays)")
     print()
     print(f"1. in memory: {m['cases']} cases x {m['steps_per_case']} steps"
