@@ -66,3 +66,21 @@ def test_verify_a_bundle_offline_with_the_command(tmp_path: Path) -> None:
     junk.write_text('{"kind": "event"}\n', encoding="utf-8")
     unusable = verify_command(str(junk))
     assert unusable.returncode == 2 and "junk.jsonl:1" in unusable.stderr
+
+
+def test_replay_and_report_read_a_bundle(tmp_path: Path) -> None:
+    def command(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "ijime_flow.cli", *args], capture_output=True, text=True, check=False)
+
+    replayed = command("replay", str(HERE / "demo.jsonl"), "--seq", "5", "--json")
+    assert replayed.returncode == 0, replayed.stderr
+    point = json.loads(replayed.stdout)
+    main = EXPECTED["demo.jsonl"]["case_id"]
+    assert point["seq"] == 5 and point["case_id"] == main and point["active_states"] == ["fact_finding"]
+    report = tmp_path / "case.md"
+    made = command("report", str(HERE / "escalated.jsonl"), "-o", str(report))
+    assert made.returncode == 0, made.stderr
+    text = report.read_text(encoding="utf-8")
+    assert "## 検証" in text and "```mermaid" in text and "classDef current" in text
+    (linked,) = [c for c in EXPECTED["escalated.jsonl"]["replay"] if c != EXPECTED["escalated.jsonl"]["case_id"]]
+    assert linked in text  # the serious-incident case the petition opened
