@@ -226,7 +226,10 @@ def _demo(args: argparse.Namespace) -> int:
         for problem in report.problems:
             print(f"  {problem}")
         print(f"\nSQLite: {args.db}  case: {case.id}")
-        print(f"  ijime-flow history --db {args.db} {case.id}\n  ijime-flow verify --db {args.db}")
+        print(f"  ijime-flow history --db {args.db} {case.id}\n  ijime-flow verify --db {args.db}\n"
+              f"  ijime-flow report --db {args.db} {case.id} -o case.md\n"
+              f"  ijime-flow export --db {args.db} {case.id} -o case.jsonl   # then: ijime-flow verify case.jsonl\n"
+              f"  ijime-flow cases --db {args.db}")
         return EXIT_OK if report.ok else EXIT_PROBLEMS
 
 
