@@ -17,7 +17,7 @@ from typing import Any
 import structlog
 
 from . import __version__
-from .clock import TOKYO
+from .clock import jst
 from .engine import Engine
 from .errors import DefinitionError, IjimeFlowError
 from .events import parse_event
@@ -248,15 +248,15 @@ def _history(args: argparse.Namespace) -> int:
 
     with _open_existing(args.db) as engine:
         if args.case is None:
-            ids = engine.case_ids()
             if args.json:
-                print(json.dumps(ids, ensure_ascii=False))
+                print(json.dumps(engine.case_ids(), ensure_ascii=False))
                 return EXIT_OK
-            for row in engine.cases():  # the projection: no case is loaded
+            listed = engine.cases()  # the projection: no case is loaded
+            for row in listed:
                 runtime = engine.runtime_for(row.definition_sha256)
                 defn = runtime.definition if runtime else None
                 print(f"{row.case_id}  {row.school or '-'}  {row.workflow}  seq {row.seq}  {states_label(defn, row.states)}")
-            if not ids:
+            if not listed:
                 print("(no cases)")
             return EXIT_OK
         rows = engine.store.read_case(args.case)
@@ -346,9 +346,8 @@ def _verify_bundle(path: Path, pubkey: Path | None, as_json: bool) -> int:
                 print(f"  {finding}")
         for cid, found in deadlines.items():
             for d in found:
-                when = d.met_at.astimezone(TOKYO).strftime("%Y-%m-%d %H:%M") if d.met_at else "—"
-                due = d.due.astimezone(TOKYO).strftime("%Y-%m-%d %H:%M")
-                print(f"  期限 / deadline {cid} {d.id}: {d.status_ja} ({d.status}); 期限 {due}, 実施 {when}")
+                when = jst(d.met_at) if d.met_at else "—"
+                print(f"  期限 / deadline {cid} {d.id}: {d.status_ja} ({d.status}); 期限 {jst(d.due)}, 実施 {when}")
         return EXIT_OK if ok else EXIT_PROBLEMS
 
 

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import datetime
 from pathlib import Path
 
-from .clock import TOKYO
+from .clock import parse_local_time as parse_time
 from .errors import InvalidData
 from .loader import load_file
 from .replay import render_replay, replay_against, state_at
@@ -86,11 +85,3 @@ def _where(target: str | None, case: str | None, db: str | None) -> tuple[Path |
     return Path(target), case
 
 
-def parse_time(text: str) -> datetime:
-    """ISO 8601; a time without a zone is Japan time (Asia/Tokyo)."""
-    try:
-        at = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise InvalidData(f"時刻「{text}」を読めません / --at {text!r} is not an ISO 8601 time"
-                          " (e.g. 2019-05-03T17:00, 2019-05-03T17:00+09:00)") from None
-    return at.replace(tzinfo=TOKYO) if at.tzinfo is None else at

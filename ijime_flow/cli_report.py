@@ -17,11 +17,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .clock import TOKYO, SystemClock
+from .clock import TOKYO, SystemClock, jst
+from .clock import parse_local_time as parse_time
 from .engine import Engine
 from .errors import InvalidData
 from .projection import CaseRow
-from .report import case_report, jst
+from .report import case_report
 from .source import open_source
 
 __all__ = ["display_width", "format_table", "parse_time", "register"]
@@ -159,14 +160,6 @@ def _iso(at: datetime) -> str:
 
 
 # -- helpers ----------------------------------------------------------------------------------------
-def parse_time(text: str) -> datetime:
-    """An ISO 8601 date or time; without a zone it is Japan time (``2019-05-14`` is its midnight JST)."""
-    try:
-        at = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise InvalidData(f"日時として読めません / not an ISO 8601 time: {text!r} (e.g. 2019-05-14T17:30)") from None
-    return at.replace(tzinfo=TOKYO) if at.tzinfo is None else at
-
 
 def display_width(text: str) -> int:
     """Columns a terminal gives ``text``: wide and full-width characters (Japanese) take two, combining

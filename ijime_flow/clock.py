@@ -51,3 +51,22 @@ def require_aware(at: datetime, what: str) -> None:
             f"{what}: 日時にタイムゾーンがありません / 'at' is a naive datetime ({at.isoformat()});"
             " give a timezone, e.g. datetime(..., tzinfo=ZoneInfo('Asia/Tokyo'))"
         )
+
+
+JST_MINUTE = "%Y-%m-%d %H:%M"
+
+
+def jst(at: datetime) -> str:
+    """A time as people at the school read it: Japan time, to the minute (``2019-05-13 12:40``)."""
+    return at.astimezone(TOKYO).strftime(JST_MINUTE)
+
+
+def parse_local_time(text: str) -> datetime:
+    """An ISO 8601 date or time given by a person (``--at``, ``--as-of``); without a zone it is Japan
+    time, and a date alone is its midnight JST."""
+    try:
+        at = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidData(f"時刻「{text}」を読めません / {text!r} is not an ISO 8601 date or time"
+                          " (e.g. 2019-05-03T17:00, 2019-05-03T17:00+09:00, 2019-05-03)") from None
+    return at.replace(tzinfo=TOKYO) if at.tzinfo is None else at

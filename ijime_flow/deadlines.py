@@ -8,7 +8,7 @@ stored: like everything else they are read off the log, so they replay and verif
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any, Literal, NamedTuple
 
@@ -111,21 +111,39 @@ def advance(defn: Definition, started: tuple[Started, ...], *, trigger: str | No
     return started
 
 
+@dataclass
+class LogFold:
+    """What a case's events say so far — its active leaves, its facts, the deadlines started — one
+    event at a time. Reloading a case, rebuilding the projection and listing deadlines all fold a
+    log through this one step."""
+
+    definition: Definition
+    leaves: frozenset[str] = frozenset()
+    facts: dict[str, Any] = field(default_factory=dict)
+    started: tuple[Started, ...] = ()
+
+    def add(self, event: Event) -> None:
+        after = self.leaves if event.to_states is None else frozenset(event.to_states)
+        fold_event(self.facts, self.definition, event.type, event.trigger, event.from_states, event.data)
+        self.started = advance(self.definition, self.started, trigger=event.trigger, at=event.at, seq=event.seq,
+                               before=self.leaves, after=after, facts=self.facts, case_id=event.case_id)
+        self.leaves = after
+
+
 def fold_deadlines(defn: Definition, events: Sequence[Event]) -> tuple[Started, ...]:
     """Every deadline the events have started, met or not, in the order they started."""
-    started: tuple[Started, ...] = ()
-    before: frozenset[str] = frozenset()
-    facts: dict[str, Any] = {}
+    fold = LogFold(defn)
     for event in events:
-        fold_event(facts, defn, event.type, event.trigger, event.from_states, event.data)
-        after = before if event.to_states is None else frozenset(event.to_states)
-        started = advance(defn, started, trigger=event.trigger, at=event.at, seq=event.seq, before=before, after=after,
-                          facts=facts, case_id=event.case_id)
-        before = after
-    return started
+        fold.add(event)
+    return fold.started
 
 
 def case_deadlines(defn: Definition, events: Sequence[Event], as_of: datetime) -> list[Deadline]:
     """Every deadline the case has started, in the order they started."""
+    return as_deadlines(fold_deadlines(defn, events), as_of)
+
+
+def as_deadlines(started: Sequence[Started], as_of: datetime) -> list[Deadline]:
+    """Started deadlines (from a :class:`LogFold`) and where they stand at ``as_of``."""
     return [Deadline(s.spec.id, s.state, s.spec.ja, s.spec.en, s.spec.source, tuple(s.spec.met_by), s.started_at,
-                     s.due, s.met_at, s.met_seq, as_of) for s in fold_deadlines(defn, events)]
+                     s.due, s.met_at, s.met_seq, as_of) for s in started]

@@ -22,7 +22,7 @@ from .actor import SYSTEM, Actor
 from .case import Case, checked_time
 from .clock import Clock, SystemClock, require_aware
 from .conditions import GuardFn, GuardRef, walk
-from .deadlines import Started, advance
+from .deadlines import LogFold, advance
 from .definition import Definition
 from .errors import DefinitionError, InvalidData, PermissionDenied, Problem, StoreError, UnknownCase, UnknownWorkflow
 from .escalation import Criteria, Met
@@ -30,7 +30,7 @@ from .events import Event, parse_event, seal, to_json_value
 from .loader import load_path
 from .machine import CompiledMachine
 from .projection import CaseQuery, CaseRow, GroupBy, ProjectionProblem, make_row, project_log
-from .stepper import apply_facts, fold_event, opening_data
+from .stepper import apply_facts, opening_data
 from .store import Store, StoredEvent, open_store
 from .verify import VerificationReport, verify_store
 
@@ -287,22 +287,17 @@ class Engine:
         if runtime is None:
             raise UnknownWorkflow(f"{pin.id} {pin.version} ({pin.sha256[:12]})", sorted(self._current))
         definition = runtime.definition
-        leaves: frozenset[str] = frozenset()
-        facts: dict[str, Any] = {}
+        fold = LogFold(definition)
         met: set[str] = set()
         escalated_to: str | None = None
-        started: tuple[Started, ...] = ()
         for event in events:
-            after = leaves if event.to_states is None else frozenset(event.to_states)
-            fold_event(facts, definition, event.type, event.trigger, event.from_states, event.data)
-            started = advance(definition, started, trigger=event.trigger, at=event.at, seq=event.seq, before=leaves,
-                              after=after, facts=facts, case_id=case_id)
-            leaves = after
+            fold.add(event)
             if event.type == "escalated":
                 met.add(str(event.data["criterion"]))
                 escalated_to = str(event.data["case"])
-        return Case(self, runtime, case_id, leaves, facts, events[-1].seq, events[-1].hash, school=events[0].school,
-                    opened_at=events[0].at, started=started, met=met, escalated_to=escalated_to)
+        return Case(self, runtime, case_id, fold.leaves, fold.facts, events[-1].seq, events[-1].hash,
+                    school=events[0].school, opened_at=events[0].at, started=fold.started, met=met,
+                    escalated_to=escalated_to)
 
     def case_ids(self) -> list[str]:
         return self.store.case_ids()

@@ -15,16 +15,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
-from .deadlines import OpenDeadline, Started, advance
+from .deadlines import LogFold, OpenDeadline, Started
 from .definition import Definition
 from .errors import IjimeFlowError, InvalidData, StoreError
 from .events import parse_event
-from .stepper import fold_event
 
 if TYPE_CHECKING:
     from .store.base import StoredEvent
@@ -113,12 +112,9 @@ def make_row(defn: Definition, case_id: str, school: str | None, leaves: frozens
 class _CaseFold:
     """What the rebuild keeps per case while it reads the log in global order."""
 
-    definition: Definition
+    log: LogFold
     school: str | None
     opened_at: datetime
-    leaves: frozenset[str] = frozenset()
-    facts: dict[str, Any] = field(default_factory=dict)
-    started: tuple[Started, ...] = ()
     updated_at: datetime | None = None
     seq: int = 0
 
@@ -148,23 +144,20 @@ def project_log(events: Iterable[StoredEvent], definition_for: Callable[[str], D
                 defn = definition_for(pin.sha256) if pin is not None else None
                 if event.type != "opened" or pin is None or defn is None:
                     raise StoreError(f"its first event does not pin a known definition ({pin.id if pin else 'none'})")
-                fold = folds[stored.case_id] = _CaseFold(defn, event.school, event.at)
+                fold = folds[stored.case_id] = _CaseFold(LogFold(defn), event.school, event.at)
             if event.seq != fold.seq + 1:
                 raise StoreError(f"seq {event.seq} follows seq {fold.seq}")
-            after = fold.leaves if event.to_states is None else frozenset(event.to_states)
-            fold_event(fold.facts, fold.definition, event.type, event.trigger, event.from_states, event.data)
-            fold.started = advance(fold.definition, fold.started, trigger=event.trigger, at=event.at, seq=event.seq,
-                                   before=fold.leaves, after=after, facts=fold.facts, case_id=stored.case_id)
-            fold.leaves, fold.updated_at, fold.seq = after, event.at, event.seq
-            if not all(leaf in fold.definition.nodes for leaf in after):
+            fold.log.add(event)
+            fold.updated_at, fold.seq = event.at, event.seq
+            if not all(leaf in fold.log.definition.nodes for leaf in fold.log.leaves):
                 raise StoreError(f"seq {event.seq} names states its workflow does not have")
         except (IjimeFlowError, KeyError, TypeError, ValueError) as exc:
             problems.append(ProjectionProblem(stored.case_id, f"seq {stored.seq}: {exc}"))
             folds[stored.case_id] = None
     for case_id, fold in folds.items():
         if fold is not None and fold.updated_at is not None:
-            yield make_row(fold.definition, case_id, fold.school, fold.leaves, fold.opened_at, fold.updated_at,
-                           fold.seq, fold.started)
+            yield make_row(fold.log.definition, case_id, fold.school, fold.log.leaves, fold.opened_at,
+                           fold.updated_at, fold.seq, fold.log.started)
 
 
 # -- encoding for the SQL stores --------------------------------------------------------------------

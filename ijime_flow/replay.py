@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from .clock import TOKYO, require_aware
-from .deadlines import Deadline, case_deadlines
+from .clock import TOKYO, jst, require_aware
+from .deadlines import Deadline, LogFold, as_deadlines
 from .definition import Definition
 from .errors import IjimeFlowError, InvalidData, PermissionDenied, UnknownCase, UnknownWorkflow
 from .events import DefinitionPin, Event, parse_event
@@ -97,24 +97,22 @@ def state_at(engine: Engine, case_id: str, *, at: datetime | None = None, seq: i
         upto = [e for e in events if e.at <= at]
         if not upto:
             opened = events[0].at
-            raise InvalidData(f"事案 {case_id} は {_jst(opened)} JST に開始されており、指定の時刻 {_jst(at)} JST より後です"
+            raise InvalidData(f"事案 {case_id} は {jst(opened)} JST に開始されており、指定の時刻 {jst(at)} JST より後です"
                               f" / the case was opened at {opened.isoformat()}, after the time asked ({at.isoformat()})")
     else:
         upto = list(events)
-    facts: dict[str, Any] = {}
-    leaves: frozenset[str] = frozenset()
+    fold = LogFold(defn)
     for event in upto:
-        fold_event(facts, defn, event.type, event.trigger, event.from_states, event.data)
-        if event.to_states is not None:
-            leaves = frozenset(event.to_states)
+        fold.add(event)
+    leaves = fold.leaves
     last = upto[-1]
     as_of = at if at is not None else last.at
     active = defn.sorted_states(leaves)
     return ReplayPoint(
         case_id=case_id, school=events[0].school, workflow=defn.id, version=defn.version, sha256=defn.sha256,
         seq=last.seq, last_seq=last_seq, at=last.at, as_of=as_of, active_states=active,
-        state_labels=_labels(defn, active), facts=facts,
-        deadlines=tuple(case_deadlines(defn, upto, as_of)), closed=defn.is_closed(leaves), events=tuple(upto),
+        state_labels=_labels(defn, active), facts=fold.facts,
+        deadlines=tuple(as_deadlines(fold.started, as_of)), closed=defn.is_closed(leaves), events=tuple(upto),
         definition=defn)
 
 
@@ -292,8 +290,8 @@ def render_replay(point: ReplayPoint) -> str:
     for event in point.events:
         out.extend(describe_event(defn, event))
     out.append("")
-    asked = f"（seq {point.seq} / {point.last_seq}、最後の記録 {_jst(point.at)} JST）"
-    out.append(f"{_jst(point.as_of)} JST 時点の状態 / state at {point.as_of.isoformat()}{asked}")
+    asked = f"（seq {point.seq} / {point.last_seq}、最後の記録 {jst(point.at)} JST）"
+    out.append(f"{jst(point.as_of)} JST 時点の状態 / state at {point.as_of.isoformat()}{asked}")
     out.append(f"  状態 / states: {states_label(defn, point.active_states)}")
     out.extend(f"    {state}: {label}" for state, label in zip(point.active_states, point.state_labels, strict=True))
     if point.closed:
@@ -303,8 +301,8 @@ def render_replay(point: ReplayPoint) -> str:
         out.append(f"    {name} ({defn.fact_labels.get(name, name)}) = {_fact_text(value)}")
     out.append("  期限 / deadlines:" + ("" if point.deadlines else " （なし / none）"))
     for d in point.deadlines:
-        met = f"、実施 {_jst(d.met_at)} JST (seq {d.met_seq})" if d.met_at is not None else ""
-        out.append(f"    {d.id}: {d.status_ja} / {d.status} — {d.ja}（期限 {_jst(d.due)} JST{met}）")
+        met = f"、実施 {jst(d.met_at)} JST (seq {d.met_seq})" if d.met_at is not None else ""
+        out.append(f"    {d.id}: {d.status_ja} / {d.status} — {d.ja}（期限 {jst(d.due)} JST{met}）")
     return "\n".join(out)
 
 
@@ -336,8 +334,6 @@ def _states(states: Sequence[str], labels: Sequence[str]) -> str:
     return ", ".join(f"{label} ({state})" for state, label in zip(states, labels, strict=True)) or "—"
 
 
-def _jst(at: datetime) -> str:
-    return at.astimezone(TOKYO).strftime("%Y-%m-%d %H:%M")
 
 
 def _times(name: str, at: datetime | None) -> dict[str, str | None]:

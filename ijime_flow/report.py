@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from .clock import TOKYO, require_aware
+from .clock import jst, require_aware
 from .deadlines import Deadline, case_deadlines
 from .definition import Definition
 from .diagram import mermaid, mermaid_ids
@@ -38,7 +38,6 @@ __all__ = ["CURRENT_STYLE", "VISITED_STYLE", "case_report", "highlighted_diagram
 
 VISITED_STYLE = "fill:#dbeafe,stroke:#1d4ed8"
 CURRENT_STYLE = "fill:#fde68a,stroke:#b45309,stroke-width:3px"
-TIME_FORMAT = "%Y-%m-%d %H:%M"
 VALUE_WIDTH = 60  # characters of one recorded value shown
 DATA_WIDTH = 160  # characters of a step's data summary shown
 
@@ -49,9 +48,6 @@ _CELL_ESCAPES = str.maketrans({"\\": "\\\\", "|": "\\|", "`": "\\`", "*": "\\*",
                                "&": "&amp;", "<": "&lt;", ">": "&gt;"})
 
 
-def jst(at: datetime) -> str:
-    """A time in Japan time, to the minute: ``2019-05-13 12:40``."""
-    return at.astimezone(TOKYO).strftime(TIME_FORMAT)
 
 
 def case_report(engine: Engine, case_id: str, *, as_of: datetime) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .clock import TOKYO
+from .clock import jst
 from .definition import Definition
 from .events import Event
 
@@ -20,7 +20,7 @@ def states_label(defn: Definition | None, states: Sequence[str]) -> str:
 
 def describe_event(defn: Definition | None, event: Event) -> list[str]:
     """Three or four lines for one event."""
-    at = event.at.astimezone(TOKYO).strftime("%Y-%m-%d %H:%M")
+    at = jst(event.at)
     roles = ", ".join(event.actor.roles) or "-"
     lines = [f"#{event.seq:<3} {at} JST  {event.actor.id} [{roles}]"]
     if event.type == "fact":

@@ -26,7 +26,6 @@ import json
 import threading
 from collections.abc import Sequence
 from datetime import datetime
-from functools import cached_property
 from typing import Any
 
 from ..errors import ConcurrencyError, StoreError
@@ -159,10 +158,6 @@ class PostgresStore(SqlStore):
         return sql + " SELECT 1"
 
     # -- the projection ---------------------------------------------------------------------------------
-    @cached_property
-    def _upsert(self) -> str:
-        return self._upsert_sql()
-
     def _encode(self, row: CaseRow) -> tuple[Any, ...]:
         return (row.case_id, row.school, row.workflow, row.version, row.definition_sha256, states_json(row.states),
                 states_json(row.active), row.closed, row.opened_at, row.updated_at, row.seq, deadlines_json(row),
@@ -199,9 +194,6 @@ class PostgresStore(SqlStore):
             self._db.execute("DELETE FROM meta WHERE key = 'projection'")
         return len(rows)
 
-    def projection_stale(self) -> bool:
-        return bool(self._rows("SELECT 1 FROM meta WHERE key = 'projection' AND value = 'stale'"))
-
     def put_definition(self, sha256: str, workflow_id: str, version: str, text: str) -> None:
         with self._lock:
             self._db.execute("INSERT INTO definitions VALUES (%s, %s, %s, %s) ON CONFLICT (sha256) DO NOTHING",
@@ -209,9 +201,6 @@ class PostgresStore(SqlStore):
 
     def _issued(self) -> int:
         return int(self._rows("SELECT position FROM log_head")[0][0])
-
-    def close(self) -> None:
-        self._db.close()
 
 
 def _safe(url: str) -> str:

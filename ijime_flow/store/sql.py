@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Sequence
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from ..projection import CaseQuery, CaseRow, GroupBy, check_group
@@ -129,6 +130,10 @@ class SqlStore(Store):
     def _time(self, value: datetime) -> Any:
         raise NotImplementedError
 
+    @cached_property
+    def _upsert(self) -> str:
+        return self._upsert_sql()
+
     def _upsert_sql(self, count: int = 1) -> str:
         """Insert or update ``count`` rows (of distinct cases); a row never replaces a later one."""
         updated = ", ".join(f"{c} = excluded.{c}" for c in
@@ -160,6 +165,12 @@ class SqlStore(Store):
 
     def _state_param(self, state: str) -> Any:
         return state
+
+    def projection_stale(self) -> bool:
+        return bool(self._rows("SELECT 1 FROM meta WHERE key = 'projection' AND value = 'stale'"))
+
+    def close(self) -> None:
+        self._db.close()
 
     def case_row(self, case_id: str) -> CaseRow | None:
         rows = self._rows(f"SELECT {self._CASE_COLUMNS} FROM cases WHERE case_id = ?", [case_id])

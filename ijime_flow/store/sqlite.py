@@ -19,7 +19,6 @@ import sqlite3
 import threading
 from collections.abc import Sequence
 from datetime import datetime
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -120,10 +119,6 @@ class SQLiteStore(SqlStore):
     # -- the projection ---------------------------------------------------------------------------------
     _no_limit = -1
 
-    @cached_property
-    def _upsert(self) -> str:
-        return self._upsert_sql()
-
     def _encode(self, row: CaseRow) -> tuple[Any, ...]:
         due = row.next_due
         return (row.case_id, row.school, row.workflow, row.version, row.definition_sha256, states_json(row.states),
@@ -161,9 +156,6 @@ class SQLiteStore(SqlStore):
                 raise
         return len(rows)
 
-    def projection_stale(self) -> bool:
-        return bool(self._rows("SELECT 1 FROM meta WHERE key = 'projection' AND value = 'stale'"))
-
     def put_definition(self, sha256: str, workflow_id: str, version: str, text: str) -> None:
         with self._lock:
             self._db.execute("INSERT OR IGNORE INTO definitions VALUES (?, ?, ?, ?)",
@@ -172,6 +164,3 @@ class SQLiteStore(SqlStore):
     def _issued(self) -> int:
         rows = self._rows("SELECT seq FROM sqlite_sequence WHERE name = 'events'")
         return int(rows[0][0]) if rows else 0
-
-    def close(self) -> None:
-        self._db.close()
