@@ -53,7 +53,7 @@ structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.
 from ijime_flow import Actor, Case, Definition, Engine, FixedClock, IjimeFlowError  # noqa: E402
 from ijime_flow.errors import ConcurrencyError  # noqa: E402
 from ijime_flow.events import parse_event  # noqa: E402
-from ijime_flow.language import FactDef  # noqa: E402
+from ijime_flow.language.models import FactDef  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ROOT / "workflows"

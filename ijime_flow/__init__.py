@@ -13,9 +13,9 @@ Quick start::
 from __future__ import annotations
 
 from .actor import Actor
+from .audit.verify import VerificationProblem, VerificationReport
 from .case import Case
 from .clock import Clock, FixedClock, SystemClock
-from .conditions import EvalContext
 from .deadlines import Deadline
 from .definition import Definition
 from .engine import Engine
@@ -34,10 +34,9 @@ from .errors import (
     UnknownWorkflow,
 )
 from .events import Event
-from .loader import load_file, load_path, load_text
-from .verify import VerificationProblem, VerificationReport
-
-__version__ = "0.1.0"
+from .language.conditions import EvalContext
+from .language.loader import load_file, load_path, load_text
+from .version import __version__
 
 __all__ = [
     "Actor",

@@ -9,18 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import structlog
 
 from .actor import SYSTEM, Actor
-from .clock import require_aware
-from .conditions import holds
+from .clock import FUTURE_TOLERANCE, require_aware
 from .deadlines import Deadline, Started, advance, case_deadlines
 from .errors import InvalidData
 from .events import Event, EventType, parse_event, seal, to_json_value
-from .language import TransitionDef
+from .language.conditions import holds
+from .language.models import TransitionDef
 from .projection import CaseRow, make_row
 from .stepper import (
     allowed_triggers,
@@ -32,11 +32,11 @@ from .stepper import (
     resolve,
 )
 
+__all__ = ["FUTURE_TOLERANCE", "Case", "LinkedCase", "checked_time"]
+
 if TYPE_CHECKING:
-    from .engine import Engine, Runtime
-
-FUTURE_TOLERANCE = timedelta(minutes=5)
-
+    from .engine import Engine
+    from .machine import Runtime
 
 @dataclass(frozen=True)
 class LinkedCase:

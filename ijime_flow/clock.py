@@ -8,6 +8,10 @@ from zoneinfo import ZoneInfo
 
 from .errors import InvalidData
 
+FUTURE_TOLERANCE = timedelta(minutes=5)
+"""How far past its clock a step's ``at`` may be (a step dated later is refused, and verification holds
+the recorded ``at`` to the same margin over ``recorded_at``)."""
+
 TOKYO: tzinfo = ZoneInfo("Asia/Tokyo")
 
 

@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any, Literal, NamedTuple
 
-from .conditions import holds, parse_duration
 from .definition import Definition
 from .events import Event
-from .language import DeadlineDef
+from .language.conditions import holds, parse_duration
+from .language.models import DeadlineDef
 from .stepper import context, fold_event
+from .store.rows import OpenDeadline
 
 Status = Literal["met", "missed", "open", "overdue"]
 STATUS_JA: dict[str, str] = {"met": "期限内に実施", "missed": "期限後に実施", "open": "期限前（未実施）",
@@ -73,16 +74,6 @@ class Started(NamedTuple):
     open: OpenDeadline  # how the projection shows it while it is not met
     met_at: datetime | None = None
     met_seq: int | None = None
-
-
-@dataclass(frozen=True)
-class OpenDeadline:
-    """A deadline the case has started and no event has met yet (it may or may not be past due)."""
-
-    id: str
-    state: str
-    started_at: datetime
-    due: datetime
 
 
 def advance(defn: Definition, started: tuple[Started, ...], *, trigger: str | None, at: datetime, seq: int,

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from .canonical import canonical_json, sha256_hex
 from .events import DefinitionPin
-from .language import DeadlineDef, StateDef, TransitionDef, WorkflowDef
+from .language.models import DeadlineDef, StateDef, TransitionDef, WorkflowDef
 
 StateKind = Literal["atomic", "compound", "parallel"]
 
@@ -40,7 +40,7 @@ class StateNode:
 
 @dataclass
 class Definition:
-    """A workflow ready to run. Build with :func:`ijime_flow.loader.load_file` or :meth:`from_canonical`."""
+    """A workflow ready to run. Build with :func:`ijime_flow.language.loader.load_file` or :meth:`from_canonical`."""
 
     spec: WorkflowDef
     file: str = "<memory>"

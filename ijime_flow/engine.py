@@ -12,39 +12,26 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import structlog
 
 from .actor import SYSTEM, Actor
+from .audit.verify import VerificationReport, verify_store
 from .case import Case, checked_time
 from .clock import Clock, SystemClock, require_aware
-from .conditions import GuardFn, GuardRef, walk
 from .deadlines import LogFold, advance
 from .definition import Definition
 from .errors import DefinitionError, InvalidData, PermissionDenied, Problem, StoreError, UnknownCase, UnknownWorkflow
-from .escalation import Criteria, Met
+from .escalation import Met
 from .events import Event, parse_event, seal, to_json_value
-from .loader import load_path
-from .machine import CompiledMachine
+from .language.conditions import GuardFn, GuardRef, walk
+from .language.loader import load_path
+from .machine import CompiledMachine, Runtime
 from .projection import CaseQuery, CaseRow, GroupBy, ProjectionProblem, make_row, project_log
 from .stepper import apply_facts, opening_data
 from .store import Store, StoredEvent, open_store
-from .verify import VerificationReport, verify_store
-
-
-@dataclass
-class Runtime:
-    """A definition with its compiled machine and its escalation criteria."""
-
-    definition: Definition
-    machine: CompiledMachine
-
-    @cached_property
-    def criteria(self) -> Criteria:
-        return Criteria(self.definition)
 
 
 class Engine:

@@ -14,9 +14,9 @@ from functools import cached_property
 from typing import Any
 
 from .absence import SchoolCalendar, count_threshold, run_threshold
-from .conditions import Check, EvalContext, compile_condition, describe
 from .definition import Definition
-from .language import CriterionDef
+from .language.conditions import Check, EvalContext, compile_condition, describe
+from .language.models import CriterionDef
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 

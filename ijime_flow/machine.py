@@ -18,12 +18,15 @@ parallel states — and nothing else:
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from transitions.extensions.nesting import HierarchicalMachine, NestedState
 
 from .definition import Definition
-from .language import StateDef
+from .escalation import Criteria
+from .language.models import StateDef
 
 NestedState.separator = "."
 
@@ -125,3 +128,15 @@ def active_leaves(model: Any) -> frozenset[str]:
 
     flatten(model.state)
     return frozenset(out)
+
+
+@dataclass
+class Runtime:
+    """A definition with its compiled machine and its escalation criteria."""
+
+    definition: Definition
+    machine: CompiledMachine
+
+    @cached_property
+    def criteria(self) -> Criteria:
+        return Criteria(self.definition)

@@ -13,86 +13,21 @@ columns for SQLite and PostgreSQL — so a board with 100,000 cases never loads 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from functools import lru_cache
-from typing import TYPE_CHECKING, Literal
+from datetime import datetime
+from typing import TYPE_CHECKING
 
-from .deadlines import LogFold, OpenDeadline, Started
+from .deadlines import LogFold, Started
 from .definition import Definition
-from .errors import IjimeFlowError, InvalidData, StoreError
+from .errors import IjimeFlowError, StoreError
 from .events import parse_event
+from .store.rows import CaseQuery, CaseRow, GroupBy, OpenDeadline
 
 if TYPE_CHECKING:
     from .store.base import StoredEvent
 
-__all__ = ["CaseQuery", "CaseRow", "OpenDeadline", "project_log"]
-
-GroupBy = Literal["school", "workflow", "state"]
-GROUPS: tuple[str, ...] = ("school", "workflow", "state")
-
-
-@dataclass(frozen=True)
-class CaseRow:
-    """Where one case stands, as of its last event."""
-
-    case_id: str
-    school: str | None  # None only for cases opened before cases had schools
-    workflow: str
-    version: str
-    definition_sha256: str
-    states: tuple[str, ...]  # the active leaf states, sorted
-    active: tuple[str, ...]  # every active state: the leaves and the states they are inside, sorted
-    closed: bool
-    opened_at: datetime
-    updated_at: datetime  # the ``at`` of the last event
-    seq: int  # the seq of the last event
-    open_deadlines: tuple[OpenDeadline, ...] = ()
-
-    @property
-    def next_due(self) -> datetime | None:
-        """The earliest due time among the open deadlines."""
-        return min((d.due for d in self.open_deadlines), default=None)
-
-    def overdue(self, as_of: datetime) -> bool:
-        """A deadline has passed by ``as_of`` and has not been met (the ``overdue`` of :class:`Deadline`)."""
-        due = self.next_due
-        return due is not None and due <= as_of
-
-
-@dataclass(frozen=True)
-class CaseQuery:
-    """Which cases: every given field must match (``None`` = any).
-
-    ``state`` matches a case with that state active, a leaf or a state it is inside (``responding``
-    matches a case in ``responding.victim_support.interviewing``); ``overdue_at`` matches a case with
-    a deadline due at or before that time and not met."""
-
-    school: str | None = None
-    workflow: str | None = None
-    state: str | None = None
-    closed: bool | None = None
-    overdue_at: datetime | None = None
-
-    def __post_init__(self) -> None:
-        if self.overdue_at is not None and self.overdue_at.tzinfo is None:
-            raise InvalidData(f"overdue_at ({self.overdue_at.isoformat()}) has no timezone; give an aware time")
-
-    def matches(self, row: CaseRow) -> bool:
-        """The same test in Python, for the in-memory store (the SQL stores answer in SQL)."""
-        return ((self.school is None or row.school == self.school)
-                and (self.workflow is None or row.workflow == self.workflow)
-                and (self.state is None or self.state in row.active)
-                and (self.closed is None or row.closed == self.closed)
-                and (self.overdue_at is None or row.overdue(self.overdue_at)))
-
-
-def check_group(by: str) -> None:
-    if by not in GROUPS:
-        raise InvalidData(f"cases can be counted by {', '.join(GROUPS)}, not {by!r}")
-
+__all__ = ["CaseQuery", "CaseRow", "GroupBy", "OpenDeadline", "ProjectionProblem", "make_row", "project_log"]
 
 # -- building rows ------------------------------------------------------------------------------
 def make_row(defn: Definition, case_id: str, school: str | None, leaves: frozenset[str], opened_at: datetime,
@@ -158,35 +93,3 @@ def project_log(events: Iterable[StoredEvent], definition_for: Callable[[str], D
         if fold is not None and fold.updated_at is not None:
             yield make_row(fold.log.definition, case_id, fold.school, fold.log.leaves, fold.opened_at,
                            fold.updated_at, fold.seq, fold.log.started)
-
-
-# -- encoding for the SQL stores --------------------------------------------------------------------
-# Every fire writes its case's row, so these are on the hot path: one prebuilt encoder, and caches
-# for the values that repeat from step to step (the same configurations, the same open deadlines).
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-
-
-@lru_cache(maxsize=4096)
-def utc_text(value: datetime) -> str:
-    """A time as fixed-width UTC ISO 8601 text: text order is time order (SQLite compares text)."""
-    return value.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def deadlines_json(row: CaseRow) -> str:
-    return _deadlines_json(row.open_deadlines) if row.open_deadlines else "[]"
-
-
-@lru_cache(maxsize=1024)
-def _deadlines_json(deadlines: tuple[OpenDeadline, ...]) -> str:
-    return _dumps([{"id": d.id, "state": d.state, "started_at": d.started_at.isoformat(), "due": d.due.isoformat()}
-                   for d in deadlines])
-
-
-def parse_deadlines(text: str) -> tuple[OpenDeadline, ...]:
-    return tuple(OpenDeadline(d["id"], d["state"], datetime.fromisoformat(d["started_at"]),
-                              datetime.fromisoformat(d["due"])) for d in json.loads(text))
-
-
-@lru_cache(maxsize=4096)
-def states_json(states: tuple[str, ...]) -> str:
-    return _dumps(list(states))

@@ -1,6 +1,6 @@
 """Deciding whether a step may be taken, and why not — the rules, apart from any storage.
 
-Both the live engine (:mod:`ijime_flow.case`) and the verifier (:mod:`ijime_flow.verify`) call these
+Both the live engine (:mod:`ijime_flow.case`) and the verifier (:mod:`ijime_flow.audit.verify`) call these
 functions, so a history is judged by exactly the rules that admitted it.
 
 Rules, in order, for ``fire(trigger)``:
@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from .conditions import EvalContext, GuardFn, evaluate, holds
 from .definition import Definition
 from .errors import ConditionFailure, GuardFailed, InvalidData, InvalidTransition, PermissionDenied
-from .language import FactDef, TransitionDef
+from .language.conditions import EvalContext, GuardFn, evaluate, holds
+from .language.models import FactDef, TransitionDef
 
 Facts = Mapping[str, Any]
 

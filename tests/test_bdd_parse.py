@@ -8,8 +8,8 @@ import pytest
 from conftest import WORKFLOWS
 
 from ijime_flow import GuardFailed, PermissionDenied, load_file
-from ijime_flow.bdd.parse import deadline_status, parse_data, parse_moment, parse_value, refusal_kind, role_id
 from ijime_flow.clock import TOKYO
+from ijime_flow.policy.parse import deadline_status, parse_data, parse_moment, parse_value, refusal_kind, role_id
 
 RESPONSE = load_file(WORKFLOWS / "response.yaml")
 

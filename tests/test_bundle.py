@@ -14,7 +14,7 @@ import pytest
 from conftest import COMMITTEE, PRINCIPAL, STAFF, WORKFLOWS, jst, walk_main_line
 
 from ijime_flow import Engine, FixedClock, IjimeFlowError, InvalidData
-from ijime_flow.bundle import (
+from ijime_flow.audit.bundle import (
     BUNDLE_FORMAT,
     BundleError,
     CasesAlreadyExist,
@@ -27,7 +27,7 @@ from ijime_flow.bundle import (
     read_bundle,
 )
 from ijime_flow.case import Case
-from ijime_flow.cli_bundle import register
+from ijime_flow.cli.bundle import register
 
 EXPORTED_AT = jst(2020, 4, 1, 9)
 
@@ -343,8 +343,8 @@ def test_import_refuses_cases_the_store_already_has(engine: Engine, target: Engi
 
 # -- proofs --------------------------------------------------------------------------------------------------
 def test_proofs_against_a_checkpoint(engine: Engine, tmp_path: Path) -> None:
-    from ijime_flow.audit import check_bundle, inclusion_bundle, make_checkpoint
-    from ijime_flow.checkpoint import generate_keypair
+    from ijime_flow.proofs.check import check_bundle, inclusion_bundle, make_checkpoint
+    from ijime_flow.proofs.checkpoint import generate_keypair
 
     private, public = generate_keypair()
     _, other_public = generate_keypair()
@@ -453,8 +453,8 @@ def test_commands_refuse_unusable_input(school_db: tuple[Path, str, str], tmp_pa
 
 
 def test_export_command_with_a_checkpoint(school_db: tuple[Path, str, str], tmp_path: Path) -> None:
-    from ijime_flow.audit import make_checkpoint
-    from ijime_flow.checkpoint import generate_keypair, to_json
+    from ijime_flow.proofs.check import make_checkpoint
+    from ijime_flow.proofs.checkpoint import generate_keypair, to_json
 
     db, case_id, serious = school_db
     private, public = generate_keypair()

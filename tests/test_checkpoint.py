@@ -13,7 +13,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from ijime_flow.checkpoint import (
+from ijime_flow.clock import TOKYO
+from ijime_flow.proofs.checkpoint import (
     CHECKPOINT_HEADER,
     Checkpoint,
     checkpoint_message,
@@ -25,8 +26,7 @@ from ijime_flow.checkpoint import (
     to_json,
     verify_checkpoint_signature,
 )
-from ijime_flow.clock import TOKYO
-from ijime_flow.merkle import EMPTY_ROOT, MerkleLog, leaf_hash, verify_consistency
+from ijime_flow.proofs.merkle import EMPTY_ROOT, MerkleLog, leaf_hash, verify_consistency
 
 PRIVATE, PUBLIC = generate_keypair()
 OTHER_PRIVATE, OTHER_PUBLIC = generate_keypair()
@@ -88,7 +88,7 @@ def test_empty_log_checkpoint() -> None:
 def test_consistency_between_two_checkpoints() -> None:
     """What checkpoints are for: a later one must extend an earlier one."""
     leaves = [leaf_hash(f'{{"position":{i}}}'.encode()) for i in range(25)]
-    from ijime_flow.merkle import consistency_proof
+    from ijime_flow.proofs.merkle import consistency_proof
 
     log = MerkleLog(leaves[:10])
     early = sign_checkpoint(PRIVATE, log.size, log.root(), WHEN, LOG_ID)

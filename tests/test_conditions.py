@@ -11,7 +11,7 @@ import pytest
 from pydantic import TypeAdapter, ValidationError
 
 from ijime_flow import DefinitionError, EvalContext, load_text
-from ijime_flow.conditions import Condition, describe, evaluate, parse_duration, walk
+from ijime_flow.language.conditions import Condition, describe, evaluate, parse_duration, walk
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 PACKAGE = Path(__file__).resolve().parent.parent / "ijime_flow"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ijime_flow import Definition, load_file, load_text
-from ijime_flow.diagram import mermaid, mermaid_ids
+from ijime_flow.audit.diagram import mermaid, mermaid_ids
 
 RESPONSE = Path(__file__).resolve().parent.parent / "workflows" / "response.yaml"
 EDGE = re.compile(r"^\s*(\w+) --> (\w+) : (.+)$")

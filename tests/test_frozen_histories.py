@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from ijime_flow.bundle import load_bundle
-from ijime_flow.replay import state_at
+from ijime_flow.audit.bundle import load_bundle
+from ijime_flow.audit.replay import state_at
 
 HERE = Path(__file__).resolve().parent / "fixtures" / "histories"
 EXPECTED: dict[str, Any] = json.loads((HERE / "expected.json").read_text(encoding="utf-8"))

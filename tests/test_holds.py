@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from pydantic import TypeAdapter
 
 from ijime_flow.clock import TOKYO
-from ijime_flow.conditions import Condition, EvalContext, compile_condition, evaluate, holds
+from ijime_flow.language.conditions import Condition, EvalContext, compile_condition, evaluate, holds
 
 CONDITION = TypeAdapter(Condition)
 

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from ijime_flow import Definition, DefinitionError, load_file, load_path, load_text
-from ijime_flow.yamlsource import parse
+from ijime_flow.language.yaml_source import parse
 
 ROOT = Path(__file__).resolve().parent.parent
 RESPONSE = ROOT / "workflows" / "response.yaml"

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ijime_flow.merkle import (
+from ijime_flow.proofs.merkle import (
     EMPTY_ROOT,
     HASH_SIZE,
     MerkleLog,

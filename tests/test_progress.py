@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from ijime_flow.progress import progress
+from ijime_flow.cli.progress import progress
 
 
 class FakeTerminal(io.StringIO):

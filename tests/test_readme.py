@@ -7,7 +7,7 @@ import re
 from conftest import ROOT, WORKFLOWS
 
 from ijime_flow import load_file
-from ijime_flow.diagram import mermaid
+from ijime_flow.audit.diagram import mermaid
 
 
 def test_the_embedded_response_diagram_is_current() -> None:

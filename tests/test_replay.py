@@ -11,10 +11,10 @@ import pytest
 from conftest import ADMIN, COMMITTEE, MAIN_LINE, PRINCIPAL, STAFF, WORKFLOWS, finish_regions, jst, open_case, walk_main_line
 
 from ijime_flow import Case, Engine
-from ijime_flow.cli_replay import parse_time, register
+from ijime_flow.audit.replay import render_replay, replay_against, state_at
+from ijime_flow.cli.replay import parse_time, register
 from ijime_flow.errors import DefinitionError, InvalidData, UnknownCase
-from ijime_flow.loader import load_file
-from ijime_flow.replay import render_replay, replay_against, state_at
+from ijime_flow.language.loader import load_file
 
 RESPONSE = WORKFLOWS / "response.yaml"
 BOARD_ROLES = "to: board_reported, roles: [principal]}"

@@ -14,10 +14,10 @@ import pytest
 from conftest import ADMIN, COMMITTEE, PRINCIPAL, STAFF, WORKFLOWS, finish_regions, jst, open_case, walk_main_line
 
 from ijime_flow import Case, Engine, InvalidData, UnknownCase
-from ijime_flow.cli_report import display_width, format_table, parse_time, register
-from ijime_flow.diagram import mermaid, mermaid_ids
-from ijime_flow.loader import load_text
-from ijime_flow.report import CURRENT_STYLE, VISITED_STYLE, case_report, highlighted_diagram
+from ijime_flow.audit.diagram import mermaid, mermaid_ids
+from ijime_flow.audit.report import CURRENT_STYLE, VISITED_STYLE, case_report, highlighted_diagram
+from ijime_flow.cli.report import display_width, format_table, parse_time, register
+from ijime_flow.language.loader import load_text
 
 SECTIONS = ["## 概要 (summary)", "## 経過 (timeline)", "## 期限 (deadlines)", "## 関連事案 (linked cases)",
             "## 検証 (verification)", "## 状態遷移図 (state diagram)"]

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from conftest import ROOT, WORKFLOWS
 
-from ijime_flow.schema import workflow_schema, workflow_schema_text
+from ijime_flow.language.schema import workflow_schema, workflow_schema_text
 
 SCHEMA_FILE = ROOT / "schema" / "workflow.schema.json"
 

@@ -32,9 +32,10 @@ from test_projection import busy_store
 from walker import everyone, random_walk, step_data
 
 from ijime_flow import Engine, FixedClock, IjimeFlowError
+from ijime_flow.audit.chain import _CANONICAL, _DAY, _plain_row
+from ijime_flow.audit.run import _Run
 from ijime_flow.canonical import canonical_json
 from ijime_flow.store.base import StoredEvent
-from ijime_flow.verify import _CANONICAL, _DAY, _plain_row, _Run
 
 Outcome = dict[str, Any] | tuple[str, str]
 

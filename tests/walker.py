@@ -10,7 +10,7 @@ from typing import Any
 
 from ijime_flow import Actor, Case, Engine, IjimeFlowError
 from ijime_flow.definition import Definition
-from ijime_flow.language import FactDef
+from ijime_flow.language.models import FactDef
 
 
 def everyone(defn: Definition) -> Actor:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from ..events import Event
-from ..projection import CaseQuery, CaseRow, GroupBy
+from .rows import CaseQuery, CaseRow, GroupBy
 
 # given the whole log in position order, the rows of the projection (see ijime_flow.projection)
 Projector = Callable[[Iterator["StoredEvent"]], Iterable[CaseRow]]

@@ -8,8 +8,8 @@ from collections.abc import Iterator, Sequence
 
 from ..errors import ConcurrencyError
 from ..events import Event
-from ..projection import CaseQuery, CaseRow, GroupBy, check_group
 from .base import Projector, Store, StoredEvent
+from .rows import CaseQuery, CaseRow, GroupBy, check_group
 
 
 class MemoryStore(Store):

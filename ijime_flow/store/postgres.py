@@ -30,8 +30,8 @@ from typing import Any
 
 from ..errors import ConcurrencyError, StoreError
 from ..events import Event
-from ..projection import CaseRow, deadlines_json, parse_deadlines, states_json
 from .base import Projector, StoredEvent
+from .rows import CaseRow, deadlines_json, parse_deadlines, states_json
 from .sql import SqlStore, cases_ddl
 
 SCHEMA_VERSION = 2  # 2: the cases projection

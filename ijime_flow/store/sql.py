@@ -13,8 +13,8 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
-from ..projection import CaseQuery, CaseRow, GroupBy, check_group
 from .base import Store, StoredEvent
+from .rows import CaseQuery, CaseRow, GroupBy, check_group
 
 
 def cases_ddl(*, json: str, boolean: str, time: str, options: str = "", due_index: bool = True) -> str:

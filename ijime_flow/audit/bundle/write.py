@@ -1,0 +1,123 @@
+"""Writing a bundle: the cases of one history (and those linked to it), read until two reads agree."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from ...clock import require_aware
+from ...engine import Engine
+from ...errors import UnknownCase
+from ...store import Store, StoredEvent
+from ...version import __version__
+
+if TYPE_CHECKING:
+    from ...proofs.checkpoint import Checkpoint
+
+from .format import _MAX_ROUNDS, BUNDLE_FORMAT, BUNDLE_KIND
+from .proofs import _proofs
+
+
+# -- export -------------------------------------------------------------------------------------------
+def export_bundle(engine: Engine, case_id: str, *, with_linked: bool, checkpoint: Checkpoint | None = None,
+                  exported_at: datetime) -> str:
+    """The bundle text of ``case_id`` (see the module documentation for the format).
+
+    ``with_linked``: also every case linked to it by escalation, both ways, transitively.
+    ``checkpoint``: add the inclusion proof of every event recorded at or before it; the store must
+    hold the events the checkpoint was signed over (its first ``size`` events hash to its root), or
+    ``InvalidData`` says it does not. ``UnknownCase`` if the case is not in the store."""
+    require_aware(exported_at, "exported_at")
+    store = engine.store
+    logs = _snapshot(store, case_id, with_linked)
+    cases = list(logs)
+    definitions: dict[str, str] = {}
+    for cid in cases:
+        sha = _pinned(logs[cid][0].body) if logs[cid] else None
+        if sha is not None and sha not in definitions:
+            text = store.get_definition(sha)
+            if text is not None:
+                definitions[sha] = text
+    events = sorted((row for rows in logs.values() for row in rows), key=lambda row: row.position)
+    proofs = _proofs(store, events, checkpoint) if checkpoint is not None else []
+    header = {"kind": BUNDLE_KIND, "format": BUNDLE_FORMAT, "case_id": case_id, "exported_at": exported_at.isoformat(),
+              "cases": cases, "events": len(events), "proofs": len(proofs), "generator": f"ijime-flow {__version__}"}
+    lines = [header]
+    lines += [{"kind": "definition", "sha256": sha, "text": text} for sha, text in definitions.items()]
+    lines += [{"kind": "event", "case_id": row.case_id, "seq": row.seq, "position": row.position, "body": row.body}
+              for row in events]
+    lines += proofs
+    return "".join(_line(obj) for obj in lines)
+
+
+def linked_case_ids(store: Store, case_id: str) -> list[str]:
+    """The cases directly linked to ``case_id`` by escalation, either way, read from its log: the
+    ``case`` of its ``escalated`` events and the ``escalated_from`` of its ``opened`` and
+    ``criterion_met`` events (a body that does not parse links nothing)."""
+    return _links(store.read_case(case_id))
+
+
+def _links(rows: Iterable[StoredEvent]) -> list[str]:
+    found: list[str] = []
+    for row in rows:
+        try:
+            body = json.loads(row.body)
+        except ValueError:
+            continue
+        data = body.get("data") if isinstance(body, dict) else None
+        if not isinstance(data, dict):
+            continue
+        kind = body.get("type")
+        other = data.get("case") if kind == "escalated" else (
+            data.get("escalated_from") if kind in ("opened", "criterion_met") else None)
+        if isinstance(other, str) and other and other not in found:
+            found.append(other)
+    return found
+
+
+def _snapshot(store: Store, case_id: str, with_linked: bool) -> dict[str, list[StoredEvent]]:
+    """The logs of the bundle's cases, the main case first, then the others in the order they were
+    opened. A store being written meanwhile could give a case and its linked case one escalation
+    apart (each is read in turn), so the cases are read again until two reads agree."""
+    previous: dict[str, list[StoredEvent]] | None = None
+    for _ in range(_MAX_ROUNDS):
+        logs = _collect(store, case_id, with_linked)
+        if logs == previous:
+            return logs
+        previous = logs
+    from ...errors import StoreError
+
+    raise StoreError(f"case {case_id} changed during each of {_MAX_ROUNDS} reads: export it again when the store is"
+                     " quieter")
+
+
+def _collect(store: Store, case_id: str, with_linked: bool) -> dict[str, list[StoredEvent]]:
+    main = store.read_case(case_id)
+    if not main:
+        raise UnknownCase(case_id)
+    logs = {case_id: main}
+    queue = [case_id]
+    while with_linked and queue:
+        for other in _links(logs[queue.pop(0)]):
+            if other not in logs:
+                rows = store.read_case(other)
+                if rows:  # a link to a case the store lacks: verification reports it
+                    logs[other] = rows
+                    queue.append(other)
+    others = sorted((cid for cid in logs if cid != case_id), key=lambda cid: logs[cid][0].position)
+    return {case_id: main, **{cid: logs[cid] for cid in others}}
+
+
+def _pinned(body: str) -> str | None:
+    try:
+        event = json.loads(body)
+        sha = event["definition"]["sha256"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    return sha if isinstance(sha, str) else None
+
+
+def _line(obj: Mapping[str, Any]) -> str:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False) + "\n"

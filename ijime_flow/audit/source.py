@@ -1,0 +1,37 @@
+"""Where an auditor's command reads a case from: a history bundle, or a store and a case id.
+
+Both give the same thing — an :class:`Engine` whose store holds the case (and, for a bundle, only
+what the bundle holds) and the case id — so replay, verification and reports run one code path,
+offline or not. An engine made from a bundle keeps everything in memory and has no workflows
+loaded: every case replays under the definition text it pinned.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..engine import Engine
+from ..errors import InvalidData, UnknownCase
+
+
+def open_source(file: Path | None, db: str | Path | None, case: str | None) -> tuple[Engine, str]:
+    """``file``: a bundle (``ijime-flow export``); otherwise ``db`` and ``case``."""
+    if file is not None:
+        if db is not None:
+            raise InvalidData("give a bundle FILE or --db DB CASE, not both")
+        from .bundle import load_bundle
+
+        engine, main = load_bundle(Path(file))
+        if case is not None and case != main:
+            engine.close()
+            raise InvalidData(f"the bundle {file} holds case {main}, not {case}")
+        return engine, main
+    if db is None or case is None:
+        raise InvalidData("give a bundle FILE, or --db DB and a CASE")
+    if "://" not in str(db) and not Path(db).is_file():
+        raise InvalidData(f"no such store: {db}")
+    engine = Engine(db)
+    if not engine.store.read_case(case):
+        engine.close()
+        raise UnknownCase(case)
+    return engine, case

@@ -1,0 +1,204 @@
+"""The auditor's commands on a store or a bundle: verify, and signed checkpoints (keygen, checkpoint, prove,
+verify-proof)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from ..clock import jst
+from .common import (
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    Unusable,
+    audit,
+    emit,
+    open_existing,
+    progress_bar,
+    read,
+    read_checkpoint,
+    verdict,
+)
+
+
+def register_verify(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``verify``, added to the ``ijime-flow`` parser."""
+    p = sub.add_parser("verify", help="check chains, legality and states (exit 1 when a problem is found)",
+                       description="記録を検証する: ハッシュ連鎖、seq の連続、固定された定義、各操作の適法性、記録された状態。"
+                                   " --db なしでは履歴バンドル（ijime-flow export）をデータベースなしで検証する。"
+                                   " / Verify a store (--db), or a history bundle offline (no database).",
+                       usage="%(prog)s (--db DB [CASE] | FILE) [--json] [--checkpoint FILE --pubkey KEY]")
+    p.add_argument("target", nargs="?", metavar="FILE",
+                   help="履歴バンドル。--db のときは事案ID（省略: 全事案） / a history bundle; with --db, a CASE id"
+                        " (default: every case)")
+    p.add_argument("--db", help="SQLite file or postgresql:// URL")
+    p.add_argument("--json", action="store_true", help="machine-readable report")
+    p.add_argument("--checkpoint", type=Path, metavar="FILE", help="also prove the store extends this signed checkpoint")
+    p.add_argument("--pubkey", type=Path, metavar="KEY",
+                   help="public key that signed the checkpoint (with a bundle: also checks its inclusion proofs)")
+    p.set_defaults(run=_verify)
+
+
+def register_checkpoints(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The checkpoint commands, added to the ``ijime-flow`` parser."""
+    p = sub.add_parser("keygen", help="make an Ed25519 key pair for signing checkpoints")
+    p.add_argument("--out", type=Path, required=True, metavar="PREFIX", help="writes PREFIX.key (private) and PREFIX.pub")
+    p.set_defaults(run=_keygen)
+
+
+    p = sub.add_parser("checkpoint", help="sign the Merkle root of every event in the store (keep it outside the store)")
+    p.add_argument("--db", type=Path, required=True, help="SQLite file")
+    p.add_argument("--key", type=Path, required=True, help="private key (from keygen)")
+    p.add_argument("--log-id", default="", help="names the store in the checkpoint (default: the file name)")
+    p.add_argument("-o", "--output", type=Path, help="write here instead of standard output")
+    p.set_defaults(run=_checkpoint)
+
+
+    p = sub.add_parser("prove", help="an inclusion proof of one event in a checkpointed log, for an auditor")
+    p.add_argument("--db", type=Path, required=True, help="SQLite file")
+    p.add_argument("case", metavar="CASE")
+    p.add_argument("seq", type=int, metavar="SEQ")
+    p.add_argument("--checkpoint", type=Path, required=True, metavar="FILE")
+    p.add_argument("-o", "--output", type=Path, help="write here instead of standard output")
+    p.set_defaults(run=_prove)
+
+
+    p = sub.add_parser("verify-proof", help="check an inclusion proof offline (exit 1 when it fails)")
+    p.add_argument("proof", type=Path, metavar="FILE", help="a file written by `ijime-flow prove`")
+    p.add_argument("--pubkey", type=Path, required=True, metavar="KEY")
+    p.set_defaults(run=_verify_proof)
+
+
+def _verify(args: argparse.Namespace) -> int:
+    if args.db is None:
+        if args.target is None:
+            raise Unusable("give --db DB (a store) or FILE (a history bundle)")
+        return _verify_bundle(Path(args.target), args.pubkey, args.json)
+    if (args.checkpoint is None) != (args.pubkey is None):
+        raise Unusable("--checkpoint and --pubkey go together")
+    with open_existing(args.db) as engine:
+        report = engine.verify(args.target, progress=progress_bar)
+        checked: list[str] = []
+        shown: dict[str, object] = {}
+        if args.checkpoint is not None:
+            from ..proofs.check import check_store
+
+            cp, key = read_checkpoint(args.checkpoint), read(args.pubkey, "public key")
+            checked, shown = audit(lambda: check_store(engine.store, cp, key))
+        ok = report.ok and not checked
+        if args.json:
+            print(json.dumps({**report.to_dict(), "ok": ok, "checkpoint": {"problems": checked, **shown}}
+                             if args.checkpoint else report.to_dict(), ensure_ascii=False, indent=2))
+        else:
+            print(verdict(report.ok, report.cases, report.events, len(report.problems)))
+            for problem in report.problems:
+                print(f"  {problem}")
+            if args.checkpoint is not None:
+                print("チェックポイント: 一致 / the store extends the checkpoint" if not checked else
+                      "チェックポイント: 不一致 / the store does NOT extend the checkpoint")
+                for finding in checked:
+                    print(f"  {finding}")
+        return EXIT_OK if ok else EXIT_PROBLEMS
+
+
+def _verify_bundle(path: Path, pubkey: Path | None, as_json: bool) -> int:
+    """A bundle, offline: everything ``verify --db`` checks, its inclusion proofs when a key is
+    given, and where each deadline of its cases stands as of the export."""
+    from ..audit.bundle import check_proofs, load_bundle, read_bundle
+
+    engine, main_case = load_bundle(path)
+    with engine:
+        report = engine.verify(progress=progress_bar)
+        proofs: list[str] = []
+        if pubkey is not None:
+            try:
+                proofs = check_proofs(read_bundle(path), read(pubkey, "public key"))
+            except ValueError as exc:
+                raise Unusable(f"{pubkey}: not a public key: {exc}") from None
+        deadlines = {cid: engine.get_case(cid).deadlines() for cid in engine.case_ids()
+                     if not any(p.case_id == cid for p in report.problems)}
+        ok = report.ok and not proofs
+        if as_json:
+            print(json.dumps({**report.to_dict(), "ok": ok, "bundle": str(path), "case_id": main_case,
+                              "proofs": {"checked": pubkey is not None, "problems": proofs},
+                              "deadlines": {cid: [{"id": d.id, "state": d.state, "due": d.due.isoformat(),
+                                                   "met_at": d.met_at.isoformat() if d.met_at else None,
+                                                   "status": d.status} for d in found]
+                                            for cid, found in deadlines.items()}},
+                             ensure_ascii=False, indent=2))
+            return EXIT_OK if ok else EXIT_PROBLEMS
+        print(verdict(report.ok, report.cases, report.events, len(report.problems)) + f"  ({path})")
+        for problem in report.problems:
+            print(f"  {problem}")
+        if pubkey is not None:
+            print("包含証明: すべて有効 / every inclusion proof holds" if not proofs else
+                  "包含証明: 無効あり / some inclusion proofs FAIL")
+            for finding in proofs:
+                print(f"  {finding}")
+        for cid, found in deadlines.items():
+            for d in found:
+                when = jst(d.met_at) if d.met_at else "—"
+                print(f"  期限 / deadline {cid} {d.id}: {d.status_ja} ({d.status}); 期限 {jst(d.due)}, 実施 {when}")
+        return EXIT_OK if ok else EXIT_PROBLEMS
+
+
+def _keygen(args: argparse.Namespace) -> int:
+    from ..proofs.checkpoint import generate_keypair
+
+    private, public = Path(f"{args.out}.key"), Path(f"{args.out}.pub")
+    for path in (private, public):
+        if path.exists():
+            raise Unusable(f"{path} exists: refusing to overwrite a key")
+    secret, shared = generate_keypair()
+    private.touch(mode=0o600)
+    private.write_bytes(secret)
+    public.write_bytes(shared)
+    print(f"private key: {private} (keep it away from the school's database)\npublic key:  {public}")
+    return EXIT_OK
+
+
+def _checkpoint(args: argparse.Namespace) -> int:
+    from ..proofs.check import make_checkpoint
+    from ..proofs.checkpoint import to_json
+
+    with open_existing(args.db) as engine:
+        key = read(args.key, "private key")
+        cp = audit(lambda: make_checkpoint(engine.store, key, args.log_id or args.db.name, engine.clock.now()))
+    emit(to_json(cp) + "\n", args.output)
+    if args.output:
+        print(f"checkpoint: {cp.size} events, root {cp.root[:16]}…, written to {args.output}")
+    return EXIT_OK
+
+
+def _prove(args: argparse.Namespace) -> int:
+    from ..proofs.check import inclusion_bundle
+
+    with open_existing(args.db) as engine:
+        cp = read_checkpoint(args.checkpoint)
+        try:
+            bundle = inclusion_bundle(engine.store, args.case, args.seq, cp)
+        except LookupError as exc:
+            raise Unusable(str(exc)) from None
+    emit(json.dumps(bundle, ensure_ascii=False, indent=2) + "\n", args.output)
+    return EXIT_OK
+
+
+def _verify_proof(args: argparse.Namespace) -> int:
+    from ..proofs.check import check_bundle
+
+    try:
+        bundle = json.loads(read(args.proof, "proof file"))
+    except ValueError as exc:
+        raise Unusable(f"{args.proof}: not JSON ({exc})") from None
+    if not isinstance(bundle, dict):
+        raise Unusable(f"{args.proof}: not a proof file")
+    problems = audit(lambda: check_bundle(bundle, read(args.pubkey, "public key")))
+    if problems:
+        print("証明NG / the proof FAILS")
+        for problem in problems:
+            print(f"  {problem}")
+        return EXIT_PROBLEMS
+    print(f"証明OK / proven: case {bundle.get('case_id')} seq {bundle.get('seq')} is event"
+          f" {int(bundle.get('leaf_index', 0)) + 1} of the signed log of {bundle['checkpoint']['size']} events")
+    return EXIT_OK

@@ -1,0 +1,66 @@
+"""What the commands share: exit codes, plain-words errors, reading files and writing output."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..engine import Engine
+from ..errors import IjimeFlowError
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_UNUSABLE = 0, 1, 2
+
+
+def emit(text: str, output: Path | None) -> None:
+    """Write to the ``-o`` file if one was given, else to standard output."""
+    if output:
+        output.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+
+
+def open_existing(db: str | Path) -> Engine:
+    if "://" not in str(db) and not Path(db).is_file():
+        raise Unusable(f"no such store: {db}")
+    return Engine(db)
+
+
+class Unusable(IjimeFlowError):
+    pass
+
+
+def progress_bar(items: Any, total: int) -> Any:
+    from .progress import progress
+
+    return progress(items, total=total, desc="検証 / verify")
+
+
+def read(path: Path, what: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise Unusable(f"cannot read the {what} {path}: {exc.strerror}") from None
+
+
+def read_checkpoint(path: Path) -> Any:
+    from ..proofs.checkpoint import from_json
+
+    try:
+        return from_json(read(path, "checkpoint"))
+    except ValueError as exc:
+        raise Unusable(f"{path}: not a checkpoint: {exc}") from None
+
+
+def audit(action: Any) -> Any:
+    """Run a checkpoint operation; a bad key is unusable input, not a traceback."""
+    try:
+        return action()
+    except ValueError as exc:
+        raise Unusable(str(exc)) from None
+
+
+def verdict(ok: bool, cases: int, events: int, problems: int) -> str:
+    if ok:
+        return f"検証OK / verified: {cases} case(s), {events} event(s), no problems"
+    return f"検証NG / verification FAILED: {problems} problem(s) in {cases} case(s), {events} event(s)"

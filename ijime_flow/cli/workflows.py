@@ -1,0 +1,177 @@
+"""Commands on workflows and cases: validate, check, diagram, schema, demo, history."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ..engine import Engine
+from ..errors import DefinitionError
+from ..events import parse_event
+from ..language.loader import load_path
+from .common import (
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    EXIT_UNUSABLE,
+    Unusable,
+    emit,
+    open_existing,
+    verdict,
+)
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The workflow commands, added to the ``ijime-flow`` parser."""
+    p = sub.add_parser("validate", help="check workflow files (exit 1 with one file:line:col line per problem)")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="workflow file(s) or folder(s) of *.yaml files")
+    p.add_argument("--no-lint", action="store_true", help="check shape and references only, skip lint rules")
+    p.set_defaults(run=_validate)
+
+
+    p = sub.add_parser("check", help="run the policy features against a workflow file (exit 1 when any scenario fails)")
+    p.add_argument("--workflow", type=Path, required=True, metavar="FILE", help="the workflow file to check")
+    p.add_argument("features", nargs="*", type=Path, metavar="FEATURES",
+                   help="feature files or folders (default: the bundled policy features)")
+    p.set_defaults(run=_check)
+
+
+    p = sub.add_parser("diagram", help="print a workflow as a Mermaid stateDiagram-v2")
+    p.add_argument("path", type=Path, metavar="FILE", help="workflow file")
+    p.set_defaults(run=_diagram)
+
+
+    p = sub.add_parser("schema", help="print the JSON Schema of the workflow language")
+    p.add_argument("-o", "--output", type=Path, help="write to this file instead of standard output")
+    p.set_defaults(run=_schema)
+
+
+    p = sub.add_parser("demo", help="run a realistic case through the response workflow into an SQLite file")
+    p.add_argument("--db", type=Path, default=Path("ijime-flow-demo.db"), help="SQLite file (default: %(default)s)")
+    p.add_argument("--workflows", type=Path, help="workflows folder (default: ./workflows or the source checkout's)")
+    p.set_defaults(run=_demo)
+
+
+    p = sub.add_parser("history", help="a case's timeline (without CASE: the list of cases)")
+    p.add_argument("--db", type=Path, required=True, help="SQLite file")
+    p.add_argument("case", nargs="?", metavar="CASE", help="case id")
+    p.add_argument("--json", action="store_true", help="the events as stored (canonical JSON)")
+    p.set_defaults(run=_history)
+
+
+
+def _validate(args: argparse.Namespace) -> int:
+    failed = False
+    for path in args.paths:
+        try:
+            for defn in load_path(path, run_lint=not args.no_lint):
+                print(f"ok: {defn.file} ({defn.id} {defn.version}, sha256 {defn.sha256[:16]}…)")
+        except DefinitionError as exc:
+            failed = True
+            for problem in exc.problems:
+                print(str(problem))
+    return EXIT_PROBLEMS if failed else EXIT_OK
+
+
+def _check(args: argparse.Namespace) -> int:
+    import importlib.util
+
+    if importlib.util.find_spec("pytest_bdd") is None:
+        print("ijime-flow check needs pytest-bdd: python -m pip install 'ijime-flow[bdd]'", file=sys.stderr)
+        return EXIT_UNUSABLE
+    from ..policy.check import BUNDLED_FEATURES, render, run_check
+
+    try:
+        definition = load_path(args.workflow)[0]
+    except DefinitionError as exc:
+        print(f"ワークフローが読み込めません / the workflow cannot be loaded: {args.workflow}")
+        for problem in exc.problems:
+            print(str(problem))
+        return EXIT_PROBLEMS
+    if not args.features and not BUNDLED_FEATURES.is_dir():
+        print(f"ijime-flow: bundled features not found at {BUNDLED_FEATURES}; give FEATURES", file=sys.stderr)
+        return EXIT_UNUSABLE
+    for feature in args.features:
+        if not feature.exists():
+            print(f"ijime-flow: no such feature file or folder: {feature}", file=sys.stderr)
+            return EXIT_UNUSABLE
+    report = run_check(args.workflow, args.features or None, verbose=args.verbose)
+    print(render(report, f"{args.workflow} ({definition.id} {definition.version}, sha256 {definition.sha256[:12]}…)"))
+    return EXIT_OK if report.ok else EXIT_PROBLEMS
+
+
+def _diagram(args: argparse.Namespace) -> int:
+    from ..audit.diagram import mermaid
+
+    try:
+        definition = load_path(args.path)[0]
+    except DefinitionError as exc:
+        for problem in exc.problems:
+            print(str(problem))
+        return EXIT_PROBLEMS
+    sys.stdout.write(mermaid(definition) + "\n")
+    return EXIT_OK
+
+
+def _schema(args: argparse.Namespace) -> int:
+    from ..language.schema import workflow_schema_text
+
+    emit(workflow_schema_text(), args.output)
+    return EXIT_OK
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from ..audit.timeline import render_timeline
+    from .demo import find_workflows, run_demo
+
+    try:
+        workflows = find_workflows(args.workflows)
+    except FileNotFoundError as exc:
+        print(f"ijime-flow: {exc}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    with Engine(args.db) as engine:
+        engine.load(workflows)
+        case = run_demo(engine, say=print)
+        print()
+        print(render_timeline(engine.definition("response"), case.history()))
+        print()
+        report = engine.verify(case.id)
+        print(verdict(report.ok, report.cases, report.events, len(report.problems)))
+        for problem in report.problems:
+            print(f"  {problem}")
+        print(f"\nSQLite: {args.db}  case: {case.id}")
+        print(f"  ijime-flow history --db {args.db} {case.id}\n  ijime-flow verify --db {args.db}\n"
+              f"  ijime-flow report --db {args.db} {case.id} -o case.md\n"
+              f"  ijime-flow export --db {args.db} {case.id} -o case.jsonl   # then: ijime-flow verify case.jsonl\n"
+              f"  ijime-flow cases --db {args.db}")
+        return EXIT_OK if report.ok else EXIT_PROBLEMS
+
+
+def _history(args: argparse.Namespace) -> int:
+    from ..audit.timeline import render_timeline, states_label
+
+    with open_existing(args.db) as engine:
+        if args.case is None:
+            if args.json:
+                print(json.dumps(engine.case_ids(), ensure_ascii=False))
+                return EXIT_OK
+            listed = engine.cases()  # the projection: no case is loaded
+            for row in listed:
+                runtime = engine.runtime_for(row.definition_sha256)
+                defn = runtime.definition if runtime else None
+                print(f"{row.case_id}  {row.school or '-'}  {row.workflow}  seq {row.seq}  {states_label(defn, row.states)}")
+            if not listed:
+                print("(no cases)")
+            return EXIT_OK
+        rows = engine.store.read_case(args.case)
+        if not rows:
+            raise Unusable(f"事案 {args.case} は記録にありません / no case '{args.case}' in {args.db}")
+        if args.json:
+            print(json.dumps([json.loads(row.body) for row in rows], ensure_ascii=False, indent=2))
+            return EXIT_OK
+        events = [parse_event(row.body, row.case_id, row.seq) for row in rows]
+        pin = events[0].definition
+        runtime = engine.runtime_for(pin.sha256) if pin else None
+        print(render_timeline(runtime.definition if runtime else None, events))
+        return EXIT_OK

@@ -1,0 +1,42 @@
+"""The workflow language: what a YAML file may say, and how it becomes a :class:`~ijime_flow.Definition`.
+
+- :mod:`.models` — the pydantic models of the language (workflow, states, transitions, facts, deadlines,
+  escalation criteria); re-exported here, so ``from ijime_flow.language import FactDef`` works;
+- :mod:`.conditions` — conditions as data (no ``eval``): models, evaluation, compiled checks, wording;
+- :mod:`.yaml_source` — strict YAML with node positions (duplicate keys, aliases and tags refused);
+- :mod:`.loader` — a file, a text or a folder to definitions, with ``file:line:col`` problems;
+- :mod:`.lint` — reference checks and lint rules;
+- :mod:`.schema` — the JSON Schema editors use.
+"""
+
+from __future__ import annotations
+
+from .models import (
+    AbsenceCount,
+    AbsenceRun,
+    CalendarDef,
+    CriterionDef,
+    DeadlineDef,
+    EscalationDef,
+    FactDef,
+    RoleDef,
+    StateDef,
+    Title,
+    TransitionDef,
+    WorkflowDef,
+)
+
+__all__ = [
+    "AbsenceCount",
+    "AbsenceRun",
+    "CalendarDef",
+    "CriterionDef",
+    "DeadlineDef",
+    "EscalationDef",
+    "FactDef",
+    "RoleDef",
+    "StateDef",
+    "Title",
+    "TransitionDef",
+    "WorkflowDef",
+]

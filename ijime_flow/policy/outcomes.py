@@ -1,0 +1,127 @@
+"""The step library's checks (then): what must hold after the steps of :mod:`.steps`. Each failure is a
+:class:`~.scene.PolicyCheckFailed` whose message is Japanese first."""
+
+from __future__ import annotations
+
+from pytest_bdd import parsers, step
+
+from .parse import (
+    REFUSAL_JA,
+    deadline_status,
+    normalise,
+    parse_moment,
+    refusal_kind,
+)
+from .scene import DATE, PolicyCheckFailed, Scene, _q
+
+# -- then: what must hold -------------------------------------------------------------------------------------
+
+@step(parsers.re(r"受け付けられる"))
+@step(parsers.re(r"it is accepted"))
+def accepted(ijime_scene: Scene) -> None:
+    ijime_scene.settle()
+    if ijime_scene.last_event is None:
+        raise PolicyCheckFailed("受け付けられた操作がありません / no step was accepted")
+
+
+@step(parsers.re(rf"{_q('kind')} として拒否される"))
+@step(parsers.re(rf"it is refused as {_q('kind')}"))
+def refused(ijime_scene: Scene, kind: str) -> None:
+    expected = refusal_kind(kind)
+    refusal = ijime_scene.refusal
+    if refusal is None:
+        raise PolicyCheckFailed(f"拒否されるはずが受け付けられました（期待: {REFUSAL_JA.get(expected, kind)}）"
+                                f" / expected a refusal ({expected.__name__}) but the step was accepted")
+    if not isinstance(refusal, expected):
+        raise PolicyCheckFailed(f"拒否の種類が違います（期待: {REFUSAL_JA.get(expected, kind)}、実際:"
+                                f" {REFUSAL_JA.get(type(refusal), type(refusal).__name__)}） / expected"
+                                f" {expected.__name__}, got {type(refusal).__name__}: {refusal}")
+    ijime_scene.refusal = None
+    ijime_scene.examined = str(refusal)
+
+
+@step(parsers.re(rf"拒否の理由に {_q('text')} が含まれる"))
+@step(parsers.re(rf"the refusal mentions {_q('text')}"))
+def refusal_mentions(ijime_scene: Scene, text: str) -> None:
+    said = ijime_scene.examined or (str(ijime_scene.refusal) if ijime_scene.refusal else "")
+    if not said:
+        raise PolicyCheckFailed("確認する拒否がありません / there is no refusal to examine")
+    if normalise(text) not in normalise(said):
+        raise PolicyCheckFailed(f"拒否の理由に「{text}」がありません / the refusal does not mention '{text}': {said}")
+
+
+@step(parsers.re(rf"状態は {_q('state')} である"))
+@step(parsers.re(rf"the case is in {_q('state')}"))
+def in_state(ijime_scene: Scene, state: str) -> None:
+    ijime_scene.settle()
+    case = ijime_scene.require_case()
+    if not case.in_state(state):
+        raise PolicyCheckFailed(f"状態が違います（期待: {state}、実際: {', '.join(sorted(case.active_states))}）"
+                                f" / expected the case in '{state}', it is in {sorted(case.active_states)}")
+
+
+@step(parsers.re(rf"状態は {_q('state')} ではない"))
+@step(parsers.re(rf"the case is not in {_q('state')}"))
+def not_in_state(ijime_scene: Scene, state: str) -> None:
+    ijime_scene.settle()
+    case = ijime_scene.require_case()
+    if case.in_state(state):
+        raise PolicyCheckFailed(f"状態 {state} にあってはなりません / the case must not be in '{state}'"
+                                f" ({sorted(case.active_states)})")
+
+
+@step(parsers.re(rf"{DATE} に (?P<role>\S+) が行える操作に {_q('trigger')} が(?P<yes>含まれる|含まれない)"))
+@step(parsers.re(rf"on {DATE} (?P<role>\S+) (?P<yes>may|may not) fire {_q('trigger')}"))
+def may_fire(ijime_scene: Scene, date: str, role: str, trigger: str, yes: str) -> None:
+    ijime_scene.settle()
+    case = ijime_scene.require_case()
+    at, actor = ijime_scene.at(date), ijime_scene.actor(role)
+    available = case.available_triggers(actor, at=at)
+    wanted = yes in ("含まれる", "may")
+    if (trigger in available) != wanted:
+        raise PolicyCheckFailed(f"{role} が行える操作: {', '.join(available) or 'なし'}（「{trigger}」が"
+                                f"{'含まれるはず' if wanted else '含まれないはず'}） / {role} may fire {available}")
+
+
+@step(parsers.re(rf"{DATE} 時点で期限 {_q('deadline')} は (?P<status>\S+) である"))
+@step(parsers.re(rf"on {DATE} the deadline {_q('deadline')} is (?P<status>\S+)"))
+def deadline_is(ijime_scene: Scene, date: str, deadline: str, status: str) -> None:
+    ijime_scene.settle()
+    case = ijime_scene.require_case()
+    wanted = deadline_status(status)
+    found = [d for d in case.deadlines(at=parse_moment(date)) if d.id == deadline]
+    if not found:
+        raise PolicyCheckFailed(f"期限「{deadline}」は始まっていません / deadline '{deadline}' has not started")
+    latest = found[-1]
+    if latest.status != wanted:
+        raise PolicyCheckFailed(f"期限「{deadline}」は {latest.status_ja}（期限 {latest.due.isoformat()}） / deadline"
+                                f" '{deadline}' is {latest.status}, expected {wanted}")
+
+
+@step(parsers.re(rf"履歴の最後は {_q('trigger')} である"))
+@step(parsers.re(rf"the last event is {_q('trigger')}"))
+def last_event_is(ijime_scene: Scene, trigger: str) -> None:
+    ijime_scene.settle()
+    last = ijime_scene.require_case().history()[-1]
+    if (last.trigger or last.type) != trigger:
+        raise PolicyCheckFailed(f"履歴の最後は「{last.trigger or last.type}」です / the last event is"
+                                f" '{last.trigger or last.type}', expected '{trigger}'")
+
+
+@step(parsers.re(rf"履歴に {_q('trigger')} が (?P<count>\S+) 件ある"))
+@step(parsers.re(rf"the history has (?P<count>\S+) {_q('trigger')} events?"))
+def history_count(ijime_scene: Scene, trigger: str, count: str) -> None:
+    ijime_scene.settle()
+    found = sum(1 for e in ijime_scene.require_case().history() if (e.trigger or e.type) == trigger)
+    if found != int(normalise(count)):
+        raise PolicyCheckFailed(f"履歴の「{trigger}」は {found} 件です / the history has {found} '{trigger}' events")
+
+
+@step(parsers.re(r"記録は検証に合格する"))
+@step(parsers.re(r"the log verifies"))
+def log_verifies(ijime_scene: Scene) -> None:
+    ijime_scene.settle()
+    report = ijime_scene.require_engine().verify(ijime_scene.require_case().id)
+    if not report.ok:
+        raise PolicyCheckFailed("記録の検証に失敗しました / verification failed: "
+                                + "; ".join(str(p) for p in report.problems))

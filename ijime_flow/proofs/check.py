@@ -1,0 +1,85 @@
+"""Checkpoints over a whole store, and proofs an auditor checks without trusting the database.
+
+- :func:`make_checkpoint`: the RFC 6962 Merkle root over every stored event in ``position`` order
+  (leaf = the event's canonical JSON text as UTF-8), signed (:mod:`ijime_flow.proofs.checkpoint`).
+- :func:`check_store`: the current store extends a checkpoint — its first ``size`` events hash to the
+  checkpointed root, shown by a consistency proof from the checkpointed tree to today's. A case
+  deleted whole, a truncated tail or a log rewritten before the checkpoint fails it, even when every
+  hash chain was recomputed.
+- :func:`inclusion_bundle` / :func:`check_bundle`: one event, its inclusion proof and the signed
+  checkpoint, as a small JSON file an auditor verifies offline without any other case's events.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from ..store import Store
+from .checkpoint import Checkpoint, from_json, sign_checkpoint, to_json, verify_checkpoint_signature
+from .merkle import MerkleLog, consistency_proof, inclusion_proof, leaf_hash, verify_consistency, verify_inclusion
+
+BUNDLE_FORMAT = 1
+
+
+def leaf_hashes(store: Store) -> list[bytes]:
+    return [leaf_hash(row.body.encode("utf-8")) for row in store.read_from(0)]
+
+
+def make_checkpoint(store: Store, private_key_pem: bytes, log_id: str, at: datetime) -> Checkpoint:
+    log = MerkleLog(leaf_hashes(store))
+    return sign_checkpoint(private_key_pem, log.size, log.root(), at, log_id)
+
+
+def check_store(store: Store, checkpoint: Checkpoint, public_key_pem: bytes) -> tuple[list[str], dict[str, Any]]:
+    """Problems (empty when the store extends the checkpoint) and the consistency proof shown."""
+    if not verify_checkpoint_signature(checkpoint, public_key_pem):
+        return ["the checkpoint's signature does not verify with this public key: it was altered or signed"
+                " by another key"], {}
+    leaves = leaf_hashes(store)
+    if len(leaves) < checkpoint.size:
+        return [f"the store holds {len(leaves)} events but the checkpoint of {checkpoint.issued_at} holds"
+                f" {checkpoint.size}: events were deleted (a case removed or a tail cut)"], {}
+    proof = consistency_proof(leaves, checkpoint.size)
+    new_root = MerkleLog(leaves).root()
+    shown = {"old_size": checkpoint.size, "new_size": len(leaves), "old_root": checkpoint.root,
+             "new_root": new_root.hex(), "proof": [h.hex() for h in proof]}
+    if not verify_consistency(checkpoint.size, len(leaves), checkpoint.root_bytes, new_root, proof):
+        return [f"the store does not extend the checkpoint of {checkpoint.issued_at} (size {checkpoint.size}):"
+                " events before that point were changed, removed or reordered"], shown
+    return [], shown
+
+
+def inclusion_bundle(store: Store, case_id: str, seq: int, checkpoint: Checkpoint) -> dict[str, Any]:
+    """One event with its proof of inclusion in the checkpointed log. ``LookupError`` if it is not there."""
+    rows = [row for row in store.read_case(case_id) if row.seq == seq]
+    if not rows:
+        raise LookupError(f"no event seq {seq} in case {case_id}")
+    index = rows[0].position - 1
+    if index >= checkpoint.size:
+        raise LookupError(f"case {case_id} seq {seq} (position {rows[0].position}) was recorded after the checkpoint"
+                          f" (size {checkpoint.size}): make a newer checkpoint first")
+    leaves = leaf_hashes(store)
+    return {"format": BUNDLE_FORMAT, "checkpoint": json.loads(to_json(checkpoint)), "case_id": case_id, "seq": seq,
+            "leaf_index": index, "event": rows[0].body,
+            "proof": [h.hex() for h in inclusion_proof(leaves, index, size=checkpoint.size)]}
+
+
+def check_bundle(bundle: dict[str, Any], public_key_pem: bytes) -> list[str]:
+    """Offline: the checkpoint is signed, and the event is in the log it describes."""
+    try:
+        checkpoint = from_json(json.dumps(bundle["checkpoint"]))
+        event_text, index = str(bundle["event"]), int(bundle["leaf_index"])
+        proof = [bytes.fromhex(h) for h in bundle["proof"]]
+        event = json.loads(event_text)
+    except (KeyError, TypeError, ValueError) as exc:
+        return [f"not a usable proof file: {exc}"]
+    problems = []
+    if not verify_checkpoint_signature(checkpoint, public_key_pem):
+        problems.append("the checkpoint's signature does not verify with this public key")
+    if (event.get("case_id"), event.get("seq")) != (bundle.get("case_id"), bundle.get("seq")):
+        problems.append("the event in the file is not the one it claims to be")
+    if not verify_inclusion(leaf_hash(event_text.encode("utf-8")), index, checkpoint.size, proof, checkpoint.root_bytes):
+        problems.append(f"the event is not at position {index + 1} of the checkpointed log (the proof fails)")
+    return problems
