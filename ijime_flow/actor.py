@@ -20,14 +20,32 @@ class Actor:
     roles: frozenset[str] = field(default_factory=frozenset)
 
     def __init__(self, id: str, roles: Iterable[str] = ()) -> None:
-        if not isinstance(id, str) or not id.strip():
-            from .errors import InvalidData
+        from .canonical import check_id
+        from .errors import InvalidData
 
+        if not isinstance(id, str) or not id.strip():
             raise InvalidData("Actor id must be a non-empty string (a pseudonymous id such as 't-014')")
+        check_id(id, "Actor id")
         if isinstance(roles, str):
             roles = {roles}
+        try:
+            held = frozenset(roles)
+        except TypeError:
+            raise InvalidData(f"Actor roles must be role ids (text), not a {type(roles).__name__}") from None
+        for role in held:
+            check_id(role, "Actor role")
         object.__setattr__(self, "id", id)
-        object.__setattr__(self, "roles", frozenset(roles))
+        object.__setattr__(self, "roles", held)
 
 
 SYSTEM = Actor(SYSTEM_ACTOR_ID, {"system"})
+
+
+def check_actor(actor: object) -> Actor:
+    """The ``actor`` argument of a step: an :class:`Actor` (``InvalidData`` for anything else)."""
+    if not isinstance(actor, Actor):
+        from .errors import InvalidData
+
+        raise InvalidData(f"actor は Actor で指定してください / actor must be an Actor(id, roles), not a"
+                          f" {type(actor).__name__}")
+    return actor

@@ -14,11 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from .actor import SYSTEM, Actor
-from .clock import FUTURE_TOLERANCE, require_aware
+from .actor import SYSTEM, Actor, check_actor
+from .canonical import check_id
+from .clock import FUTURE_TOLERANCE, require_aware, storable
 from .deadlines import Deadline, Started, advance, case_deadlines
 from .errors import InvalidData
-from .events import Event, EventType, parse_event, seal, to_json_value
+from .events import Event, EventType, data_object, parse_event, seal
 from .language.conditions import holds
 from .language.models import TransitionDef
 from .projection import CaseRow, make_row
@@ -108,7 +109,8 @@ class Case:
         """The triggers this actor may fire now: right state, right role, conditions met."""
         defn = self._runtime.definition
         at = self._engine.clock.now() if at is None else at
-        roles = defn.role_closure(actor.roles)
+        require_aware(at, "at")
+        roles = defn.role_closure(check_actor(actor).roles)
         ctx = context(defn, self._facts, at, self._leaves, self.id, self._engine.guards)
 
         def may(t: TransitionDef) -> bool:
@@ -136,8 +138,10 @@ class Case:
         """Take a step. Returns the recorded event; raises and records nothing if the step is refused."""
         with self._engine.lock:
             defn = self._runtime.definition
+            check_id(trigger, "trigger")
+            check_actor(actor)
             at = self._when(at)
-            payload = to_json_value(dict(data or {}), "data")
+            payload = data_object(data)
             roles = defn.role_closure(actor.roles)
             chosen = resolve(defn, self._leaves, self._facts, trigger, roles, actor.id, at, payload, self.id,
                              self._engine.guards)
@@ -160,6 +164,8 @@ class Case:
         """Record a fact (e.g. ``serious_violence_or_extortion``). It moves nothing, but conditions read it."""
         with self._engine.lock:
             defn = self._runtime.definition
+            check_id(name, "fact")
+            check_actor(actor)
             at = self._when(at)
             roles = defn.role_closure(actor.roles)
             if defn.is_closed(self._leaves):
@@ -176,7 +182,7 @@ class Case:
 
     # -- internals ----------------------------------------------------------------------------------
     def _when(self, at: datetime | None) -> datetime:
-        return checked_time(at, self._engine.clock.now())
+        return checked_time(at, self._engine.clock.now(), opened_at=self.opened_at)
 
     def _automatic_steps(self, leaves: frozenset[str], facts: dict[str, Any], at: datetime) -> list[Step]:
         defn, steps = self._runtime.definition, list[Step]()
@@ -194,7 +200,7 @@ class Case:
                 data: Mapping[str, Any]) -> list[Event]:
         """Seal the steps, add what escalation criteria they meet, and append everything — this case's
         events and the linked case's — in one atomic write. Only then does the case change."""
-        recorded_at = self._engine.clock.now()
+        recorded_at = storable(self._engine.clock.now(), "the clock's now()")
         leaves = steps[-1][3]
         met = self._runtime.criteria.met_by(self._facts, facts, kind, data, at, steps[0][3], self.id, self._met)
         linked, link_records, link_rows = self._escalated_to, list[tuple[Event, str]](), list[CaseRow]()
@@ -240,14 +246,19 @@ class Case:
         return f"<Case {self.id} {self.workflow_id} {sorted(self._leaves)} seq={self._seq}>"
 
 
-def checked_time(at: datetime | None, now: datetime) -> datetime:
-    """The time of a step: ``now`` by default; never naive, never in the future."""
+def checked_time(at: datetime | None, now: datetime, *, opened_at: datetime | None = None) -> datetime:
+    """The time of a step: ``now`` by default; never naive, never in the future, never before the case
+    was opened (``opened_at``), always one the event format carries (:func:`~ijime_flow.clock.storable`)."""
+    now = storable(now, "the clock's now()")
     if at is None:
         return now
-    require_aware(at, "at")
+    at = storable(at)
     if at > now + FUTURE_TOLERANCE:
         raise InvalidData(f"未来の日時は記録できません / 'at' ({at.isoformat()}) is later than now"
                           f" ({now.isoformat()}): a step is recorded when it has happened")
+    if opened_at is not None and at < opened_at:
+        raise InvalidData(f"事案の開始（{opened_at.isoformat()}）より前の日時は記録できません / 'at' ({at.isoformat()}) is"
+                          f" before the case was opened ({opened_at.isoformat()})")
     return at
 
 

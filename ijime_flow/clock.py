@@ -57,6 +57,30 @@ def require_aware(at: datetime, what: str) -> None:
         )
 
 
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+"""No step is dated before this: a school record of that age is a typing mistake (year 0001, 1019)."""
+LATEST = datetime(3000, 1, 1, tzinfo=UTC)
+"""Nor at or after this (year 9999 is a typing mistake too, and deadlines must stay computable)."""
+
+
+def storable(at: datetime, what: str = "at") -> datetime:
+    """A time the event format carries and reads back: aware, with a UTC offset of whole minutes (an
+    offset like zoneinfo's +09:18:59 for old Tokyo dates, or seconds, becomes the same instant in UTC),
+    and from :data:`EARLIEST` up to :data:`LATEST`. ``InvalidData`` otherwise."""
+    require_aware(at, what)
+    try:
+        offset = at.utcoffset()
+        if offset is not None and offset % timedelta(minutes=1):
+            at = at.astimezone(UTC)
+        inside = EARLIEST <= at < LATEST
+    except OverflowError:  # year 1 east of UTC, year 9999 west of it: not a time in range either
+        inside = False
+    if not inside:
+        raise InvalidData(f"{what}: {EARLIEST.year}年から{LATEST.year - 1}年までの日時にしてください / {what}"
+                          f" ({at.isoformat()}) is not between {EARLIEST.year} and {LATEST.year - 1}: check the year")
+    return at
+
+
 JST_MINUTE = "%Y-%m-%d %H:%M"
 
 
@@ -73,4 +97,4 @@ def parse_local_time(text: str) -> datetime:
     except ValueError:
         raise InvalidData(f"時刻「{text}」を読めません / {text!r} is not an ISO 8601 date or time"
                           " (e.g. 2019-05-03T17:00, 2019-05-03T17:00+09:00, 2019-05-03)") from None
-    return at.replace(tzinfo=TOKYO) if at.tzinfo is None else at
+    return storable(at.replace(tzinfo=TOKYO) if at.tzinfo is None else at, f"時刻 / time {text!r}")

@@ -13,6 +13,7 @@ from datetime import datetime, time, timedelta
 from typing import Any, Literal, NamedTuple
 
 from .definition import Definition
+from .errors import StoreError
 from .events import Event
 from .language.conditions import holds, parse_duration
 from .language.models import DeadlineDef
@@ -114,10 +115,23 @@ class LogFold:
     started: tuple[Started, ...] = ()
 
     def add(self, event: Event) -> None:
+        """Fold one more event. An event the definition cannot take (states it does not have, data that
+        does not fold) is a damaged log: ``StoreError`` naming the case and seq, never a ``KeyError``."""
         after = self.leaves if event.to_states is None else frozenset(event.to_states)
-        fold_event(self.facts, self.definition, event.type, event.trigger, event.from_states, event.data)
-        self.started = advance(self.definition, self.started, trigger=event.trigger, at=event.at, seq=event.seq,
-                               before=self.leaves, after=after, facts=self.facts, case_id=event.case_id)
+        nodes = self.definition.nodes
+        try:
+            if event.to_states is not None and not all(leaf in nodes for leaf in after):
+                unknown = sorted(leaf for leaf in after if leaf not in nodes)
+                raise StoreError(f"case {event.case_id} seq {event.seq}: 記録の状態 {unknown} はワークフロー"
+                                 f" {self.definition.id} にありません / names states its workflow does not have"
+                                 f" ({', '.join(unknown)[:200]}): run `ijime-flow verify`")
+            fold_event(self.facts, self.definition, event.type, event.trigger, event.from_states, event.data)
+            self.started = advance(self.definition, self.started, trigger=event.trigger, at=event.at, seq=event.seq,
+                                   before=self.leaves, after=after, facts=self.facts, case_id=event.case_id)
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
+            raise StoreError(f"case {event.case_id} seq {event.seq}: この記録は読めません / the event cannot be read"
+                             f" under {self.definition.id} {self.definition.version} ({type(exc).__name__}):"
+                             " run `ijime-flow verify`") from None
         self.leaves = after
 
 

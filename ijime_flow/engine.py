@@ -17,15 +17,16 @@ from typing import Any
 
 import structlog
 
-from .actor import SYSTEM, Actor
+from .actor import SYSTEM, Actor, check_actor
 from .audit.verify import VerificationReport, verify_store
+from .canonical import check_id, check_int
 from .case import Case, checked_time
-from .clock import Clock, SystemClock, require_aware
+from .clock import Clock, SystemClock, storable
 from .deadlines import LogFold, advance
 from .definition import Definition
 from .errors import DefinitionError, InvalidData, PermissionDenied, Problem, StoreError, UnknownCase, UnknownWorkflow
 from .escalation import Met
-from .events import Event, parse_event, seal, to_json_value
+from .events import Event, data_object, parse_event, seal
 from .language.conditions import GuardFn, GuardRef, walk
 from .language.loader import load_path
 from .machine import CompiledMachine, Runtime
@@ -58,7 +59,7 @@ class Engine:
         an id is the one new cases are opened under; existing cases keep their pinned one. A workflow
         that escalates to another (``escalation.to``) also loads ``<to>.yaml`` from its folder if that
         workflow is not loaded yet."""
-        loaded = load_path(path, run_lint=lint)
+        loaded = load_path(path, run_lint=lint, known=self._current)
         for defn in loaded:
             self.add_definition(defn)
         folder = Path(path) if Path(path).is_dir() else Path(path).parent
@@ -83,8 +84,8 @@ class Engine:
     def definition(self, workflow_id: str) -> Definition:
         try:
             return self._current[workflow_id]
-        except KeyError:
-            raise UnknownWorkflow(workflow_id, sorted(self._current)) from None
+        except (KeyError, TypeError):
+            raise UnknownWorkflow(check_id(workflow_id, "workflow_id"), sorted(self._current)) from None
 
     def _runtime(self, definition: Definition) -> Runtime:
         runtime = self._runtimes.get(definition.sha256)
@@ -115,6 +116,8 @@ class Engine:
         """Open a case under the current definition of ``workflow_id``; the first event pins it and
         names the case's school (``school``, or the engine's)."""
         with self.lock:
+            check_id(workflow_id, "workflow_id")
+            check_actor(actor)
             if school is None and self.school is None:
                 raise InvalidData("事案には学校の指定が必要です / every case belongs to a school: pass"
                                   " open_case(..., school=ID) or Engine(..., school=ID)")
@@ -126,12 +129,10 @@ class Engine:
             roles = definition.role_closure(actor.roles)
             if not roles & set(definition.spec.opened_by):
                 raise PermissionDenied(f"open {workflow_id}", actor.id, sorted(roles), definition.spec.opened_by)
-            case_id = case_id or uuid.uuid4().hex
-            if not isinstance(case_id, str) or not case_id.strip() or len(case_id) > 128:
-                raise InvalidData("case_id must be non-empty text of at most 128 characters")
-            now = self.clock.now()
+            case_id = uuid.uuid4().hex if case_id is None else check_id(case_id, "case_id")
+            now = storable(self.clock.now(), "the clock's now()")
             at = checked_time(at, now)
-            payload = to_json_value(dict(data or {}), "data")
+            payload = data_object(data)
             facts = opening_data(definition, payload)
             self._keep(definition)
             leaves = frozenset(definition.initial_leaves)
@@ -226,6 +227,10 @@ class Engine:
         loaded). ``state``: that state is active (a leaf or a state it is inside). ``overdue``: a
         deadline has passed by ``as_of`` (default now) and has not been met."""
         query = self._query(school, workflow, state, closed, overdue, as_of)
+        if limit is not None and check_int(limit, "limit") < 1:
+            raise InvalidData(f"limit は1以上です / limit must be at least 1, not {limit}")
+        if check_int(offset, "offset") < 0:
+            raise InvalidData(f"offset は0以上です / offset must not be negative, not {offset}")
         return self.store.find_cases(query, limit=limit, offset=offset)
 
     def count_cases(self, *, school: str | None = None, workflow: str | None = None, state: str | None = None,
@@ -242,7 +247,13 @@ class Engine:
     def _query(self, school: str | None, workflow: str | None, state: str | None, closed: bool | None,
                overdue: bool, as_of: datetime | None) -> CaseQuery:
         if as_of is not None:
-            require_aware(as_of, "as_of")
+            as_of = storable(as_of, "as_of")
+        for value, what in ((school, "school"), (workflow, "workflow"), (state, "state")):
+            if value is not None:
+                check_id(value, what)
+        for flag, what in ((closed, "closed"), (overdue, "overdue")):
+            if flag is not None and not isinstance(flag, bool):
+                raise InvalidData(f"{what} は True か False です / {what} must be True or False, not {flag!r}")
         if state is not None and self._current:  # a misspelt state would quietly match nothing
             defs = [self._current[workflow]] if workflow in self._current else list(self._current.values())
             if not any(state in d.nodes for d in defs):
@@ -263,7 +274,7 @@ class Engine:
 
     def get_case(self, case_id: str) -> Case:
         """Rebuild a case from the store: its pinned definition, states, facts and chain head."""
-        rows = self.store.read_case(case_id)
+        rows = self.store.read_case(check_id(case_id, "case_id"))
         if not rows:
             raise UnknownCase(case_id)
         events = [parse_event(row.body, row.case_id, row.seq) for row in rows]
@@ -295,7 +306,7 @@ class Engine:
         that the recorded states are the replayed ones; for one case or the whole store. ``progress``
         (whole store): wraps the ids of the cases as they are reached, given their number — e.g. a
         progress bar (:func:`ijime_flow.progress.progress`)."""
-        return verify_store(self, case_id, progress=progress)
+        return verify_store(self, None if case_id is None else check_id(case_id, "case_id"), progress=progress)
 
     def _check_guards(self, definition: Definition) -> None:
         missing = sorted({c.guard for t in definition.spec.transitions if t.when is not None
@@ -325,7 +336,7 @@ class ProjectionReport:
 def _school_id(school: object) -> str:
     if not isinstance(school, str) or not school.strip() or len(school) > 128:
         raise InvalidData("school must be non-empty text of at most 128 characters (a school id, not a name)")
-    return school
+    return check_id(school, "school")
 
 
 def _seal_opened(definition: Definition, case_id: str, actor: Actor, at: datetime, recorded_at: datetime,

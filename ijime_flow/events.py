@@ -16,7 +16,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from .canonical import canonical_json, sha256_hex
+from .canonical import MAX_DEPTH, canonical_json, check_int, check_text, sha256_hex
 from .errors import InvalidData
 
 EVENT_FORMAT = 1
@@ -179,28 +179,47 @@ def parse_event(text: str, case_id: str = "", seq: int = 0) -> Event:
                          " damaged or edited; run `ijime-flow verify`") from None
 
 
-def to_json_value(value: Any, where: str) -> Any:
+def data_object(data: object, where: str = "data") -> dict[str, Any]:
+    """The ``data`` of a step as JSON: a mapping (or nothing), checked by :func:`to_json_value`."""
+    if data is None:
+        return {}
+    if not isinstance(data, Mapping):
+        raise InvalidData(f"{where} は辞書で指定してください / {where} must be a mapping of field names to values,"
+                          f" not a {type(data).__name__}")
+    found: dict[str, Any] = to_json_value(dict(data), where)
+    return found
+
+
+def to_json_value(value: Any, where: str, depth: int = 0) -> Any:
     """Data given by the caller as JSON: dates and times become ISO 8601 text; anything else not
-    representable in JSON is refused with the field named."""
-    if value is None or isinstance(value, bool | int | str) or (type(value) is dict and not value):
+    representable in JSON — or not kept alike by every store: a NUL or a lone surrogate in text, an
+    integer beyond ±(2**53 − 1), nesting deeper than 32 — is refused with the field named."""
+    if value is None or isinstance(value, bool) or (type(value) is dict and not value):
         return value
+    if isinstance(value, str):
+        return check_text(value, where)
+    if isinstance(value, int):
+        return check_int(value, where)
     if isinstance(value, float):
         if not math.isfinite(value):
             raise InvalidData(f"{where}: {value} is not a finite number")
         return value
     if isinstance(value, datetime):
-        if value.tzinfo is None:
+        if value.tzinfo is None or value.utcoffset() is None:
             raise InvalidData(f"{where}: naive datetime {value.isoformat()}; give a timezone")
         return value.isoformat()
     if isinstance(value, date):
         return value.isoformat()
+    if depth >= MAX_DEPTH:
+        raise InvalidData(f"{where}: データの入れ子が深すぎます / data nests deeper than {MAX_DEPTH} levels")
     if isinstance(value, Mapping):
         out = {}
         for key, item in value.items():
             if not isinstance(key, str):
-                raise InvalidData(f"{where}: keys must be text, got {key!r}")
-            out[key] = to_json_value(item, f"{where}.{key}")
+                raise InvalidData(f"{where}: keys must be text, got a {type(key).__name__}")
+            check_text(key, f"{where} (a key)")
+            out[key] = to_json_value(item, f"{where}.{key[:40]}", depth + 1)
         return out
     if isinstance(value, list | tuple):
-        return [to_json_value(item, f"{where}[{i}]") for i, item in enumerate(value)]
+        return [to_json_value(item, f"{where}[{i}]", depth + 1) for i, item in enumerate(value)]
     raise InvalidData(f"{where}: a {type(value).__name__} cannot be recorded (use text, numbers, booleans, dates)")

@@ -17,11 +17,15 @@ conditions hold is taken: one trigger moves one transition.
 
 from __future__ import annotations
 
+import math
+import reprlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from .canonical import MAX_INT, check_text
+from .clock import EARLIEST, LATEST, storable
 from .definition import Definition
 from .errors import ConditionFailure, GuardFailed, InvalidData, InvalidTransition, PermissionDenied
 from .language.conditions import EvalContext, GuardFn, evaluate, holds
@@ -141,35 +145,57 @@ def check_fact(defn: Definition, name: str, value: Any, roles: frozenset[str], a
 
 
 def coerce_fact(fact: FactDef, name: str, value: Any) -> Any:
-    """A fact value as Python holds it (``date`` for date facts), from Python or from JSON."""
+    """A fact value as Python holds it (``date`` for date facts), from Python or from JSON. Numbers,
+    text, dates and times are held to what every store keeps alike (see :mod:`ijime_flow.canonical`):
+    integers within ±(2**53 − 1), finite numbers, text without NUL or lone surrogates, dates and times
+    from 1900 to 2999 (a time's odd UTC offset becomes UTC)."""
     kind, bad = fact.type, False
     if kind == "bool":
         bad = not isinstance(value, bool)
     elif kind == "int":
-        bad = not isinstance(value, int) or isinstance(value, bool)
+        bad = not isinstance(value, int) or isinstance(value, bool) or not -MAX_INT <= value <= MAX_INT
     elif kind == "number":
-        bad = not isinstance(value, int | float) or isinstance(value, bool)
+        bad = not isinstance(value, int | float) or isinstance(value, bool) or not (
+            math.isfinite(value) if isinstance(value, float) else -MAX_INT <= value <= MAX_INT)
     elif kind in ("string", "enum"):
         bad = not isinstance(value, str) or (kind == "enum" and value not in (fact.values or []))
+        if not bad:
+            check_text(value, f"fact '{name}'")
     elif kind == "date":
         if isinstance(value, str):
             try:
                 value = date.fromisoformat(value)
             except ValueError:
                 bad = True
-        bad = bad or not isinstance(value, date) or isinstance(value, datetime)
+        bad = bad or not isinstance(value, date) or isinstance(value, datetime) or not (
+            EARLIEST.date() <= value < LATEST.date())
     else:
         if isinstance(value, str):
             try:
                 value = datetime.fromisoformat(value)
             except ValueError:
                 bad = True
-        bad = bad or not isinstance(value, datetime) or value.tzinfo is None
+        bad = bad or not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() is None
+        if not bad:
+            value = storable(value, f"fact '{name}'")
     if bad:
         allowed = f" (one of: {', '.join(fact.values or [])})" if kind == "enum" else ""
-        raise InvalidData(f"「{fact.ja}」の値が正しくありません / fact '{name}' must be a {kind}{allowed},"
-                          f" got {value!r}")
+        ranged = f" from {EARLIEST.year} to {LATEST.year - 1}" if kind in ("date", "datetime") else ""
+        raise InvalidData(f"「{fact.ja}」の値が正しくありません / fact '{name}' must be a {kind}{allowed}{ranged},"
+                          f" got {_shown(value)}")
     return value
+
+
+_SHOWN = reprlib.Repr()
+_SHOWN.maxlevel, _SHOWN.maxstring, _SHOWN.maxother, _SHOWN.maxlong = 2, 40, 40, 40
+
+
+def _shown(value: Any) -> str:
+    """A short picture of a refused value: never the whole of a huge or deeply nested one."""
+    try:
+        return _SHOWN.repr(value)
+    except Exception:  # a value whose repr itself fails
+        return f"a {type(value).__name__}"
 
 
 def fact_json(value: Any) -> Any:

@@ -128,3 +128,13 @@ def pg_url() -> Iterator[str]:
     yield f"{PG_ADMIN_URL}{separator}options=-csearch_path%3D{schema}"
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
         admin.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture(autouse=True)
+def _structlog_as_it_was() -> Iterator[None]:
+    """A test that runs the command in-process (``ijime_flow.cli.main``) lets it configure structlog, as
+    an application does; put the configuration back so later tests see the library's defaults."""
+    import structlog
+
+    yield
+    structlog.reset_defaults()

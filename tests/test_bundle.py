@@ -77,7 +77,7 @@ def target(tmp_path: Path, clock: FixedClock) -> Engine:
 # -- export and load ------------------------------------------------------------------------------------
 def test_a_round_trip_keeps_every_byte_and_replays_the_same(engine: Engine, tmp_path: Path) -> None:
     other = open_at(engine, 1)  # another case, interleaved with the exported one: it must not travel
-    case = walk_main_line(open_at(engine, 2), until="confirm_facts")
+    case = walk_main_line(engine.open_case("response", actor=STAFF, at=jst(2019, 5, 1, 9, 30)), until="confirm_facts")
     other.fire("stop_act", actor=STAFF, at=jst(2019, 5, 3, 11))
     path = tmp_path / "case.jsonl"
     text = export(engine, case.id, path)
@@ -349,7 +349,7 @@ def test_proofs_against_a_checkpoint(engine: Engine, tmp_path: Path) -> None:
     private, public = generate_keypair()
     _, other_public = generate_keypair()
     open_at(engine, 1)
-    case = walk_main_line(open_at(engine, 2), until="share_with_committee")
+    case = walk_main_line(engine.open_case("response", actor=STAFF, at=jst(2019, 5, 1, 9, 30)), until="share_with_committee")
     cp = make_checkpoint(engine.store, private, "school-1", jst(2019, 5, 5))
     case.fire("start_fact_finding", actor=COMMITTEE, at=jst(2019, 5, 6))  # after the checkpoint: no proof
     text = export(engine, case.id, tmp_path / "p.jsonl", checkpoint=cp)

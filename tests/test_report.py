@@ -146,7 +146,7 @@ def test_report_diagram_marks_visited_and_current_states(sqlite_engine: Engine) 
     assert classes(diagram, "visited") | classes(diagram, "current") <= declared
 
     # a case past the parallel state: every state of the three regions visited, monitoring current
-    done = finish_regions(walk_main_line(open_case(sqlite_engine, day=2)))
+    done = finish_regions(walk_main_line(sqlite_engine.open_case("response", actor=STAFF, at=jst(2019, 5, 1, 9, 30))))
     assert done.active_states == {"monitoring"}
     diagram = highlighted_diagram(defn, done.history())
     assert classes(diagram, "current") == {"monitoring"}

@@ -1,6 +1,7 @@
-"""REFERENCE COPY of ijime_flow/verify.py as it was before the fast verifier (kept unchanged, imports
-adjusted to run from tests): tests/test_verify_equivalence.py checks the fast verifier reports exactly
-what this straightforward one does.
+"""REFERENCE COPY of the verifier (now ijime_flow/audit/verify.py and its parts) as it was before it was
+made fast (imports adjusted to run from tests; a rule added since is added here too, marked "added with
+the rule"): tests/test_verify_equivalence.py checks the fast verifier reports exactly what this
+straightforward one does.
 
 Verification: can this log be trusted?
 
@@ -187,6 +188,9 @@ def check_replay(engine: Engine, case_id: str, events: Sequence[Event]) -> list[
         if ev.at > ev.recorded_at + FUTURE_TOLERANCE:
             return bad(ev.seq, "illegal", f"'{label}' is dated {ev.at.isoformat()}, after it was recorded"
                                           f" ({ev.recorded_at.isoformat()}): a step cannot be recorded in advance")
+        if ev.at < first.at:  # (added with the rule: no step before the case was opened)
+            return bad(ev.seq, "illegal", f"'{label}' is dated {ev.at.isoformat()}, before the case was"
+                                          f" opened ({first.at.isoformat()})")
         if ev.from_states != sorted(leaves):
             return bad(ev.seq, "state", f"recorded from_states {ev.from_states} differ from the replayed"
                                         f" {sorted(leaves)}")
@@ -264,8 +268,13 @@ def _link_problem(engine: Engine, source: str, target: str, criterion: str, *, r
     if not rows:
         return f"the linked case {look_in} does not exist in the store"
     for row in rows:
-        body = json.loads(row.body)
-        data = body.get("data") or {}
+        try:  # (added with the rule) a damaged row names no link (its own check reports it, with its seq)
+            body = json.loads(row.body)
+        except (ValueError, RecursionError):
+            continue
+        data = body.get("data") if isinstance(body, dict) else None
+        if not isinstance(data, dict):
+            continue
         if data.get("criterion") != criterion:
             continue
         if reverse and body.get("type") in ("opened", "criterion_met") and data.get("escalated_from") == source:

@@ -75,7 +75,8 @@ def _case_steps(run: _Run, case_id: str, *, streaming: bool) -> _Steps:
     if broken or ev is None:
         pin = None
     else:
-        kind, _, _, to_states, actor_id, actor_roles, _, _, data, pin, data_text = ev
+        kind, _, _, to_states, actor_id, actor_roles, opened, _, data, pin, data_text = ev
+        opened_text = opened.isoformat()  # as the canonical text has it
         if links is not None and kind in _LINKS:
             links.append((kind, data))
         if kind != "opened" or pin is None:
@@ -169,7 +170,9 @@ def _case_steps(run: _Run, case_id: str, *, streaming: bool) -> _Steps:
             if data_text is not None and due is None and not pending and kind in _LANES and (
                     at == recorded_at or (len(at) == len(recorded_at) and at <= recorded_at and recorded_at < "9999"
                                           and at.endswith(recorded_at[-6:]))
-                    or fromisoformat(at) <= fromisoformat(recorded_at) + FUTURE_TOLERANCE):
+                    or fromisoformat(at) <= fromisoformat(recorded_at) + FUTURE_TOLERANCE) and (
+                    at >= opened_text if len(at) == len(opened_text) and at.endswith(opened_text[-6:])
+                    else fromisoformat(at) >= opened):
                 if kind != "fact":
                     # a manual step met before: from this configuration, by these roles, with this data, on the
                     # same values of the facts its choice reads
@@ -222,6 +225,10 @@ def _case_steps(run: _Run, case_id: str, *, streaming: bool) -> _Steps:
             if at > recorded_at + FUTURE_TOLERANCE:
                 replaying = bad(seq, "illegal", f"'{trigger or kind}' is dated {at.isoformat()}, after it was recorded"
                                                 f" ({recorded_at.isoformat()}): a step cannot be recorded in advance")
+                continue
+            if at < opened:
+                replaying = bad(seq, "illegal", f"'{trigger or kind}' is dated {at.isoformat()}, before the case was"
+                                                f" opened ({opened.isoformat()})")
                 continue
             if data_text is not None:  # the canonical reading: states compared as the canonical text of the list
                 if from_text != (state_texts.get(leaves) or run.state_text(leaves)):

@@ -18,8 +18,13 @@ def _link_problem(store: Store, source: str, target: str, criterion: str, *, rev
     if not rows:
         return f"the linked case {look_in} does not exist in the store"
     for row in rows:
-        body = json.loads(row.body)
-        data = body.get("data") or {}
+        try:  # a damaged row names no link (its own check reports it, with its seq)
+            body = json.loads(row.body)
+        except (ValueError, RecursionError):
+            continue
+        data = body.get("data") if isinstance(body, dict) else None
+        if not isinstance(data, dict):
+            continue
         if data.get("criterion") != criterion:
             continue
         if reverse and body.get("type") in ("opened", "criterion_met") and data.get("escalated_from") == source:

@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ..clock import jst, require_aware
-from ..deadlines import Deadline, case_deadlines
+from ..deadlines import Deadline, LogFold, case_deadlines
 from ..definition import Definition
 from ..errors import StoreError, UnknownCase, UnknownWorkflow
 from ..events import ActorRef, Event, parse_event
@@ -66,6 +66,7 @@ def case_report(engine: Engine, case_id: str, *, as_of: datetime) -> str:
     if runtime is None:
         raise UnknownWorkflow(f"{pin.id} {pin.version} ({pin.sha256[:12]})")
     defn = runtime.definition
+    events, unreadable = _foldable(defn, events, unreadable)
     links: list[LinkedCase] | None = None if unreadable else engine.get_case(case_id).linked_cases()
     out = [f"# 事案報告書 (case report): {_code(case_id)}", "",
            f"基準時刻 (as of): {jst(as_of)} JST — 期限の判定はこの時刻によります (deadlines are judged at this time).", ""]
@@ -112,6 +113,20 @@ def _read_events(engine: Engine, case_id: str) -> tuple[list[Event], str]:
                 raise
             return events, f"seq {row.seq}: {exc}"
     return events, ""
+
+
+def _foldable(defn: Definition, events: list[Event], unreadable: str) -> tuple[list[Event], str]:
+    """The events up to the first one the definition cannot take (states it lacks, data that does not
+    fold): the timeline ends there, as at an unreadable event."""
+    fold = LogFold(defn)
+    for index, event in enumerate(events):
+        try:
+            fold.add(event)
+        except StoreError as exc:
+            if index == 0:
+                raise
+            return events[:index], str(exc)
+    return events, unreadable
 
 
 def _current_leaves(events: Sequence[Event]) -> list[str]:

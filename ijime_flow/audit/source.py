@@ -11,7 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..engine import Engine
-from ..errors import InvalidData, UnknownCase
+from ..errors import InvalidData, StoreError, UnknownCase
+from ..store import open_store, redact_url
+from ..store.urls import sqlite_path
 
 
 def open_source(file: Path | None, db: str | Path | None, case: str | None) -> tuple[Engine, str]:
@@ -28,10 +30,21 @@ def open_source(file: Path | None, db: str | Path | None, case: str | None) -> t
         return engine, main
     if db is None or case is None:
         raise InvalidData("give a bundle FILE, or --db DB and a CASE")
-    if "://" not in str(db) and not Path(db).is_file():
-        raise InvalidData(f"no such store: {db}")
-    engine = Engine(db)
+    engine = open_reading(db)
     if not engine.store.read_case(case):
         engine.close()
         raise UnknownCase(case)
     return engine, case
+
+
+def open_reading(db: str | Path) -> Engine:
+    """An engine over an existing store, opened read-only: it must be an ijime-flow store, and nothing
+    is written to it (``StoreError`` in plain words otherwise, never showing a password)."""
+    path = sqlite_path(db)
+    if path is not None and path.strip() and not Path(path).is_file():
+        raise InvalidData(f"保存先がありません / no such store: {redact_url(db)}")
+    try:
+        store = open_store(db, read_only=True)
+    except ImportError as exc:  # psycopg missing for a postgresql:// URL
+        raise StoreError(f"cannot open {redact_url(db)}: {exc}") from None
+    return Engine(store)

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 from ..clock import jst
+from ..store import redact_url
 from .common import (
     EXIT_OK,
     EXIT_PROBLEMS,
@@ -48,7 +49,7 @@ def register_checkpoints(sub: argparse._SubParsersAction[argparse.ArgumentParser
 
 
     p = sub.add_parser("checkpoint", help="sign the Merkle root of every event in the store (keep it outside the store)")
-    p.add_argument("--db", type=Path, required=True, help="SQLite file")
+    p.add_argument("--db", required=True, help="SQLite file or postgresql:// URL")
     p.add_argument("--key", type=Path, required=True, help="private key (from keygen)")
     p.add_argument("--log-id", default="", help="names the store in the checkpoint (default: the file name)")
     p.add_argument("-o", "--output", type=Path, help="write here instead of standard output")
@@ -56,7 +57,7 @@ def register_checkpoints(sub: argparse._SubParsersAction[argparse.ArgumentParser
 
 
     p = sub.add_parser("prove", help="an inclusion proof of one event in a checkpointed log, for an auditor")
-    p.add_argument("--db", type=Path, required=True, help="SQLite file")
+    p.add_argument("--db", required=True, help="SQLite file or postgresql:// URL")
     p.add_argument("case", metavar="CASE")
     p.add_argument("seq", type=int, metavar="SEQ")
     p.add_argument("--checkpoint", type=Path, required=True, metavar="FILE")
@@ -74,7 +75,7 @@ def _verify(args: argparse.Namespace) -> int:
     if args.db is None:
         if args.target is None:
             raise Unusable("give --db DB (a store) or FILE (a history bundle)")
-        return _verify_bundle(Path(args.target), args.pubkey, args.json)
+        return _verify_bundle(Path(args.target), args.pubkey, args.checkpoint, args.json)
     if (args.checkpoint is None) != (args.pubkey is None):
         raise Unusable("--checkpoint and --pubkey go together")
     with open_existing(args.db) as engine:
@@ -102,26 +103,36 @@ def _verify(args: argparse.Namespace) -> int:
         return EXIT_OK if ok else EXIT_PROBLEMS
 
 
-def _verify_bundle(path: Path, pubkey: Path | None, as_json: bool) -> int:
-    """A bundle, offline: everything ``verify --db`` checks, its inclusion proofs when a key is
-    given, and where each deadline of its cases stands as of the export."""
-    from ..audit.bundle import check_proofs, load_bundle, read_bundle
+def _verify_bundle(path: Path, pubkey: Path | None, checkpoint: Path | None, as_json: bool) -> int:
+    """A bundle, offline: everything ``verify --db`` checks; with a key, its inclusion proofs — every
+    event the checkpoint covers must be proven — against the auditor's ``checkpoint`` when given (it
+    takes precedence over the one the bundle carries); and where each deadline of its cases stands as
+    of the export."""
+    from ..audit.bundle import ProofStatus, load_bundle, proof_status, read_bundle
 
+    if checkpoint is not None and pubkey is None:
+        raise Unusable("--checkpoint needs --pubkey (the key that signed it)")
     engine, main_case = load_bundle(path)
     with engine:
         report = engine.verify(progress=progress_bar)
-        proofs: list[str] = []
+        status: ProofStatus | None = None
         if pubkey is not None:
+            own = read_checkpoint(checkpoint) if checkpoint is not None else None
             try:
-                proofs = check_proofs(read_bundle(path), read(pubkey, "public key"))
+                status = proof_status(read_bundle(path), read(pubkey, "public key"), own)
             except ValueError as exc:
                 raise Unusable(f"{pubkey}: not a public key: {exc}") from None
+        proofs = list(status.problems) if status else []
         deadlines = {cid: engine.get_case(cid).deadlines() for cid in engine.case_ids()
                      if not any(p.case_id == cid for p in report.problems)}
         ok = report.ok and not proofs
         if as_json:
+            shown: dict[str, object] = {"checked": status is not None, "problems": proofs}
+            if status is not None:
+                shown.update(events=status.events, covered=status.covered, proven=status.proven, after=status.after,
+                             checkpoint_size=status.checkpoint.size if status.checkpoint else None)
             print(json.dumps({**report.to_dict(), "ok": ok, "bundle": str(path), "case_id": main_case,
-                              "proofs": {"checked": pubkey is not None, "problems": proofs},
+                              "proofs": shown,
                               "deadlines": {cid: [{"id": d.id, "state": d.state, "due": d.due.isoformat(),
                                                    "met_at": d.met_at.isoformat() if d.met_at else None,
                                                    "status": d.status} for d in found]
@@ -131,9 +142,9 @@ def _verify_bundle(path: Path, pubkey: Path | None, as_json: bool) -> int:
         print(verdict(report.ok, report.cases, report.events, len(report.problems)) + f"  ({path})")
         for problem in report.problems:
             print(f"  {problem}")
-        if pubkey is not None:
-            print("包含証明: すべて有効 / every inclusion proof holds" if not proofs else
-                  "包含証明: 無効あり / some inclusion proofs FAIL")
+        if status is not None:
+            print(("包含証明: すべて有効 / every inclusion proof holds" if not proofs else
+                   "包含証明: 無効あり / some inclusion proofs FAIL") + f" — {status.summary()}")
             for finding in proofs:
                 print(f"  {finding}")
         for cid, found in deadlines.items():
@@ -151,9 +162,12 @@ def _keygen(args: argparse.Namespace) -> int:
         if path.exists():
             raise Unusable(f"{path} exists: refusing to overwrite a key")
     secret, shared = generate_keypair()
-    private.touch(mode=0o600)
-    private.write_bytes(secret)
-    public.write_bytes(shared)
+    try:
+        private.touch(mode=0o600)
+        private.write_bytes(secret)
+        public.write_bytes(shared)
+    except OSError as exc:
+        raise Unusable(f"鍵を書き込めません / cannot write the key {exc.filename}: {exc.strerror or exc}") from None
     print(f"private key: {private} (keep it away from the school's database)\npublic key:  {public}")
     return EXIT_OK
 
@@ -164,7 +178,7 @@ def _checkpoint(args: argparse.Namespace) -> int:
 
     with open_existing(args.db) as engine:
         key = read(args.key, "private key")
-        cp = audit(lambda: make_checkpoint(engine.store, key, args.log_id or args.db.name, engine.clock.now()))
+        cp = audit(lambda: make_checkpoint(engine.store, key, args.log_id or _log_name(args.db), engine.clock.now()))
     emit(to_json(cp) + "\n", args.output)
     if args.output:
         print(f"checkpoint: {cp.size} events, root {cp.root[:16]}…, written to {args.output}")
@@ -202,3 +216,14 @@ def _verify_proof(args: argparse.Namespace) -> int:
     print(f"証明OK / proven: case {bundle.get('case_id')} seq {bundle.get('seq')} is event"
           f" {int(bundle.get('leaf_index', 0)) + 1} of the signed log of {bundle['checkpoint']['size']} events")
     return EXIT_OK
+
+
+def _log_name(db: str) -> str:
+    """The default log id of a checkpoint: a file's name, or a URL's host and database (no password)."""
+    from ..store.urls import sqlite_path
+
+    path = sqlite_path(db)
+    if path is not None:
+        return Path(path).name
+    shown = redact_url(db).split("://", 1)[-1]
+    return shown.split("@")[-1].split("?")[0]

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import IjimeFlowError
-from ..store import Store, open_store
+from ..store import Store, open_store, redact_url
+from ..store.urls import is_memory, sqlite_path
 
 if TYPE_CHECKING:
     from ..proofs.checkpoint import Checkpoint
@@ -63,12 +64,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def _export(args: argparse.Namespace) -> int:
     from ..audit.bundle import export_bundle, linked_case_ids
-    from ..engine import Engine
+    from ..audit.source import open_reading
 
     checkpoint = _read_checkpoint(args.checkpoint) if args.checkpoint is not None else None
-    with Engine(_existing_store(args.db)) as engine:
+    with open_reading(args.db) as engine:
         if not engine.store.read_case(args.case):
-            raise _Unusable(f"事案 {args.case} は記録にありません / no case '{args.case}' in {args.db}")
+            raise _Unusable(f"事案 {args.case} は記録にありません / no case '{args.case}' in {redact_url(args.db)}")
         text = export_bundle(engine, args.case, with_linked=args.with_linked, checkpoint=checkpoint,
                              exported_at=engine.clock.now())
         linked = [] if args.with_linked else linked_case_ids(engine.store, args.case)
@@ -94,7 +95,10 @@ def _import(args: argparse.Namespace) -> int:
 
     if not args.file.is_file():
         raise _Unusable(f"no such bundle: {args.file}")
-    new = "://" not in args.db and not Path(args.db).exists()
+    if is_memory(args.db) or (sqlite_path(args.db) is not None and not str(sqlite_path(args.db)).strip()):
+        _store(args.db)  # refused: it keeps nothing
+    path = sqlite_path(args.db)
+    new = path is not None and not Path(path).exists()
     if new:  # verify before creating the store, so a refused bundle leaves no empty store behind
         engine, _ = load_bundle(args.file)
         with engine:
@@ -111,7 +115,7 @@ def _import(args: argparse.Namespace) -> int:
         return EXIT_PROBLEMS
     finally:
         store.close()
-    print(f"取り込みました / imported into {args.db}{' (new store)' if new else ''}: {len(result.cases)} case(s),"
+    print(f"取り込みました / imported into {redact_url(args.db)}{' (new store)' if new else ''}: {len(result.cases)} case(s),"
           f" {result.events} event(s), {result.definitions} definition(s)")
     for row in result.rows:
         main = "  (main)" if row.case_id == result.case_id else ""
@@ -129,17 +133,12 @@ def _refused(headline: str, problems: tuple[str, ...] | list[str]) -> None:
               " missing from the bundle, export it with --with-linked")
 
 
-def _existing_store(db: str) -> Store:
-    if "://" not in db and not Path(db).is_file():
-        raise _Unusable(f"no such store: {db}")
-    return _store(db)
-
-
 def _store(db: str) -> Store:
+    """The store an import writes to: one that keeps what it is given (not memory, not an empty path)."""
     try:
-        return open_store(db)
+        return open_store(db, persistent=True)
     except ImportError as exc:  # psycopg missing for a postgresql:// URL
-        raise _Unusable(f"cannot open {db}: {exc}") from None
+        raise _Unusable(f"cannot open {redact_url(db)}: {exc}") from None
 
 
 def _read_checkpoint(path: Path) -> Checkpoint:

@@ -9,21 +9,25 @@ from typing import Any
 from ..engine import Engine
 from ..errors import IjimeFlowError
 
-EXIT_OK, EXIT_PROBLEMS, EXIT_UNUSABLE = 0, 1, 2
+EXIT_OK, EXIT_PROBLEMS, EXIT_UNUSABLE, EXIT_BUG, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 
 def emit(text: str, output: Path | None) -> None:
     """Write to the ``-o`` file if one was given, else to standard output."""
     if output:
-        output.write_text(text, encoding="utf-8")
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise Unusable(f"{output} に書き込めません / cannot write {output}: {exc.strerror or exc}") from None
     else:
         sys.stdout.write(text)
 
 
 def open_existing(db: str | Path) -> Engine:
-    if "://" not in str(db) and not Path(db).is_file():
-        raise Unusable(f"no such store: {db}")
-    return Engine(db)
+    """The store of a reading command: it must exist and be an ijime-flow store; opened read-only."""
+    from ..audit.source import open_reading
+
+    return open_reading(db)
 
 
 class Unusable(IjimeFlowError):

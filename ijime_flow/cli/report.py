@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..audit.report import case_report
-from ..audit.source import open_source
+from ..audit.source import open_reading, open_source
 from ..clock import TOKYO, SystemClock, jst
 from ..clock import parse_local_time as parse_time
 from ..engine import Engine
@@ -85,7 +85,7 @@ def run_report(args: argparse.Namespace) -> int:
             raise InvalidData("履歴バンドルのファイル、または --db と事案IDを指定してください"
                               " / give a bundle FILE [CASE], or --db DB CASE")
         file, case = Path(positional[0]), (positional[1] if len(positional) == 2 else None)
-    as_of = parse_time(args.as_of) if args.as_of else None
+    as_of = parse_time(args.as_of) if args.as_of is not None else None
     engine, case_id = open_source(file, args.db, case)
     with engine:  # default as of: now for a store; for a bundle, its engine's clock says when it was exported
         text = case_report(engine, case_id, as_of=engine.clock.now() if as_of is None else as_of)
@@ -107,11 +107,8 @@ HEADERS = ("事案ID", "学校", "ワークフロー", "現在の状態", "開�
 def run_cases(args: argparse.Namespace) -> int:
     if args.limit is not None and args.limit < 1:
         raise InvalidData(f"--limit は1以上にしてください / --limit must be at least 1, not {args.limit}")
-    as_of = parse_time(args.as_of) if args.as_of else SystemClock().now()
-    db = str(args.db)
-    if "://" not in db and not Path(db).is_file():
-        raise InvalidData(f"ストアがありません / no such store: {db}")
-    with Engine(db) as engine:
+    as_of = parse_time(args.as_of) if args.as_of is not None else SystemClock().now()
+    with open_reading(str(args.db)) as engine:
         rows = engine.cases(school=args.school, workflow=args.workflow, state=args.state, closed=args.closed,
                             overdue=args.overdue, as_of=as_of, limit=args.limit)
         labels = {row.case_id: _state_labels(engine, row) for row in rows}

@@ -11,6 +11,7 @@ from ..engine import Engine
 from ..errors import DefinitionError
 from ..events import parse_event
 from ..language.loader import load_path
+from ..store import redact_url
 from .common import (
     EXIT_OK,
     EXIT_PROBLEMS,
@@ -54,7 +55,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
     p = sub.add_parser("history", help="a case's timeline (without CASE: the list of cases)")
-    p.add_argument("--db", type=Path, required=True, help="SQLite file")
+    p.add_argument("--db", required=True, help="SQLite file or postgresql:// URL")
     p.add_argument("case", nargs="?", metavar="CASE", help="case id")
     p.add_argument("--json", action="store_true", help="the events as stored (canonical JSON)")
     p.set_defaults(run=_history)
@@ -62,16 +63,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    failed = False
-    for path in args.paths:
-        try:
-            for defn in load_path(path, run_lint=not args.no_lint):
-                print(f"ok: {defn.file} ({defn.id} {defn.version}, sha256 {defn.sha256[:16]}…)")
-        except DefinitionError as exc:
-            failed = True
-            for problem in exc.problems:
-                print(str(problem))
-    return EXIT_PROBLEMS if failed else EXIT_OK
+    """Every file given is checked together (an escalation may name a workflow of another file)."""
+    from ..language.loader import validate_paths
+
+    definitions, problems = validate_paths(args.paths, run_lint=not args.no_lint)
+    for defn in definitions:
+        print(f"ok: {defn.file} ({defn.id} {defn.version}, sha256 {defn.sha256[:16]}…)")
+    for problem in problems:
+        print(str(problem))
+    return EXIT_PROBLEMS if problems else EXIT_OK
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -166,7 +166,7 @@ def _history(args: argparse.Namespace) -> int:
             return EXIT_OK
         rows = engine.store.read_case(args.case)
         if not rows:
-            raise Unusable(f"事案 {args.case} は記録にありません / no case '{args.case}' in {args.db}")
+            raise Unusable(f"事案 {args.case} は記録にありません / no case '{args.case}' in {redact_url(args.db)}")
         if args.json:
             print(json.dumps([json.loads(row.body) for row in rows], ensure_ascii=False, indent=2))
             return EXIT_OK

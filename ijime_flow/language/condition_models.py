@@ -16,10 +16,8 @@ Nothing here evaluates text as code: the evaluator (:mod:`.conditions`) walks th
 from __future__ import annotations
 
 from datetime import date
-from functools import lru_cache
 from typing import Annotated, Any, Union
 
-import isodate
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -31,6 +29,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from .durations import DATE_DURATION_PATTERN, check_duration
 
 Scalar = StrictBool | int | float | str | date
 COMPARISONS: tuple[str, ...] = ("equals", "not_equals", "lt", "lte", "gt", "gte", "in", "contains", "is_set")
@@ -105,21 +105,18 @@ class Since(_Cond):
     """At least ``at_least`` (ISO 8601, calendar months honoured) has passed since the date in ``since``."""
 
     since: str = Field(description="name of a date fact")
-    at_least: str = Field(description="ISO 8601 duration, e.g. P3M (3 calendar months), P30D, P1Y")
+    at_least: str = Field(description="ISO 8601 duration in days, weeks, months or years, e.g. P3M (3 calendar"
+                                      " months), P30D, P1Y (at most P100Y)",
+                          json_schema_extra={"pattern": DATE_DURATION_PATTERN})
 
     @field_validator("at_least")
     @classmethod
     def _iso_duration(cls, value: str) -> str:
-        return check_duration(value)
-
-
-def check_duration(value: str) -> str:
-    """``value`` if it is an ISO 8601 duration, else a ``ValueError`` saying so."""
-    try:
-        parse_duration(value)
-    except (isodate.ISO8601Error, ValueError) as exc:
-        raise ValueError(f"'{value}' is not an ISO 8601 duration such as P3M or P30D") from exc
-    return value
+        check_duration(value)
+        if "T" in value:  # the waiting period is counted in local dates: hours would silently count as 0 days
+            raise ValueError(f"at_least は日付で数えるため時間（{value}）は書けません（例: P1D, P3M） / 'since' counts"
+                             f" whole days from a date: '{value}' has hours, minutes or seconds (use e.g. P1D or P3M)")
+        return value
 
 
 class GuardRef(_Cond):
@@ -159,10 +156,3 @@ CONDITION_TAGS = frozenset({"AllOf", "AnyOf", "NotCond", "FactIs", "Since", "Gua
 
 for _model in (AllOf, AnyOf, NotCond):
     _model.model_rebuild()
-
-
-@lru_cache(maxsize=256)
-def parse_duration(text: str) -> Any:
-    """An ISO 8601 duration as ``isodate`` gives it: a ``timedelta`` or an ``isodate.Duration``
-    (which adds calendar months: 31 May + P3M is 31 August; 30 November + P3M is 29 February)."""
-    return isodate.parse_duration(text)

@@ -23,9 +23,8 @@ from .condition_models import (
     Scalar,
     Since,
     _Cond,
-    check_duration,
-    parse_duration,
 )
+from .durations import DurationError, check_duration, parse_duration
 
 __all__ = [
     "COMPARISONS",
@@ -34,6 +33,7 @@ __all__ = [
     "AnyOf",
     "Check",
     "Condition",
+    "DurationError",
     "EvalContext",
     "FactIs",
     "FactKind",

@@ -5,6 +5,7 @@ Two groups, each finding reported with its path in the document so the loader ca
 
 - reference checks (always run; a workflow failing them cannot be compiled): unknown states, roles
   and facts; values that do not fit the fact's type; automatic steps from a state that can't be done;
+  cycles of roles, repeated enum values and step data that can never be given (:mod:`.integrity`);
 - lint rules (run on load unless asked not to): ``unreachable`` states, ``dead-end`` states,
   ``region-without-final``, ``duplicate-trigger`` without distinguishing conditions.
 """
@@ -18,6 +19,7 @@ from typing import Any
 
 from ..definition import Definition
 from .conditions import AllOf, AnyOf, Condition, FactIs, GuardRef, NotCond, Since
+from .integrity import duplicate_values, role_cycles, step_data_problems
 from .models import FactDef, StateDef, TransitionDef
 
 Path = tuple[Any, ...]
@@ -66,6 +68,8 @@ def check_references(defn: Definition) -> list[Finding]:
             found.append(Finding("unknown-fact", ("records_on_open", j), f"unknown fact '{name}'"))
     for name, role in roles.items():
         role_refs(role.includes, ("roles", name, "includes"))
+    found.extend(Finding("role-cycle", path, message) for path, message in role_cycles(roles))
+    found.extend(Finding("duplicate-value", path, message) for path, message in duplicate_values(facts))
     for name, fact in facts.items():
         if fact.roles:
             role_refs(fact.roles, ("facts", name, "roles"))
@@ -103,6 +107,7 @@ def check_references(defn: Definition) -> list[Finding]:
                 found.append(Finding("unknown-fact", (*here, "records", j), f"unknown fact '{name}'"))
         if t.when is not None:
             found.extend(_condition_refs(t.when, (*here, "when"), facts))
+        found.extend(Finding(*problem) for problem in step_data_problems(i, t, facts))
         if t.automatic:
             for j, src in enumerate(t.from_):
                 if src == "*" or (src in nodes and nodes[src].kind == "atomic"):

@@ -2,11 +2,22 @@
 
 Whatever is wrong with a file, the caller gets one :class:`~ijime_flow.errors.DefinitionError` listing
 every problem with ``file:line:col``, never a raw YAML, pydantic or KeyError traceback.
+
+Escalation targets (``escalation.to``) are checked against the workflows loaded *together*: a folder,
+or every path given to :func:`validate_paths` at once (what ``ijime-flow validate a.yaml b.yaml``
+means). There a target that is missing, or that cannot be opened with the criterion met, is refused
+(``escalation-target``), lint or not: the escalation could never happen. A workflow loaded *alone* (one
+file, or a folder holding one workflow) is checked against ``<to>.yaml`` beside it when there is such a
+file — the very file :meth:`ijime_flow.Engine.load` brings along — and otherwise not at all: a policy
+author redeploying one revised workflow (its target already loaded in the engine, from elsewhere)
+expects it to load, and the engine still refuses to open a case while the target is not loaded.
+:func:`load_text` has no folder, so it cannot check the target.
 """
 
 from __future__ import annotations
 
 import zoneinfo
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,13 +28,19 @@ from ..errors import DefinitionError, Problem
 from .conditions import CONDITION_TAGS
 from .lint import Finding, check_references, lint
 from .models import WorkflowDef
+from .workflow_set import escalation_findings
 from .yaml_source import Located, format_path, parse
 
 WORKFLOW_SUFFIXES = (".yaml", ".yml")
+Loaded = tuple[Definition, Located]
 
 
 def load_text(text: str, file: str = "<text>", *, run_lint: bool = True) -> Definition:
     """Load one workflow from YAML text. ``file`` is only used in error messages."""
+    return _load_text(text, file, run_lint=run_lint)[0]
+
+
+def _load_text(text: str, file: str, *, run_lint: bool) -> Loaded:
     located = parse(text, file)
     if not isinstance(located.data, dict):
         raise DefinitionError([located.problem(
@@ -40,11 +57,10 @@ def load_text(text: str, file: str = "<text>", *, run_lint: bool = True) -> Defi
         findings += lint(defn)
     if findings:
         raise DefinitionError(_located(findings, located))
-    return defn
+    return defn, located
 
 
-def load_file(path: str | Path, *, run_lint: bool = True) -> Definition:
-    path = Path(path)
+def _load_file(path: Path, *, run_lint: bool) -> Loaded:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -53,7 +69,17 @@ def load_file(path: str | Path, *, run_lint: bool = True) -> Definition:
         raise DefinitionError([Problem(str(path), 1, 1, "", f"not UTF-8 text ({exc.reason})")]) from None
     except OSError as exc:
         raise DefinitionError([Problem(str(path), 1, 1, "", f"cannot read the file: {exc.strerror}")]) from None
-    return load_text(text, str(path), run_lint=run_lint)
+    return _load_text(text, str(path), run_lint=run_lint)
+
+
+def load_file(path: str | Path, *, run_lint: bool = True) -> Definition:
+    """Load one workflow file, alone (its escalation target checked against ``<to>.yaml`` beside it)."""
+    path = Path(path)
+    loaded = _load_file(path, run_lint=run_lint)
+    problems = _escalation_problems([(loaded, path)], known={})
+    if problems:
+        raise DefinitionError(problems)
+    return loaded[0]
 
 
 def workflow_files(path: str | Path) -> list[Path]:
@@ -64,21 +90,67 @@ def workflow_files(path: str | Path) -> list[Path]:
     return [path]
 
 
-def load_path(path: str | Path, *, run_lint: bool = True) -> list[Definition]:
-    """Load a file or every workflow file of a folder. Problems of all files are reported together."""
-    files = workflow_files(path)
-    if not files:
-        raise DefinitionError([Problem(str(path), 1, 1, "", "no workflow files (*.yaml, *.yml) in this folder")])
-    loaded: list[Definition] = []
-    problems: list[Problem] = []
-    for file in files:
-        try:
-            loaded.append(load_file(file, run_lint=run_lint))
-        except DefinitionError as exc:
-            problems.extend(exc.problems)
+def load_path(path: str | Path, *, run_lint: bool = True,
+              known: Mapping[str, Definition] | None = None) -> list[Definition]:
+    """Load a file or every workflow file of a folder. Problems of all files are reported together.
+    ``known``: workflows loaded before (an engine's), which escalation targets may also name."""
+    definitions, problems = validate_paths([path], run_lint=run_lint, known=known)
     if problems:
         raise DefinitionError(problems)
-    return loaded
+    return definitions
+
+
+def validate_paths(paths: Iterable[str | Path], *, run_lint: bool = True,
+                   known: Mapping[str, Definition] | None = None) -> tuple[list[Definition], list[Problem]]:
+    """Load files and folders *together*: (the definitions without problems, every problem found).
+    Escalation targets are checked across all of them (see the module docstring)."""
+    loaded: list[tuple[Loaded, Path]] = []
+    problems: list[Problem] = []
+    failed: set[str] = set()  # stems of files that did not load: a target there is not reported again
+    for path in paths:
+        files = workflow_files(path)
+        if not files:
+            problems.append(Problem(str(path), 1, 1, "", "no workflow files (*.yaml, *.yml) in this folder"))
+        for file in files:
+            try:
+                loaded.append((_load_file(file, run_lint=run_lint), file))
+            except DefinitionError as exc:
+                problems.extend(exc.problems)
+                failed.add(file.stem)
+    together = _escalation_problems(loaded, known=dict(known or {}), failed=failed)
+    wrong = {p.file for p in together}
+    return [defn for (defn, _), _ in loaded if defn.file not in wrong], problems + together
+
+
+def _escalation_problems(loaded: list[tuple[Loaded, Path]], known: dict[str, Definition],
+                         failed: set[str] | None = None) -> list[Problem]:
+    pool = {**known, **{defn.id: defn for (defn, _), _ in loaded}}
+    if len(loaded) == 1 and not failed:  # alone: only the file the engine would bring along can be checked
+        (defn, located), file = loaded[0]
+        to = defn.spec.escalation.to if defn.spec.escalation is not None else None
+        if to is None:
+            return []
+        if to not in pool:
+            beside = file.parent / f"{to}.yaml"
+            if not beside.is_file() or beside.resolve() == file.resolve():
+                return []  # nothing to check it against here
+            try:
+                target = _load_file(beside, run_lint=False)[0]
+            except DefinitionError as exc:
+                n = len(exc.problems)
+                return [located.problem(("escalation", "to"),
+                                        f"エスカレーション先のファイル {beside} に問題があり確認できません"
+                                        f"（{n} 件。そのファイルを検証してください） / the escalation target file"
+                                        f" {beside} has {n} problem(s):"
+                                        " validate it [escalation-target]")]
+            pool[target.id] = target  # another id in it: reported below as a missing target
+    problems: list[Problem] = []
+    for (defn, located), _ in loaded:
+        escalation = defn.spec.escalation
+        if escalation is not None and escalation.to not in pool and escalation.to in (failed or ()):
+            continue  # its file did not load: its own problems say why
+        problems += _located(list(escalation_findings(defn, pool)), located)
+    return problems
 
 
 def _timezone(spec: WorkflowDef) -> list[Finding]:

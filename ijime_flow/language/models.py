@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from .conditions import Condition, check_duration
+from .durations import DURATION_PATTERN
 
 Ident = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 StatePath = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$|^\*$")]
@@ -59,7 +60,8 @@ class FactDef(_Model):
     ja: str = Field(min_length=1)
     en: str | None = None
     source: str | None = Field(default=None, description="policy section, e.g. 4(3)")
-    values: list[str] | None = Field(default=None, description="the allowed values of an enum fact")
+    values: list[str] | None = Field(default=None, description="the allowed values of an enum fact, each once",
+                                     json_schema_extra={"uniqueItems": True})
     many: StrictBool = Field(default=False, description="a set of values, one per event (e.g. absent dates)")
     roles: list[Ident] | None = Field(default=None, description="who may record it; omitted: any role")
 
@@ -84,7 +86,8 @@ class DeadlineDef(_Model):
     en: str | None = None
     source: str = Field(min_length=1, description="policy section, e.g. 4(3)")
     met_by: list[Ident] = Field(min_length=1, description="triggers that meet it")
-    within: str = Field(description="same_day, or an ISO 8601 duration such as P1D")
+    within: str = Field(description="same_day, or an ISO 8601 duration such as P1D (whole numbers, at most P100Y)",
+                        json_schema_extra={"pattern": f"^same_day$|{DURATION_PATTERN}"})
     when: Condition | None = Field(default=None, description="starts only if this holds when the state is entered")
 
     @field_validator("within")

@@ -19,6 +19,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ..errors import Problem
+from .yaml_messages import disallowed_character, plain_message, reader_error_position
 
 _BASE = yaml.CSafeLoader
 
@@ -32,12 +33,14 @@ class _StrictLoader(_BASE):
             key = self.construct_object(key_node, deep=deep)
             if not isinstance(key, Hashable):
                 raise yaml.constructor.ConstructorError(
-                    None, None, "a mapping key must be a plain value", key_node.start_mark
+                    None, None, "マッピングのキーには単純な値を書いてください / a mapping key must be a plain value",
+                    key_node.start_mark
                 )
             if key in seen:
                 first = seen[key].start_mark.line + 1
                 raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key '{key}' (first given on line {first})", key_node.start_mark
+                    None, None, f"キー「{key}」が重複しています（最初は {first} 行目） / duplicate key '{key}'"
+                                f" (first given on line {first})", key_node.start_mark
                 )
             seen[key] = key_node
         return super().construct_mapping(node, deep=deep)
@@ -173,22 +176,32 @@ def parse(text: str, file: str) -> Located:
     """Parse one YAML document. Raises :class:`~ijime_flow.errors.DefinitionError` on any YAML error."""
     from ..errors import DefinitionError
 
+    bad = disallowed_character(text)
+    if bad is not None:  # the C reader would say "position 27" of the whole text, at 1:1
+        raise DefinitionError([Problem(file, *bad[:2], "", bad[2])])
     loader = _StrictLoader(text)
     try:
         root = loader.get_single_node()
         if root is not None and _expanded_size(root) > MAX_NODES:
-            raise DefinitionError([Problem(file, 1, 1, "", f"YAML: the document is too large once aliases (*name) are"
-                                                           f" expanded (more than {MAX_NODES} nodes)")])
+            raise DefinitionError([Problem(file, 1, 1, "", f"YAML: エイリアス（*名前）を展開すると大きすぎます（{MAX_NODES}"
+                                                           f" ノード超） / the document is too large once aliases"
+                                                           f" (*name) are expanded (more than {MAX_NODES} nodes)")])
         data = loader.construct_document(root) if root is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        message = " ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
-        raise DefinitionError([Problem(file, line, col, "", f"YAML: {message}")]) from None
+        raise DefinitionError([Problem(file, line, col, "", plain_message(exc, text))]) from None
+    except yaml.reader.ReaderError as exc:
+        line, col = reader_error_position(text, exc)
+        raise DefinitionError([Problem(file, line, col, "", f"YAML: 使えない文字 U+{exc.character:04X} があります"
+                                                            f" / character U+{exc.character:04X} is not allowed"
+                                                            f" ({exc.reason})")]) from None
     except yaml.YAMLError as exc:
-        raise DefinitionError([Problem(file, 1, 1, "", f"YAML: {exc}")]) from None
+        text_of = " ".join(str(exc).split())  # one line
+        raise DefinitionError([Problem(file, 1, 1, "", f"YAML: YAML として読めません / {text_of}")]) from None
     except RecursionError:
-        raise DefinitionError([Problem(file, 1, 1, "", "YAML: the document is nested too deeply")]) from None
+        raise DefinitionError([Problem(file, 1, 1, "", "YAML: 入れ子が深すぎます / the document is nested"
+                                                       " too deeply")]) from None
     finally:
         loader.dispose()
     return Located(file, data, root)

@@ -66,20 +66,57 @@ def inclusion_bundle(store: Store, case_id: str, seq: int, checkpoint: Checkpoin
             "proof": [h.hex() for h in inclusion_proof(leaves, index, size=checkpoint.size)]}
 
 
+PROOF_KEYS = frozenset({"format", "checkpoint", "case_id", "seq", "leaf_index", "event", "proof"})
+
+
+def proof_file_problems(bundle: object) -> list[str]:
+    """The shape of a proof file (what :func:`inclusion_bundle` writes): every key, no other, each of
+    its type. Empty when it can be checked."""
+    if not isinstance(bundle, dict):
+        return ["not a usable proof file: not a JSON object"]
+    problems = []
+    unknown = sorted(set(bundle) - PROOF_KEYS)
+    if unknown:
+        problems.append(f"not a usable proof file: unknown key(s) {', '.join(map(repr, unknown))[:200]}")
+    missing = sorted(PROOF_KEYS - set(bundle))
+    if missing:
+        problems.append(f"not a usable proof file: missing {', '.join(missing)}")
+        return problems
+    if bundle["format"] != BUNDLE_FORMAT or isinstance(bundle["format"], bool):
+        problems.append(f"not a usable proof file: format {bundle['format']!r:.40} (this version reads {BUNDLE_FORMAT})")
+    if not isinstance(bundle["event"], str):
+        problems.append("not a usable proof file: 'event' must be the event's stored text")
+    for key in ("leaf_index", "seq"):
+        if isinstance(bundle[key], bool) or not isinstance(bundle[key], int) or bundle[key] < (0 if key == "leaf_index" else 1):
+            problems.append(f"not a usable proof file: '{key}' must be a whole number")
+    if not isinstance(bundle["case_id"], str):
+        problems.append("not a usable proof file: 'case_id' must be text")
+    if not isinstance(bundle["proof"], list) or not all(isinstance(h, str) for h in bundle["proof"]):
+        problems.append("not a usable proof file: 'proof' must be a list of hex hashes")
+    if not isinstance(bundle["checkpoint"], dict):
+        problems.append("not a usable proof file: 'checkpoint' must be a signed checkpoint object")
+    return problems
+
+
 def check_bundle(bundle: dict[str, Any], public_key_pem: bytes) -> list[str]:
-    """Offline: the checkpoint is signed, and the event is in the log it describes."""
+    """Offline: the file is a proof file, the checkpoint is signed, and the event is in the log it
+    describes. ``ValueError`` if the public key cannot be loaded."""
+    shape = proof_file_problems(bundle)
+    if shape:
+        return shape
     try:
         checkpoint = from_json(json.dumps(bundle["checkpoint"]))
-        event_text, index = str(bundle["event"]), int(bundle["leaf_index"])
+        event_text, index = bundle["event"], bundle["leaf_index"]
         proof = [bytes.fromhex(h) for h in bundle["proof"]]
         event = json.loads(event_text)
-    except (KeyError, TypeError, ValueError) as exc:
-        return [f"not a usable proof file: {exc}"]
+    except (KeyError, TypeError, ValueError, RecursionError) as exc:
+        return [f"not a usable proof file: {str(exc)[:200]}"]
     problems = []
     if not verify_checkpoint_signature(checkpoint, public_key_pem):
         problems.append("the checkpoint's signature does not verify with this public key")
-    if (event.get("case_id"), event.get("seq")) != (bundle.get("case_id"), bundle.get("seq")):
+    if not isinstance(event, dict) or (event.get("case_id"), event.get("seq")) != (bundle.get("case_id"), bundle.get("seq")):
         problems.append("the event in the file is not the one it claims to be")
-    if not verify_inclusion(leaf_hash(event_text.encode("utf-8")), index, checkpoint.size, proof, checkpoint.root_bytes):
+    if any(len(h) != 32 for h in proof) or not verify_inclusion(leaf_hash(event_text.encode("utf-8")), index,
+                                                                checkpoint.size, proof, checkpoint.root_bytes):
         problems.append(f"the event is not at position {index + 1} of the checkpointed log (the proof fails)")
     return problems

@@ -4,30 +4,42 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..errors import StoreError
 from .base import Store, StoredEvent
 from .memory import MemoryStore
 from .sqlite import SQLiteStore
+from .urls import is_memory, redact_url, sqlite_path
 
-__all__ = ["MemoryStore", "SQLiteStore", "Store", "StoredEvent", "open_store"]
+__all__ = ["MemoryStore", "SQLiteStore", "Store", "StoredEvent", "open_store", "redact_url"]
 
 
-def open_store(target: str | Path | Store | None) -> Store:
+def open_store(target: str | Path | Store | None, *, read_only: bool = False, persistent: bool = False) -> Store:
     """``None`` or ``":memory:"`` -> in memory; ``"sqlite:///path"`` or a plain path -> SQLite file;
-    ``"postgresql://..."`` -> PostgreSQL (psycopg 3, the ``postgres`` extra); a :class:`Store` -> itself."""
+    ``"postgresql://..."`` -> PostgreSQL (psycopg 3, the ``postgres`` extra); a :class:`Store` -> itself.
+
+    ``read_only``: the store must exist and be an ijime-flow store, and nothing is written to it (no
+    tables created, no upgrade): what reading commands use, so that pointing one at another
+    application's file changes nothing. ``persistent``: refuse targets that keep nothing (memory, an
+    empty SQLite path), for commands whose point is to keep what they write."""
     if isinstance(target, Store):
         return target
-    if target is None or str(target) in (":memory:", "memory:", "memory://"):
+    shown = redact_url(target) if target is not None else "memory"
+    if is_memory(target):
+        if persistent or read_only:
+            raise StoreError(f"{shown}: メモリ上の保存先は何も残りません / an in-memory store keeps nothing: give an"
+                             " SQLite file path or a postgresql:// URL")
         return MemoryStore()
     text = str(target)
-    if text.startswith("sqlite:///"):
-        return SQLiteStore(text.removeprefix("sqlite:///"))
     if text.startswith(("postgresql://", "postgres://")):
         from .postgres import PostgresStore
 
-        return PostgresStore(text)
-    if "://" in text:
-        from ..errors import StoreError
-
+        return PostgresStore(text)  # read_only is not enforced for PostgreSQL yet (see the README)
+    path = sqlite_path(text)
+    if path is None:
         scheme = text.split("://", 1)[0]
-        raise StoreError(f"no store for '{scheme}://' URLs in this version (use a file path or sqlite:///path)")
-    return SQLiteStore(text)
+        raise StoreError(f"'{scheme}://' の保存先には対応していません / no store for '{scheme}://' URLs in this version"
+                         " (use a file path, sqlite:///path or postgresql://...)")
+    if not path.strip():
+        raise StoreError(f"{shown}: SQLite のファイル名がありません / no SQLite file path in '{shown}'"
+                         " (an empty path would be a temporary database that keeps nothing)")
+    return SQLiteStore(path, read_only=read_only)

@@ -18,15 +18,24 @@ positions are handed out — and become visible — strictly in commit order, wi
 append returns its numbers). A reader of ``read_from(p)`` can never miss an event below the highest
 position it has seen. The price is that appends are serialised, which a school-scale log affords
 (measured in ``bench/``). Triggers refuse UPDATE and DELETE on ``events``.
+
+**Lost connections.** The connection comes from a ``psycopg_pool`` pool of one (the store's lock
+serialises its users), checked before each use without a round trip and replaced if the server ended
+it (nothing was sent). A read that loses its connection midway runs once more; an append (one
+statement in autocommit) never — it may have committed, and a ``StoreError`` says so. Every driver
+error leaves as a ``StoreError`` (``ConcurrencyError`` for a lost race), never with a password.
 """
 
 from __future__ import annotations
 
 import json
+import re
+import select
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
+from urllib.parse import unquote
 
 from ..errors import ConcurrencyError, StoreError
 from ..events import Event
@@ -35,6 +44,7 @@ from .rows import CaseRow, deadlines_json, parse_deadlines, states_json
 from .sql import SqlStore, cases_ddl
 
 SCHEMA_VERSION = 2  # 2: the cases projection
+TIMEOUT = 10.0  # seconds to reach the server, and to wait for a new connection after one was lost
 _MAX_PARAMS = 30_000  # PostgreSQL takes at most 65,535 parameters in one statement
 
 _SCHEMA = """
@@ -64,53 +74,147 @@ CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON events
 """
 
 
-def _psycopg() -> Any:
+T = TypeVar("T")
+
+
+def _drivers() -> tuple[Any, Any]:
     try:
         import psycopg
+        import psycopg_pool
     except ImportError:
-        raise StoreError("PostgreSQL needs psycopg 3: python -m pip install 'ijime-flow[postgres]'") from None
-    return psycopg
+        raise StoreError("PostgreSQL には psycopg 3 と psycopg-pool が必要です / PostgreSQL needs psycopg 3 and"
+                         " psycopg-pool: python -m pip install 'ijime-flow[postgres]'") from None
+    return psycopg, psycopg_pool
 
 
 class PostgresStore(SqlStore):
     placeholder = "%s"
 
-    def __init__(self, url: str) -> None:
-        psycopg = _psycopg()
-        self.url = url
-        try:
-            self._db = psycopg.connect(url, autocommit=True)
-        except psycopg.Error as exc:
-            raise StoreError(f"cannot connect to PostgreSQL ({_safe(url)}): {exc}") from None
-        self._lock = threading.RLock()  # re-entered when a rebuild reads definitions
+    def __init__(self, url: str, *, timeout: float = TIMEOUT) -> None:
+        psycopg, pools = _drivers()
+        self.url, self._timeout = url, timeout
+        self._lock = threading.RLock()  # one user of the connection at a time; a rebuild re-enters it
+        self._held: Any = None  # the connection of the operation under way, for a re-entered call
         self._append_sqls: dict[tuple[int, int], str] = {}  # by (events, rows): a handful of shapes
-        self._migrate()
+        try:
+            given = psycopg.conninfo.conninfo_to_dict(url)
+        except psycopg.Error as exc:
+            raise StoreError(f"PostgreSQL の接続先が読めません / not a PostgreSQL URL: {redact_url(url)}"
+                             f" ({_scrub(exc, url)})") from None
+        self._server = _server(given)
+        self._kwargs: dict[str, Any] = {"autocommit": True,
+                                        "connect_timeout": given.get("connect_timeout", max(2, round(timeout)))}
+        # check: no round trip (_check); reconnect_timeout: the pool gives up soon, so the next use after an
+        # outage tries at once, not after a backoff grown over minutes
+        self._pool = pools.ConnectionPool(url, kwargs=self._kwargs, min_size=1, max_size=1, num_workers=1, check=_check,
+                                          timeout=timeout, reconnect_timeout=timeout, open=False, name=self._server)
+        first = self._connect()  # here, not in the pool's thread: a wrong URL fails now, with its reason
+        try:
+            self._pool.open()  # its connection is made while this one migrates
+            self._migrate(first)
+        except BaseException as exc:
+            self._pool.close()
+            raise (self._error(exc, first) if isinstance(exc, psycopg.Error) else exc) from None
+        finally:
+            first.close()
 
-    def _migrate(self) -> None:
+    def __repr__(self) -> str:
+        return f"PostgresStore({redact_url(self.url)!r})"
+
+    # -- the connection ------------------------------------------------------------------------------
+    def _connect(self) -> Any:
+        psycopg, _ = _drivers()
+        try:
+            return psycopg.connect(self.url, **self._kwargs)
+        except psycopg.Error as exc:
+            raise StoreError(self._unreachable(" ".join(str(exc).split()))) from None
+
+    def _unreachable(self, reason: str) -> str:
+        return f"データベースに接続できません / cannot reach the PostgreSQL server at {self._server}: {_scrub(reason, self.url)}"
+
+    def _take(self) -> Any:
+        """A connection that is up, as far as can be told without a round trip (the pool's ``check``);
+        nothing is sent to the server on the way, so whatever fails here, nothing was written."""
+        psycopg, pools = _drivers()
+        for _ in range(2):
+            try:
+                return self._pool.getconn()
+            except pools.PoolClosed:
+                raise StoreError("記録先は既に閉じられています / the store is closed") from None
+            except psycopg.Error:  # none within the timeout: an attempt of our own raises why, or the
+                self._connect().close()  # server is back and the pool, having given up, tries again at once
+        raise StoreError(self._unreachable(f"no connection from the pool within {self._timeout:g} s, twice"))
+
+    def _run(self, work: Callable[[Any], T], *, retry: bool = True, lost: tuple[str, str] = ("", "")) -> T:
+        """``work(connection)``, under the lock; with ``retry``, once more on a new connection if the
+        first is lost midway (reads). ``lost``: what a lost connection means, in Japanese and English."""
+        psycopg, _ = _drivers()
+        with self._lock:
+            if self._held is not None:  # re-entered (a rebuild reading a definition): the caller handles errors
+                return work(self._held)
+            tries = 2 if retry else 1
+            while True:
+                tries -= 1
+                conn = self._held = self._take()
+                try:
+                    return work(conn)
+                except psycopg.Error as exc:
+                    if _lost(exc, conn) and tries:
+                        continue
+                    raise self._error(exc, conn, lost) from None
+                finally:
+                    self._held = None
+                    self._pool.putconn(conn)
+
+    def _error(self, exc: Exception, conn: Any, lost: tuple[str, str] = ("", "")) -> StoreError:
+        """The driver's error as a StoreError, in plain words (never with the password)."""
+        psycopg, _ = _drivers()
+        text = _scrub(exc, self.url)
+        if _lost(exc, conn):
+            return StoreError(f"データベースとの接続が切れました。{lost[0]} / the connection to the PostgreSQL server at"
+                              f" {self._server} was lost{': ' + lost[1] if lost[1] else ''} ({text})")
+        if isinstance(exc, psycopg.errors.InvalidSchemaName):
+            missing = _missing_schemas(conn) or ["(search_path is empty)"]
+            return StoreError(f"スキーマ {', '.join(missing)} がありません。CREATE SCHEMA {missing[0]} で作成してください"
+                              f" / the schema {', '.join(missing)} in search_path does not exist at {self._server}:"
+                              f" create it (CREATE SCHEMA {missing[0]}) or name another in the URL")
+        code = getattr(exc, "sqlstate", None) or type(exc).__name__
+        return StoreError(f"データベースが操作を拒否しました（何も書き込まれていません） / the PostgreSQL server at"
+                          f" {self._server} refused the operation, nothing was written: {code} {text}")
+
+    def close(self) -> None:
+        self._pool.close()
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        sql = sql.replace("?", self.placeholder)
+        return self._run(lambda conn: list(conn.execute(sql, tuple(params)).fetchall()))
+
+    # -- the schema and the log -----------------------------------------------------------------------
+    def _migrate(self, db: Any) -> None:
         """Create or upgrade the schema, once: a database already at this version is not touched, so
         processes starting while others write take no table locks (DDL on a table in use would)."""
-        with self._db.transaction():
-            self._db.execute("SELECT pg_advisory_xact_lock(hashtext('ijime-flow schema'))")
+        with db.transaction():
+            db.execute("SELECT pg_advisory_xact_lock(hashtext('ijime-flow schema'))")
             row = None
-            if self._db.execute("SELECT to_regclass('meta')").fetchone()[0] is not None:
-                row = self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            if db.execute("SELECT to_regclass('meta')").fetchone()[0] is not None:
+                row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
             if row is not None and int(row[0]) == SCHEMA_VERSION:
                 return
             if row is None or int(row[0]) < SCHEMA_VERSION:
-                self._db.execute(_SCHEMA)
+                db.execute(_SCHEMA)
             if row is None:
-                self._db.execute("INSERT INTO meta VALUES ('schema_version', %s)", (str(SCHEMA_VERSION),))
+                db.execute("INSERT INTO meta VALUES ('schema_version', %s)", (str(SCHEMA_VERSION),))
             elif int(row[0]) > SCHEMA_VERSION:
                 raise StoreError(f"store schema {row[0]} is newer than this ijime-flow ({SCHEMA_VERSION}); upgrade ijime-flow")
             elif int(row[0]) < SCHEMA_VERSION:  # 1 -> 2: the cases table is new; its rows come from the log
-                self._db.execute("INSERT INTO meta VALUES ('projection', 'stale') ON CONFLICT (key) DO UPDATE"
-                                 " SET value = 'stale'")
-                self._db.execute("UPDATE meta SET value = %s WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
+                db.execute("INSERT INTO meta VALUES ('projection', 'stale') ON CONFLICT (key) DO UPDATE"
+                           " SET value = 'stale'")
+                db.execute("UPDATE meta SET value = %s WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
 
     def append(self, records: Sequence[tuple[Event, str]], rows: Sequence[CaseRow] = ()) -> None:
         if not records:
             return
-        psycopg = _psycopg()
+        psycopg, _ = _drivers()
         latest: dict[str, CaseRow] = {}
         for row in rows:  # one row per case in a statement (PostgreSQL refuses to upsert a row twice)
             if row.case_id not in latest or latest[row.case_id].seq < row.seq:
@@ -120,23 +224,30 @@ class PostgresStore(SqlStore):
             params += [i, e.case_id, e.seq, e.type, e.at.isoformat(), e.hash, body]
         for row in latest.values():
             params += self._encode(row)
-        with self._lock:
+
+        def write(db: Any) -> None:
             try:
                 if len(params) <= _MAX_PARAMS:  # one statement: in autocommit, one transaction, one round trip
                     shape = (len(records), len(latest))
                     sql = self._append_sqls.get(shape) or self._append_sqls.setdefault(shape, self._append_sql(*shape))
-                    self._db.execute(sql, params)
+                    db.execute(sql, params)
                 else:  # an import of thousands of events: the same writes, statement by statement
-                    self._append_in_transaction(records, list(latest.values()))
+                    self._append_in_transaction(db, records, list(latest.values()))
             except psycopg.errors.UniqueViolation:
                 raise ConcurrencyError(records[0][0].case_id, records[0][0].seq) from None
 
-    def _append_in_transaction(self, records: Sequence[tuple[Event, str]], rows: Sequence[CaseRow]) -> None:
-        with self._db.transaction():
-            (last,) = self._db.execute("UPDATE log_head SET position = position + %s RETURNING position",
-                                       (len(records),)).fetchone()
+        first = records[0][0]
+        self._run(write, retry=False, lost=(
+            f"記録されたかどうか分かりません。事案 {first.case_id} を読み込み直して確かめてから再度行ってください",
+            f"it is unknown whether the write (case '{first.case_id}', seq {first.seq}) was recorded:"
+            " reload the case and check its history before trying again"))
+
+    def _append_in_transaction(self, db: Any, records: Sequence[tuple[Event, str]], rows: Sequence[CaseRow]) -> None:
+        with db.transaction():
+            (last,) = db.execute("UPDATE log_head SET position = position + %s RETURNING position",
+                                 (len(records),)).fetchone()
             first = last - len(records) + 1
-            with self._db.cursor() as cursor:
+            with db.cursor() as cursor:
                 cursor.executemany("INSERT INTO events (position, case_id, seq, type, at, hash, body, doc)"
                                    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s::jsonb)",
                                    [(first + i, e.case_id, e.seq, e.type, e.at.isoformat(), e.hash, body, body)
@@ -182,31 +293,108 @@ class PostgresStore(SqlStore):
         return value
 
     def rebuild_projection(self, project: Projector) -> int:
-        with self._lock, self._db.transaction():
-            # the log_head row lock holds off every append (they take it first) until the rows are written
-            self._db.execute("SELECT position FROM log_head FOR UPDATE")
-            with self._db.cursor(name="ijime_flow_rebuild") as events:  # server-side: the log is not loaded whole
-                events.execute("SELECT position, case_id, seq, body FROM events ORDER BY position")
-                rows = [self._encode(row) for row in project(StoredEvent(*r) for r in events)]
-            self._db.execute("DELETE FROM cases")
-            with self._db.cursor() as cursor:
-                cursor.executemany(self._upsert, rows)
-            self._db.execute("DELETE FROM meta WHERE key = 'projection'")
-        return len(rows)
+        def rebuild(db: Any) -> int:
+            with db.transaction():
+                # the log_head row lock holds off every append (they take it first) until the rows are written
+                db.execute("SELECT position FROM log_head FOR UPDATE")
+                with db.cursor(name="ijime_flow_rebuild") as events:  # server-side: the log is not loaded whole
+                    events.execute("SELECT position, case_id, seq, body FROM events ORDER BY position")
+                    rows = [self._encode(row) for row in project(StoredEvent(*r) for r in events)]
+                db.execute("DELETE FROM cases")
+                with db.cursor() as cursor:
+                    cursor.executemany(self._upsert, rows)
+                db.execute("DELETE FROM meta WHERE key = 'projection'")
+            return len(rows)
+
+        return self._run(rebuild, retry=False, lost=(  # not repeated here: ``project`` may be used only once
+            "作り直しは完了していないかもしれません。もう一度実行してください（繰り返しても安全です）",
+            "the rebuild may not have been committed: run it again (it is safe to repeat)"))
 
     def put_definition(self, sha256: str, workflow_id: str, version: str, text: str) -> None:
-        with self._lock:
-            self._db.execute("INSERT INTO definitions VALUES (%s, %s, %s, %s) ON CONFLICT (sha256) DO NOTHING",
-                             (sha256, workflow_id, version, text))
+        # ON CONFLICT DO NOTHING: running it twice is running it once, so a lost connection is retried
+        self._run(lambda db: db.execute("INSERT INTO definitions VALUES (%s, %s, %s, %s) ON CONFLICT (sha256)"
+                                        " DO NOTHING", (sha256, workflow_id, version, text)))
 
     def _issued(self) -> int:
         return int(self._rows("SELECT position FROM log_head")[0][0])
 
 
-def _safe(url: str) -> str:
-    """The URL without a password, for messages."""
-    if "@" in url and ":" in url.split("@", 1)[0].split("//", 1)[-1]:
-        scheme, rest = url.split("//", 1)
-        user = rest.split("@", 1)[0].split(":", 1)[0]
-        return f"{scheme}//{user}:***@{rest.split('@', 1)[1]}"
-    return url
+# -- helpers -------------------------------------------------------------------------------------------
+_QUERY_PASSWORD = re.compile(r"(?i)([?&]password=)[^&#]*")
+_DSN_PASSWORD = re.compile(r"(?i)(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|\S*)")
+
+
+def redact_url(url: str) -> str:
+    """``url`` as it may be shown: its password (``user:secret@`` up to the last ``@``, so one holding
+    ``@``, ``/`` or ``?`` is hidden whole; ``?password=``; ``password=`` of a ``key=value`` string) as ``***``."""
+    text = str(url)
+    if "://" not in text:
+        return _DSN_PASSWORD.sub(r"\1***", text)
+    scheme, rest = text.split("://", 1)
+    if "@" in rest and ":" in rest.rsplit("@", 1)[0]:
+        userinfo, host = rest.rsplit("@", 1)
+        rest = f"{userinfo.split(':', 1)[0]}:***@{host}"
+    return scheme + "://" + _QUERY_PASSWORD.sub(r"\1***", rest)
+
+
+def _scrub(said: Exception | str, url: str) -> str:
+    """A driver's message (an error's first line) with the password of ``url`` replaced, should it quote it."""
+    text = said if isinstance(said, str) else (str(said).strip().splitlines() or [type(said).__name__])[0]
+    try:
+        from psycopg.conninfo import conninfo_to_dict
+
+        secret = str(conninfo_to_dict(url).get("password") or "")
+    except Exception:  # an unreadable URL: what its authority holds
+        userinfo = url.split("://", 1)[-1].rsplit("@", 1)[0] if "@" in url else ""
+        secret = userinfo.split(":", 1)[1] if ":" in userinfo else ""
+    for found in sorted({secret, unquote(secret)}, key=len, reverse=True):
+        if len(found) >= 3:  # shorter ones would garble the text (and are no secret)
+            text = text.replace(found, "***")
+    return redact_url(text)
+
+
+def _server(given: dict[str, Any]) -> str:
+    """``host:port/database`` of parsed connection parameters, for messages."""
+    host = given.get("host") or given.get("hostaddr") or "localhost (socket)"
+    return f"{host}:{given.get('port') or 5432}/{given.get('dbname') or given.get('user') or ''}"
+
+
+def _check(conn: Any) -> None:
+    """The pool's check of a connection it gives out, without a round trip: an idle connection has
+    nothing to read, unless the server said goodbye (a FATAL message: a terminated backend, a
+    shutdown) or hung up. A dead one is closed, and the pool replaces it at once."""
+    if not conn.closed and not select.select([conn.pgconn.socket], [], [], 0)[0]:
+        return  # the usual case: nothing to read
+    psycopg, _ = _drivers()
+    goodbye: list[str] = []
+    handler = lambda diag: goodbye.append(diag.severity_nonlocalized or diag.severity or "")  # noqa: E731
+    try:
+        while not conn.closed and select.select([conn.pgconn.socket], [], [], 0)[0]:
+            conn.add_notice_handler(handler)  # while idle, libpq hands the server's last words to these
+            try:
+                conn.pgconn.consume_input()
+                conn.pgconn.is_busy()  # parses what came in
+            finally:
+                conn.remove_notice_handler(handler)
+    except (OSError, ValueError, psycopg.Error):
+        pass  # it is closed now
+    if conn.closed or {"FATAL", "PANIC"} & set(goodbye):
+        conn.close()
+        raise psycopg.OperationalError("the server has closed this connection")
+
+
+def _lost(exc: Exception, conn: Any) -> bool:
+    """A failure of the connection (ambiguous for a write), not a statement the server refused and rolled
+    back: no SQLSTATE (the driver's own), a connection exception (08), the server going down (57P0x)."""
+    state = str(getattr(exc, "sqlstate", None) or "")
+    return bool(conn.closed or not state or state.startswith("08") or state in ("57P01", "57P02", "57P03"))
+
+
+def _missing_schemas(conn: Any) -> list[str]:
+    """The schemas named in the connection's search_path that do not exist."""
+    try:
+        path, existing = conn.execute("SELECT current_setting('search_path'), current_schemas(false)").fetchone()
+    except Exception:  # the connection cannot tell: the message names none
+        return []
+    names = [name.strip().strip('"') for name in str(path).split(",")]
+    return [name for name in names if name and name != "$user" and name not in existing]

@@ -60,16 +60,35 @@ _INSERT_EVENT = "INSERT INTO events (case_id, seq, type, at, hash, body) VALUES 
 
 
 class SQLiteStore(SqlStore):
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
+        """``read_only``: the file must exist and be an ijime-flow store of this schema; it is opened
+        with SQLite's ``mode=ro`` and ``query_only``, so nothing is ever written to it. Otherwise the
+        file is created if missing, and a file of another application (tables, but no ijime-flow
+        ``meta``) is refused, never added to."""
         self.path = str(path)
+        self.read_only = read_only
+        if not self.path.strip():
+            raise StoreError("SQLite のファイル名がありません / no SQLite file path (an empty path is a temporary database)")
         try:
-            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30.0)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.execute("PRAGMA busy_timeout=30000")
-            self._migrate()
+            if read_only:
+                file = Path(self.path)
+                if not file.is_file():
+                    raise StoreError(f"{self.path}: 保存先がありません / no such store")
+                self._db = sqlite3.connect(f"{file.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None,
+                                           check_same_thread=False, timeout=30.0)
+                self._db.execute("PRAGMA query_only=ON")
+                self._db.execute("PRAGMA busy_timeout=30000")
+                self._check_ours(reading=True)
+            else:
+                self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30.0)
+                self._db.execute("PRAGMA busy_timeout=30000")
+                self._check_ours(reading=False)
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=FULL")
+                self._migrate()
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path}: not an ijime-flow SQLite store or not readable ({exc})") from None
+            raise StoreError(f"{self.path}: ijime-flow の保存先ではないか、読めません / not an ijime-flow SQLite store or"
+                             f" not readable ({exc})") from None
         self._lock = threading.RLock()  # re-entered when a rebuild reads definitions
 
     def _migrate(self) -> None:
@@ -90,7 +109,30 @@ class SQLiteStore(SqlStore):
             self._db.execute("ROLLBACK")
             raise
 
+    def _writable(self) -> None:
+        if self.read_only:
+            raise StoreError(f"{self.path}: 読み取り専用で開いています / the store was opened read-only: nothing is written")
+
+    def _check_ours(self, *, reading: bool) -> None:
+        """Refuse a database of another application: one with tables but no ijime-flow ``meta`` row.
+        Reading, also an empty file (nothing to read) and a schema this version cannot read as it is."""
+        tables = {name for (name,) in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        version = None
+        if "meta" in tables:
+            row = self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            version = row[0] if row else None
+        ours = version is not None and {"events", "definitions"} <= tables
+        if not ours and (tables or reading):
+            raise StoreError(f"{self.path}: ijime-flow の保存先ではありません（他のアプリケーションのファイルには書き込みません）"
+                             f" / not an ijime-flow store: {'an empty file' if not tables else 'another database'}"
+                             " (nothing was written to it)")
+        if reading and version is not None and version != str(SCHEMA_VERSION):
+            raise StoreError(f"{self.path}: 保存先の形式 {version} は読み取り専用では開けません / store schema {version}"
+                             f" is not this version's ({SCHEMA_VERSION}): open it once for writing (e.g. with the library)"
+                             " to upgrade it, or use a matching ijime-flow")
+
     def append(self, records: Sequence[tuple[Event, str]], rows: Sequence[CaseRow] = ()) -> None:
+        self._writable()
         events = [(e.case_id, e.seq, e.type, e.at.isoformat(), e.hash, body) for e, body in records]
         cases = [self._encode(row) for row in rows]
         with self._lock:
@@ -142,6 +184,7 @@ class SQLiteStore(SqlStore):
         return utc_text(value)
 
     def rebuild_projection(self, project: Projector) -> int:
+        self._writable()
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")  # appends from every process wait until the rows are written
             try:
@@ -157,6 +200,7 @@ class SQLiteStore(SqlStore):
         return len(rows)
 
     def put_definition(self, sha256: str, workflow_id: str, version: str, text: str) -> None:
+        self._writable()
         with self._lock:
             self._db.execute("INSERT OR IGNORE INTO definitions VALUES (?, ?, ?, ?)",
                              (sha256, workflow_id, version, text))

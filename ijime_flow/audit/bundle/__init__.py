@@ -85,7 +85,7 @@ from .format import (
     NotVerified,
 )
 from .load import import_bundle, load_bundle
-from .proofs import check_proofs
+from .proofs import ProofStatus, check_proofs, proof_status
 from .read import read_bundle
 from .write import export_bundle, linked_case_ids
 
@@ -100,10 +100,12 @@ __all__ = [
     "CasesAlreadyExist",
     "ImportResult",
     "NotVerified",
+    "ProofStatus",
     "check_proofs",
     "export_bundle",
     "import_bundle",
     "linked_case_ids",
     "load_bundle",
+    "proof_status",
     "read_bundle",
 ]

@@ -36,6 +36,13 @@ def read_bundle(path: Path) -> Bundle:
     return reader.finish()
 
 
+# the keys each kind of line has in format 1 (``generator`` is informative, the only optional one)
+_KEYS = {BUNDLE_KIND: frozenset({"kind", "format", "case_id", "exported_at", "cases", "events", "proofs", "generator"}),
+         "definition": frozenset({"kind", "sha256", "text"}),
+         "event": frozenset({"kind", "case_id", "seq", "position", "body"}),
+         "proof": frozenset({"kind", "case_id", "seq", "inclusion"})}
+
+
 class _Reader:
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -62,6 +69,11 @@ class _Reader:
         if not isinstance(obj, dict):
             raise self.fail(number, f"a line must hold a JSON object, not {type(obj).__name__}")
         kind = obj.get("kind")
+        allowed = _KEYS.get(str(kind)) if kind in _KEYS else None
+        if allowed is not None and set(obj) - allowed:
+            unknown = ", ".join(repr(k)[:40] for k in sorted(set(obj) - allowed))
+            raise self.fail(number, f"unknown key(s) {unknown} on a {kind} line (format {BUNDLE_FORMAT} has"
+                                    f" {', '.join(sorted(allowed))})")
         if number == 1:
             self.take_header(obj)
             return

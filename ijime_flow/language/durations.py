@@ -1,0 +1,107 @@
+"""ISO 8601 durations as the language accepts them: ``within:`` of a deadline, ``at_least:`` of ``since``.
+
+A duration is written ``PnYnMnDTnHnMnS`` (any parts, in that order, at least one) or ``PnW``, with:
+
+- whole numbers only (``P1.5M`` and ``P1,5D`` are refused: calendar arithmetic has no half months);
+- no sign (``-P1D``): a duration always counts forward from the moment it starts;
+- at least one part that is not zero (``P0D``, ``PT0S`` would be due the moment they start);
+- nothing around it (``"P3M\\n"``, ``" P3M"``): what is hashed is what is meant;
+- at most 100 years (:data:`MAX_DURATION_MONTHS`), counting a year as 12 months and a month as 31
+  days, so ``P100Y``, ``P1200M``, ``P37200D`` and ``PT892800H`` are the longest of their kinds. Added to
+  any date from 1900 to 2200 the result stays far inside what Python's dates hold (year 9999).
+
+:func:`parse_duration` is the only way the runtime reads a duration, and it refuses exactly what
+:func:`check_duration` refuses, with the same :class:`DurationError` (a ``ValueError``), so a
+definition that was validated can never fail later with an ``OverflowError`` or an ``isodate`` error.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from functools import lru_cache
+
+import isodate
+
+MAX_DURATION_MONTHS = 1200  # 100 years
+_DAYS_PER_MONTH = 31  # the longest month: the bound holds whatever date a duration is added to
+MAX_DURATION_SECONDS = MAX_DURATION_MONTHS * _DAYS_PER_MONTH * 86_400
+_MAX_DIGITS = 9  # more digits than this is over the bound anyway; int() of huge text is not free
+
+_PART = r"([0-9]+)"
+_DURATION = re.compile(
+    rf"P(?:{_PART}W|(?:{_PART}Y)?(?:{_PART}M)?(?:{_PART}D)?(?:T(?=[0-9])(?:{_PART}H)?(?:{_PART}M)?(?:{_PART}S)?)?)"
+)
+# the same shape for the JSON Schema (editors): ECMA-262 regular expressions, anchored
+DURATION_PATTERN = "^" + _DURATION.pattern + "$"
+DATE_DURATION_PATTERN = r"^P(?:[0-9]+W|(?:[0-9]+Y)?(?:[0-9]+M)?(?:[0-9]+D)?)$"  # without hours: 'since' counts dates
+_SECONDS = (("weeks", 7 * 86_400), ("years", 0), ("months", 0), ("days", 86_400), ("hours", 3_600),
+            ("minutes", 60), ("seconds", 1))
+_EXAMPLES = "P3M, P30D, P2W, PT2H"
+
+
+class DurationError(ValueError):
+    """A duration the language does not accept; the message says why, in Japanese then English."""
+
+
+def _shown(text: str) -> str:
+    """The text on one line (a line break or a control character written as an escape), cut at 40."""
+    shown = repr(text)[1:-1]
+    return shown if len(shown) <= 40 else shown[:37] + "..."
+
+
+def _refusal(text: str) -> DurationError:
+    shown = _shown(text)
+    if text != text.strip():
+        return DurationError(f"期間「{shown}」の前後に空白や改行は書けません / the ISO 8601 duration '{shown}' has"
+                             " white space or a line break around it: remove it")
+    if text[:1] in ("-", "+", "−"):
+        return DurationError(f"期間「{shown}」に符号は付けられません（期間は常に先へ数えます） / the ISO 8601 duration"
+                             f" '{shown}' takes no sign: a duration always counts forward")
+    if "." in text or "," in text:
+        return DurationError(f"期間「{shown}」に小数は使えません（整数で: P1.5M ではなく P45D） /"
+                             f" '{shown}': ISO 8601 durations here take whole numbers only (P45D, not P1.5M)")
+    return DurationError(f"「{shown}」は ISO 8601 の期間ではありません（例: {_EXAMPLES}） /"
+                         f" '{shown}' is not an ISO 8601 duration such as {_EXAMPLES}")
+
+
+def _parts(text: str) -> dict[str, int]:
+    """The parts of a well-formed duration, or a :class:`DurationError`."""
+    match = _DURATION.fullmatch(text) if isinstance(text, str) else None
+    if match is None or match.lastindex is None:  # no match, or "P" with no part at all
+        raise _refusal(text if isinstance(text, str) else repr(text))
+    if any(len(group) > _MAX_DIGITS for group in match.groups() if group is not None):
+        raise _too_long(text)
+    return {name: int(group or 0) for (name, _), group in zip(_SECONDS, match.groups(), strict=True)}
+
+
+def _too_long(text: str) -> DurationError:
+    shown = _shown(text)
+    return DurationError(f"期間「{shown}」は長すぎます（最長 100 年: P100Y、P1200M、P37200D） / the ISO 8601 duration"
+                         f" '{shown}' is too long: at most 100 years (P100Y, P1200M, P37200D; a month counted as 31 days)")
+
+
+@lru_cache(maxsize=256)
+def parse_duration(text: str) -> timedelta | isodate.Duration:
+    """A duration as a ``timedelta``, or an ``isodate.Duration`` when it has years or months (which
+    adds calendar months: 31 May + P3M is 31 August; 30 November + P3M is 29 February).
+    Raises :class:`DurationError` for anything the module docstring refuses."""
+    parts = _parts(text)
+    months = parts["years"] * 12 + parts["months"]
+    seconds = sum(parts[name] * factor for name, factor in _SECONDS)
+    if months == 0 and seconds == 0:
+        raise DurationError(f"期間「{text}」の長さが 0 です（0 でない値を一つ以上） / the ISO 8601 duration '{text}'"
+                            " is zero long: give at least one part that is not 0")
+    if months * _DAYS_PER_MONTH * 86_400 + seconds > MAX_DURATION_SECONDS:
+        raise _too_long(text)
+    short = timedelta(weeks=parts["weeks"], days=parts["days"], hours=parts["hours"], minutes=parts["minutes"],
+                      seconds=parts["seconds"])
+    if months == 0:
+        return short
+    return isodate.Duration(days=short.days, seconds=short.seconds, years=parts["years"], months=parts["months"])
+
+
+def check_duration(value: str) -> str:
+    """``value`` if it is a duration the language accepts, else a :class:`DurationError` saying why."""
+    parse_duration(value)
+    return value

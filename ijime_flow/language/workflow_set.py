@@ -1,0 +1,50 @@
+"""Checks across workflows loaded together: whether an escalation can ever open its linked case.
+
+``escalation: {to: W, criteria: [...]}`` opens a case of workflow ``W`` with the fact ``criterion``
+set to the id of the criterion met. That needs a workflow ``W`` that is opened with ``criterion``
+(``records_on_open``) and whose ``criterion`` fact takes every criterion id (an enum listing them, or
+a string). Otherwise the engine refuses to open any case of the escalating workflow (or, for a fact
+of another type, fails at the moment of escalation) — too late for the policy author to hear of it.
+
+Which workflows count as "loaded together" is the loader's business (see
+:func:`ijime_flow.language.loader.validate_paths`); here they are a mapping from id to definition.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+
+from ..definition import Definition
+from .lint import Finding
+
+RULE = "escalation-target"
+
+
+def escalation_findings(defn: Definition, pool: Mapping[str, Definition]) -> Iterator[Finding]:
+    """What keeps ``defn``'s escalation from opening a case of a workflow in ``pool``."""
+    escalation = defn.spec.escalation
+    if escalation is None:
+        return
+    to = escalation.to
+    target = pool.get(to)
+    if target is None:
+        ids = ", ".join(sorted(pool)) or "-"
+        yield Finding(RULE, ("escalation", "to"),
+                      f"エスカレーション先のワークフロー「{to}」がありません（一緒に読み込んだワークフロー: {ids}）"
+                      f" / escalation target workflow '{to}' is not among the workflows loaded with it ({ids})")
+        return
+    fact = target.spec.facts.get("criterion")
+    if fact is None or "criterion" not in target.spec.records_on_open or fact.type not in ("enum", "string"):
+        yield Finding(RULE, ("escalation", "to"),
+                      f"エスカレーション先「{to}」は、事案を開くときに事実 criterion（enum か string）を受け取りません"
+                      f"（records_on_open: [criterion]） / workflow '{to}' must declare a fact 'criterion' (enum or"
+                      f" string) in records_on_open: an escalation opens its case with the criterion that was met")
+        return
+    if fact.type == "enum":
+        values = fact.values or []
+        for k, criterion in enumerate(escalation.criteria):
+            if criterion.id not in values:
+                yield Finding(RULE, ("escalation", "criteria", k, "id"),
+                              f"基準「{criterion.id}」はエスカレーション先「{to}」の事実 criterion の値にありません"
+                              f"（値: {', '.join(values)}） / criterion '{criterion.id}' is not a value of fact"
+                              f" 'criterion' of workflow '{to}' ({', '.join(values)})")
