@@ -23,9 +23,7 @@ class Actor:
         from .canonical import check_id
         from .errors import InvalidData
 
-        if not isinstance(id, str) or not id.strip():
-            raise InvalidData("Actor id must be a non-empty string (a pseudonymous id such as 't-014')")
-        check_id(id, "Actor id")
+        check_id(id, "Actor id (a pseudonymous id such as 't-014')")
         if isinstance(roles, str):
             roles = {roles}
         try:

@@ -253,3 +253,13 @@ def test_paths_the_system_cannot_use_are_unusable_input(tmp_path: Path, path: st
     code, said = run(argv, capsys)
     assert code == 2, said
     assert "unexpected error" not in said
+
+
+def test_a_bundle_line_whose_kind_is_not_text_is_refused(store: Path, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    bundle = tmp_path / "case.jsonl"
+    assert main(["export", "--db", str(store), "case-1", "-o", str(bundle)]) == 0
+    lines = bundle.read_text(encoding="utf-8").splitlines()
+    (tmp_path / "odd.jsonl").write_text("\n".join([lines[0], '{"kind": [], "x": 1}', *lines[1:]]) + "\n", encoding="utf-8")
+    code, said = run(["verify", str(tmp_path / "odd.jsonl")], capsys)
+    assert code == 2 and "unknown kind" in said, said

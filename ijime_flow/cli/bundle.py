@@ -95,9 +95,9 @@ def _import(args: argparse.Namespace) -> int:
 
     if not args.file.is_file():
         raise _Unusable(f"no such bundle: {args.file}")
-    if is_memory(args.db) or (sqlite_path(args.db) is not None and not str(sqlite_path(args.db)).strip()):
-        _store(args.db)  # refused: it keeps nothing
     path = sqlite_path(args.db)
+    if is_memory(args.db) or (path is not None and not path.strip()):
+        _store(args.db)  # refused before the bundle is read: it keeps nothing
     new = path is not None and not Path(path).exists()
     if new:  # verify before creating the store, so a refused bundle leaves no empty store behind
         engine, _ = load_bundle(args.file)

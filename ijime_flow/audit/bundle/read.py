@@ -69,7 +69,7 @@ class _Reader:
         if not isinstance(obj, dict):
             raise self.fail(number, f"a line must hold a JSON object, not {type(obj).__name__}")
         kind = obj.get("kind")
-        allowed = _KEYS.get(str(kind)) if kind in _KEYS else None
+        allowed = _KEYS.get(kind) if isinstance(kind, str) else None  # (an unhashable kind is refused below)
         if allowed is not None and set(obj) - allowed:
             unknown = ", ".join(repr(k)[:40] for k in sorted(set(obj) - allowed))
             raise self.fail(number, f"unknown key(s) {unknown} on a {kind} line (format {BUNDLE_FORMAT} has"
