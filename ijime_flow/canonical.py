@@ -13,6 +13,8 @@ import hashlib
 import json
 from typing import Any
 
+from .errors import InvalidData
+
 _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
@@ -37,8 +39,6 @@ MAX_ID = 128
 def check_text(value: str, where: str) -> str:
     """Text every store keeps as it is: valid Unicode (no lone surrogate) and no NUL character (which
     PostgreSQL cannot store). ``InvalidData`` naming ``where`` otherwise."""
-    from .errors import InvalidData
-
     if "\x00" in value:
         raise InvalidData(f"{where}: 文字列に NUL 文字（\\x00）は使えません / text may not contain a NUL character")
     if not value.isascii():
@@ -53,8 +53,9 @@ def check_text(value: str, where: str) -> str:
 def check_id(value: object, what: str) -> str:
     """An id given by the caller (a case, a school, an actor, a role, a trigger, a fact): non-empty text of at
     most 128 characters that every store keeps. ``InvalidData`` naming ``what`` otherwise."""
-    from .errors import InvalidData
-
+    if type(value) is str and 0 < len(value) <= MAX_ID and value.isascii() and "\x00" not in value \
+            and not value.isspace():
+        return value  # the common case: a plain ASCII id
     if not isinstance(value, str):
         raise InvalidData(f"{what} は文字列で指定してください / {what} must be text, not {type(value).__name__}")
     if not value.strip() or len(value) > MAX_ID:
@@ -65,8 +66,6 @@ def check_id(value: object, what: str) -> str:
 
 def check_int(value: object, what: str) -> int:
     """A whole number within :data:`MAX_INT` (not a bool). ``InvalidData`` otherwise."""
-    from .errors import InvalidData
-
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidData(f"{what} は整数で指定してください / {what} must be a whole number, not {type(value).__name__}")
     if not -MAX_INT <= value <= MAX_INT:

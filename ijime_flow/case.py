@@ -140,7 +140,7 @@ class Case:
             defn = self._runtime.definition
             check_id(trigger, "trigger")
             check_actor(actor)
-            at = self._when(at)
+            at, now = self._when(at)
             payload = data_object(data)
             roles = defn.role_closure(actor.roles)
             chosen = resolve(defn, self._leaves, self._facts, trigger, roles, actor.id, at, payload, self.id,
@@ -155,7 +155,7 @@ class Case:
             kind: EventType = "transition" if t.to is not None else "action"
             steps: list[Step] = [(kind, trigger, before, after, actor, payload)]
             steps += self._automatic_steps(after, facts, at)
-            event = self._commit(steps, at, facts, kind, payload)[0]  # nothing changes before this succeeds
+            event = self._commit(steps, at, now, facts, kind, payload)[0]  # nothing changes before this succeeds
             _log.info("case.fired", case_id=self.id, workflow=defn.id, trigger=trigger,
                       from_states=defn.sorted_states(before), to_states=defn.sorted_states(self._leaves), seq=event.seq)
             return event
@@ -166,7 +166,7 @@ class Case:
             defn = self._runtime.definition
             check_id(name, "fact")
             check_actor(actor)
-            at = self._when(at)
+            at, now = self._when(at)
             roles = defn.role_closure(actor.roles)
             if defn.is_closed(self._leaves):
                 raise InvalidData(f"事案 {self.id} は終結しています / case '{self.id}' is closed: nothing more"
@@ -175,14 +175,16 @@ class Case:
             facts = dict(self._facts)
             apply_facts(facts, defn, {name: typed})
             payload = {"fact": name, "value": fact_json(typed)}
-            event = self._commit([("fact", None, self._leaves, self._leaves, actor, payload)], at, facts, "fact",
-                                 payload)[0]
+            event = self._commit([("fact", None, self._leaves, self._leaves, actor, payload)], at, now, facts,
+                                 "fact", payload)[0]
             _log.info("case.fact_recorded", case_id=self.id, workflow=defn.id, fact=name, seq=event.seq)
             return event
 
     # -- internals ----------------------------------------------------------------------------------
-    def _when(self, at: datetime | None) -> datetime:
-        return checked_time(at, self._engine.clock.now(), opened_at=self.opened_at)
+    def _when(self, at: datetime | None) -> tuple[datetime, datetime]:
+        """The step's time and the clock's now (read once per step: it is also the ``recorded_at``)."""
+        now = storable(self._engine.clock.now(), "the clock's now()")
+        return checked_time(at, now, opened_at=self.opened_at), now
 
     def _automatic_steps(self, leaves: frozenset[str], facts: dict[str, Any], at: datetime) -> list[Step]:
         defn, steps = self._runtime.definition, list[Step]()
@@ -196,11 +198,10 @@ class Case:
             leaves = after
         raise InvalidData(f"automatic steps loop in workflow {defn.id}: more than {MAX_AUTOMATIC} in a row")
 
-    def _commit(self, steps: list[Step], at: datetime, facts: dict[str, Any], kind: str,
+    def _commit(self, steps: list[Step], at: datetime, recorded_at: datetime, facts: dict[str, Any], kind: str,
                 data: Mapping[str, Any]) -> list[Event]:
         """Seal the steps, add what escalation criteria they meet, and append everything — this case's
         events and the linked case's — in one atomic write. Only then does the case change."""
-        recorded_at = storable(self._engine.clock.now(), "the clock's now()")
         leaves = steps[-1][3]
         met = self._runtime.criteria.met_by(self._facts, facts, kind, data, at, steps[0][3], self.id, self._met)
         linked, link_records, link_rows = self._escalated_to, list[tuple[Event, str]](), list[CaseRow]()
@@ -248,8 +249,8 @@ class Case:
 
 def checked_time(at: datetime | None, now: datetime, *, opened_at: datetime | None = None) -> datetime:
     """The time of a step: ``now`` by default; never naive, never in the future, never before the case
-    was opened (``opened_at``), always one the event format carries (:func:`~ijime_flow.clock.storable`)."""
-    now = storable(now, "the clock's now()")
+    was opened (``opened_at``), always one the event format carries (:func:`~ijime_flow.clock.storable`).
+    ``now`` is the clock's reading, already passed through ``storable``."""
     if at is None:
         return now
     at = storable(at)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Protocol
+from typing import NoReturn, Protocol
 from zoneinfo import ZoneInfo
 
 from .errors import InvalidData
@@ -48,13 +48,17 @@ class FixedClock:
 
 def require_aware(at: datetime, what: str) -> None:
     """Refuse naive datetimes: a time without a zone cannot be placed on the school's calendar."""
+    if not isinstance(at, datetime) or at.tzinfo is None or at.utcoffset() is None:
+        _not_aware(at, what)
+
+
+def _not_aware(at: object, what: str) -> NoReturn:
     if not isinstance(at, datetime):
         raise InvalidData(f"{what}: 'at' must be a datetime, got {type(at).__name__}")
-    if at.tzinfo is None or at.utcoffset() is None:
-        raise InvalidData(
-            f"{what}: 日時にタイムゾーンがありません / 'at' is a naive datetime ({at.isoformat()});"
-            " give a timezone, e.g. datetime(..., tzinfo=ZoneInfo('Asia/Tokyo'))"
-        )
+    raise InvalidData(
+        f"{what}: 日時にタイムゾーンがありません / 'at' is a naive datetime ({at.isoformat()});"
+        " give a timezone, e.g. datetime(..., tzinfo=ZoneInfo('Asia/Tokyo'))"
+    )
 
 
 EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
@@ -67,18 +71,28 @@ def storable(at: datetime, what: str = "at") -> datetime:
     """A time the event format carries and reads back: aware, with a UTC offset of whole minutes (an
     offset like zoneinfo's +09:18:59 for old Tokyo dates, or seconds, becomes the same instant in UTC),
     and from :data:`EARLIEST` up to :data:`LATEST`. ``InvalidData`` otherwise."""
-    require_aware(at, what)
-    try:
-        offset = at.utcoffset()
-        if offset is not None and offset % timedelta(minutes=1):
+    offset = at.utcoffset() if isinstance(at, datetime) and at.tzinfo is not None else None
+    if offset is None:
+        _not_aware(at, what)
+    if offset.seconds % 60 or offset.microseconds:
+        try:
             at = at.astimezone(UTC)
+        except OverflowError:  # year 1 east of UTC, year 9999 west of it: not a time in range either
+            _out_of_range(at, what)
+    if EARLIEST.year < at.year < LATEST.year - 1:  # the common case: no aware comparison needed
+        return at
+    try:
         inside = EARLIEST <= at < LATEST
-    except OverflowError:  # year 1 east of UTC, year 9999 west of it: not a time in range either
+    except OverflowError:
         inside = False
     if not inside:
-        raise InvalidData(f"{what}: {EARLIEST.year}年から{LATEST.year - 1}年までの日時にしてください / {what}"
-                          f" ({at.isoformat()}) is not between {EARLIEST.year} and {LATEST.year - 1}: check the year")
+        _out_of_range(at, what)
     return at
+
+
+def _out_of_range(at: datetime, what: str) -> NoReturn:
+    raise InvalidData(f"{what}: {EARLIEST.year}年から{LATEST.year - 1}年までの日時にしてください / {what}"
+                      f" ({at.isoformat()}) is not between {EARLIEST.year} and {LATEST.year - 1}: check the year")
 
 
 JST_MINUTE = "%Y-%m-%d %H:%M"

@@ -13,10 +13,11 @@ from datetime import datetime, time, timedelta
 from typing import Any, Literal, NamedTuple
 
 from .definition import Definition
-from .errors import StoreError
+from .errors import InvalidData, StoreError
 from .events import Event
-from .language.conditions import holds, parse_duration
+from .language.conditions import holds
 from .language.models import DeadlineDef
+from .language.stored import add_duration
 from .stepper import context, fold_event
 from .store.rows import OpenDeadline
 
@@ -60,8 +61,7 @@ def due_time(defn: Definition, spec: DeadlineDef, started_at: datetime) -> datet
     if spec.within == "same_day":
         local = started_at.astimezone(defn.tz)
         return datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=defn.tz)
-    due: datetime = started_at + parse_duration(spec.within)
-    return due
+    return add_duration(started_at, spec.within)  # never overflows: see ijime_flow.language.stored
 
 
 class Started(NamedTuple):
@@ -128,9 +128,10 @@ class LogFold:
             fold_event(self.facts, self.definition, event.type, event.trigger, event.from_states, event.data)
             self.started = advance(self.definition, self.started, trigger=event.trigger, at=event.at, seq=event.seq,
                                    before=self.leaves, after=after, facts=self.facts, case_id=event.case_id)
-        except (KeyError, TypeError, ValueError, OverflowError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError, InvalidData) as exc:  # InvalidData: a tampered fact value
+            why = str(exc)[:300] if isinstance(exc, InvalidData) else type(exc).__name__
             raise StoreError(f"case {event.case_id} seq {event.seq}: この記録は読めません / the event cannot be read"
-                             f" under {self.definition.id} {self.definition.version} ({type(exc).__name__}):"
+                             f" under {self.definition.id} {self.definition.version} ({why}):"
                              " run `ijime-flow verify`") from None
         self.leaves = after
 

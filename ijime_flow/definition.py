@@ -15,9 +15,13 @@ from functools import cached_property
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from pydantic import ValidationError
+
 from .canonical import canonical_json, sha256_hex
+from .errors import Problem
 from .events import DefinitionPin
 from .language.models import DeadlineDef, StateDef, TransitionDef, WorkflowDef
+from .language.stored import StoredRead
 
 StateKind = Literal["atomic", "compound", "parallel"]
 
@@ -44,6 +48,7 @@ class Definition:
 
     spec: WorkflowDef
     file: str = "<memory>"
+    lenient: tuple[Problem, ...] = ()  # what the strict rules refuse in a definition read back from a store
     nodes: dict[str, StateNode] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -84,7 +89,21 @@ class Definition:
 
     @classmethod
     def from_canonical(cls, text: str, file: str = "<store>") -> Definition:
-        return cls(WorkflowDef.model_validate_json(text), file=file)
+        """The definition a store (or a bundle) keeps as ``text``, read as earlier versions read it: the
+        durations they accepted are read leniently, lint is not run (:mod:`ijime_flow.language.stored`), and
+        its canonical text is ``text`` itself, so it hashes as its cases pinned it. What the strict rules
+        refuse is listed in :attr:`lenient` (:meth:`Engine.add_definition <ijime_flow.Engine.add_definition>`
+        refuses such a definition for new cases). :class:`~ijime_flow.errors.StoredDefinitionError`, naming
+        the definition and the field, when it cannot be read or run at all."""
+        read = StoredRead.of(text, file)
+        try:
+            spec = WorkflowDef.model_validate_json(text, context=read.context)
+        except ValidationError as exc:
+            raise read.refused(exc) from None
+        read.check_timezone(spec.timezone)
+        definition = cls(spec, file=file, lenient=tuple(read.lenient))
+        definition.__dict__["canonical"] = text  # the cached_property, as stored
+        return definition
 
     @cached_property
     def tz(self) -> ZoneInfo:

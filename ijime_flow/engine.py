@@ -19,16 +19,27 @@ import structlog
 
 from .actor import SYSTEM, Actor, check_actor
 from .audit.verify import VerificationReport, verify_store
-from .canonical import check_id, check_int
+from .canonical import check_id, check_int, sha256_hex
 from .case import Case, checked_time
 from .clock import Clock, SystemClock, storable
 from .deadlines import LogFold, advance
 from .definition import Definition
-from .errors import DefinitionError, InvalidData, PermissionDenied, Problem, StoreError, UnknownCase, UnknownWorkflow
+from .errors import (
+    DefinitionError,
+    InvalidData,
+    PermissionDenied,
+    Problem,
+    StoredDefinitionError,
+    StoreError,
+    UnknownCase,
+    UnknownWorkflow,
+)
 from .escalation import Met
 from .events import Event, data_object, parse_event, seal
 from .language.conditions import GuardFn, GuardRef, walk
+from .language.lint import unrunnable
 from .language.loader import load_path
+from .language.stored import StoredRead
 from .machine import CompiledMachine, Runtime
 from .projection import CaseQuery, CaseRow, GroupBy, ProjectionProblem, make_row, project_log
 from .stepper import apply_facts, opening_data
@@ -49,8 +60,11 @@ class Engine:
         self.lock = threading.RLock()
         self._current: dict[str, Definition] = {}
         self._runtimes: dict[str, Runtime] = {}
+        self._unrunnable: dict[str, str] = {}  # sha256 -> why its stored text cannot be run
         self._kept: set[str] = set()
-        if self.store.projection_stale():  # a store from before the projection existed: fill it from the log
+        # a store from before the projection existed: fill it from the log (read-only: the lists refuse)
+        self._list_stale = self.store.projection_stale() and self.store.read_only
+        if self.store.projection_stale() and not self.store.read_only:
             self.rebuild_projection()
 
     # -- definitions ------------------------------------------------------------------------------
@@ -70,6 +84,10 @@ class Engine:
         return loaded
 
     def add_definition(self, definition: Definition) -> None:
+        """Make ``definition`` the one new cases of its id open under. One read back from a store with what
+        the language now refuses (:attr:`Definition.lenient`) is refused: its old cases still run under it."""
+        if definition.lenient:
+            raise DefinitionError(list(definition.lenient))
         self._current[definition.id] = definition
         self._runtime(definition)
 
@@ -95,20 +113,30 @@ class Engine:
         return runtime
 
     def runtime_for(self, sha256: str) -> Runtime | None:
-        """The runtime of a pinned definition: loaded, or rebuilt from the text the store keeps."""
+        """The runtime of a pinned definition: loaded, or rebuilt from the text the store keeps, read as
+        earlier versions read it (:meth:`Definition.from_canonical`). ``None`` when the store has no text
+        under ``sha256`` or the text does not hash to it; :class:`StoredDefinitionError` (naming it and the
+        field) when the text is there but cannot be run."""
         runtime = self._runtimes.get(sha256)
         if runtime is not None:
             return runtime
+        if sha256 in self._unrunnable:  # read once per engine: verification asks for every case
+            raise StoredDefinitionError(self._unrunnable[sha256])
         text = self.store.get_definition(sha256)
-        if text is None:
+        if text is None or sha256_hex(text) != sha256:
             return None
         try:
             definition = Definition.from_canonical(text, file=f"<store:{sha256[:12]}>")
-        except ValueError:
-            return None
-        if definition.sha256 != sha256:
-            return None
-        return self._runtime(definition)
+            try:
+                problem = "; ".join(f"{'.'.join(map(str, f.path))}: {f.message}" for f in unrunnable(definition))
+                if not problem:
+                    return self._runtime(definition)
+            except (KeyError, TypeError, ValueError) as exc:  # a machine that cannot be built from it
+                problem = f"{type(exc).__name__}: {exc}"
+            raise StoredRead.of(text, definition.file).error("を実行できません", "cannot be run", problem[:300])
+        except StoredDefinitionError as exc:
+            self._unrunnable[sha256] = str(exc)
+            raise
 
     # -- cases ------------------------------------------------------------------------------------------
     def open_case(self, workflow_id: str, *, actor: Actor, at: datetime | None = None,
@@ -246,6 +274,11 @@ class Engine:
 
     def _query(self, school: str | None, workflow: str | None, state: str | None, closed: bool | None,
                overdue: bool, as_of: datetime | None) -> CaseQuery:
+        if self._list_stale:
+            raise StoreError("この保存先の事案一覧は古い版のままで、読み取り専用では作り直せません。書き込みできる形で一度開いて"
+                             "ください（検証・履歴・再生・書き出しはそのまま使えます） / the case list of this store is from"
+                             " an earlier version and cannot be rebuilt read-only: open the store once writable"
+                             " (e.g. Engine(path)); verify, history, replay and export read the log and work as it is")
         if as_of is not None:
             as_of = storable(as_of, "as_of")
         for value, what in ((school, "school"), (workflow, "workflow"), (state, "state")):

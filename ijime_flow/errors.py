@@ -153,3 +153,9 @@ class ConcurrencyError(IjimeFlowError):
 
 class StoreError(IjimeFlowError):
     """The store cannot be opened or is not an ijime-flow store."""
+
+
+class StoredDefinitionError(StoreError):
+    """A workflow definition the store keeps — its text is there and hashes to its key — that this version
+    cannot read or run. The message names the definition (id, version, SHA-256 prefix) and the field,
+    Japanese then English; it is never reported as a missing definition."""

@@ -5,7 +5,8 @@ Each campaign takes a seeded ``random.Random`` and returns the outcome class of 
 that is a failure of ijime-flow is one of ``FAILURES``: a traceback (an exception that is not an
 ``IjimeFlowError``, or exit code 3 from the command), an accepted forgery (exit 0 for a bundle whose
 hashed bytes or proofs were changed), an unreadable store (an accepted step whose case no longer
-reads back or verifies).
+reads back or verifies), a divergence (the same call accepted by one store and refused by another, or
+answered differently).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from ijime_flow.language.loader import load_text
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ROOT / "workflows"
-FAILURES = ("traceback", "forgery-accepted", "unreadable")
+FAILURES = ("traceback", "forgery-accepted", "unreadable", "divergent")
 ALL_ROLES = Actor("fuzz-1", {"staff", "administrator", "principal", "committee", "counselor", "board", "mayor"})
 START = datetime(2019, 5, 1, 9, tzinfo=TOKYO)
 WEIRD = ["", " ", "\x00", "\ud800", "\x1b[31m", "0", "-1", "1e999", "99999999999999999999", "P10000Y", "PT", "null",

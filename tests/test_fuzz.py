@@ -9,7 +9,18 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from fuzzing import FAILURES, bundle_campaign, cli_campaign, make_signed_bundle, proof_campaign, workflow_campaign
+from fuzzing import (
+    FAILURES,
+    WORKFLOWS,
+    bundle_campaign,
+    cli_campaign,
+    make_signed_bundle,
+    proof_campaign,
+    workflow_campaign,
+)
+from fuzzing_api import NOW, ApiCampaign
+
+from ijime_flow import Engine, FixedClock
 
 RUNS = 150
 
@@ -24,6 +35,24 @@ def test_mutated_workflows_are_refused_with_a_place_or_load_and_walk() -> None:
     rng = random.Random(2019)
     outcomes = Counter(workflow_campaign(rng) for _ in range(RUNS))
     _check(outcomes, {"refused", "loaded", "walked"})
+
+
+def test_hostile_api_calls_are_refused_or_accepted_alike_by_every_store(tmp_path: Path, pg_url: str) -> None:
+    engines = {name: Engine(target, clock=FixedClock(NOW), school="fuzz")
+               for name, target in [("memory", None), ("sqlite", tmp_path / "fuzz.db"), ("postgres", pg_url)]}
+    try:
+        for engine in engines.values():
+            engine.load(WORKFLOWS)
+        campaign = ApiCampaign(engines)
+        rng = random.Random(11)
+        outcomes = Counter(campaign(rng) for _ in range(RUNS * 4))
+        _check(outcomes, {"accepted", "refused"})
+        assert campaign.verify_all(), "a store holds events that do not verify"
+        moved = {len(engines["sqlite"].get_case(case_id).history()) for case_id in campaign.known}
+        assert max(moved) > 3  # the calls reach cases beyond their first steps
+    finally:
+        for engine in engines.values():
+            engine.close()
 
 
 @pytest.fixture(scope="module")

@@ -343,3 +343,23 @@ def test_no_driver_error_leaves_the_store_while_the_server_refuses_it(role_url: 
         store.close()
     with pytest.raises(StoreError, match="closed"):
         store.read_case("c")
+
+
+@pytest.mark.parametrize("mark", ["@", "/", "?", "#"])
+@pytest.mark.parametrize("where", ["password", "user"])
+def test_a_raw_mark_in_the_user_or_password_is_refused_before_the_driver_reads_it(mark: str, where: str) -> None:
+    # the driver would take the password's tail for the host or the database, and show it (and name the
+    # pool after it, in the host's logs): every mark that ends the user info early is refused up front
+    def url(text: str) -> str:
+        user, password = ("u", f"s3cret{text}tail-of-it") if where == "password" else (f"u{text}x", "s3cret-pw")
+        return f"postgresql://{user}:{password}@127.0.0.1:1/test?connect_timeout=1"
+
+    with pytest.raises(StoreError) as caught:
+        PostgresStore(url(mark))
+    text = str(caught.value)
+    assert text.startswith("接続 URL") and "%40" in text
+    assert "s3cret" not in text and "tail-of-it" not in text
+    with pytest.raises(StoreError) as encoded:  # percent-encoded: read as meant (and unreachable here)
+        PostgresStore(url({"@": "%40", "/": "%2F", "?": "%3F", "#": "%23"}[mark]))
+    assert str(encoded.value).startswith("データベースに接続できません")
+    assert "s3cret" not in str(encoded.value) and "tail-of-it" not in str(encoded.value)

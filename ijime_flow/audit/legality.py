@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..actor import SYSTEM
 from ..clock import FUTURE_TOLERANCE
-from ..errors import IjimeFlowError
+from ..errors import IjimeFlowError, StoredDefinitionError
 from ..escalation import Met
 from ..stepper import check_fact, due_automatic, fold_event, resolve
 
@@ -82,11 +82,16 @@ def _case_steps(run: _Run, case_id: str, *, streaming: bool) -> _Steps:
         if kind != "opened" or pin is None:
             bad(1, "definition", "the first event must be 'opened' and pin the workflow definition")
         else:
-            runtime = engine.runtime_for(pin[2])
-            if runtime is None:
-                bad(1, "definition", f"the pinned definition {pin[0]} {pin[1]} ({pin[2][:12]}…) is not"
-                                     " in the store, or its text does not match its hash")
+            try:
+                runtime = engine.runtime_for(pin[2])
+            except StoredDefinitionError as exc:  # the text is there, and hashes right, but cannot run
+                runtime = None
+                bad(1, "definition", str(exc))
             else:
+                if runtime is None:
+                    bad(1, "definition", f"the pinned definition {pin[0]} {pin[1]} ({pin[2][:12]}…) is not"
+                                         " in the store, or its text does not match its hash")
+            if runtime is not None:
                 rules = run.rules_for(runtime)
     if rules is not None and pin is not None:
         replaying = True

@@ -3,7 +3,8 @@ another version of the policy.
 
 - :func:`state_at` folds a case's stored events up to a time or a seq, under the definition the
   case **pinned** (the text the store keeps by hash, never the workflow file as it is today): states,
-  facts and deadlines as they stood then. It reads no wall clock.
+  facts and deadlines as they stood then. It reads no wall clock. A damaged log stops the fold at the
+  first event that cannot be used: the point is the state before it, and ``problem`` names that seq.
 - :func:`replay_against` replays the whole history under another definition (a revised policy,
   loaded with :func:`ijime_flow.language.loader.load_file`) by the very rules that admit steps live
   (:mod:`ijime_flow.stepper`), and names the first step that definition would not have allowed.
@@ -20,12 +21,13 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from ..clock import TOKYO, jst, require_aware
-from ..deadlines import Deadline, LogFold, as_deadlines
+from ..deadlines import Deadline, as_deadlines
 from ..definition import Definition
-from ..errors import IjimeFlowError, InvalidData, PermissionDenied, UnknownCase, UnknownWorkflow
-from ..events import DefinitionPin, Event, parse_event
+from ..errors import IjimeFlowError, InvalidData, PermissionDenied, StoreError
+from ..events import DefinitionPin, Event
 from ..machine import CompiledMachine
 from ..stepper import check_fact, due_automatic, fold_event, opening_data, resolve
+from .folding import FoldProblem, fold_checked, pinned_definition, read_events
 from .timeline import describe_event, states_label
 
 if TYPE_CHECKING:
@@ -57,9 +59,16 @@ class ReplayPoint:
     closed: bool
     events: tuple[Event, ...] = field(repr=False)  # the events up to and including seq
     definition: Definition = field(repr=False, compare=False)
+    problem: FoldProblem | None = None  # where a damaged log stopped the replay before the point asked
+
+    @property
+    def stopped_at(self) -> int | None:
+        """The seq that stopped the replay (it and what follows are not folded), or ``None``."""
+        return self.problem.seq if self.problem is not None else None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: times in ISO 8601 as recorded, with ``*_jst`` fields in Japan time."""
+        """JSON-ready: times in ISO 8601 as recorded, with ``*_jst`` fields in Japan time. A ``problem``
+        key (:meth:`FoldProblem.to_dict`) is there only when a damaged log stopped the replay."""
         labels = self.definition.fact_labels
         return {
             "case_id": self.case_id,
@@ -75,45 +84,52 @@ class ReplayPoint:
             "facts": {name: {"value": _fact_value(value), "ja": labels.get(name, name)}
                       for name, value in sorted(self.facts.items())},
             "deadlines": [_deadline_dict(d) for d in self.deadlines],
+            **({"problem": self.problem.to_dict()} if self.problem is not None else {}),
         }
 
 
 def state_at(engine: Engine, case_id: str, *, at: datetime | None = None, seq: int | None = None) -> ReplayPoint:
     """The case after its last event with ``event.at <= at`` (or ``event.seq <= seq``; neither: after
-    every event), folded under its pinned definition. ``at`` must be timezone-aware."""
+    every event), folded under its pinned definition. ``at`` must be timezone-aware.
+
+    A damaged log does not hide what is sound: when an event on the way cannot be used (its body does
+    not parse, or the definition cannot take it), the point is the state after the event before it and
+    ``problem`` says which seq stopped the replay and why (:class:`~.folding.FoldProblem`). When not even
+    the first event can be used (or the pinned definition is missing) there is no state:
+    :class:`~.folding.NothingToReplay`."""
     if at is not None and seq is not None:
         raise InvalidData("時刻か seq のどちらか一方を指定してください / give 'at' or 'seq', not both")
     if at is not None:
         require_aware(at, "state_at")
-    events = _events(engine, case_id)
-    defn = _pinned(engine, case_id, events)
-    last_seq = events[-1].seq
+    events, stop, last_seq = read_events(engine, case_id)
+    if seq is not None and (isinstance(seq, bool) or not isinstance(seq, int) or not 1 <= seq <= last_seq):
+        raise InvalidData(f"事案 {case_id} の seq は 1〜{last_seq} です / seq {seq!r} is out of range: case"
+                          f" {case_id} has seq 1 to {last_seq} (its last seq is {last_seq})")
+    defn = pinned_definition(engine, case_id, events, stop, last_seq)
     if seq is not None:
-        if isinstance(seq, bool) or not isinstance(seq, int) or not 1 <= seq <= last_seq:
-            raise InvalidData(f"事案 {case_id} の seq は 1〜{last_seq} です / seq {seq!r} is out of range: case"
-                              f" {case_id} has seq 1 to {last_seq} (its last seq is {last_seq})")
         upto = [e for e in events if e.seq <= seq]
+        stop = stop if stop is not None and stop.seq <= seq else None
     elif at is not None:
         upto = [e for e in events if e.at <= at]
         if not upto:
             opened = events[0].at
             raise InvalidData(f"事案 {case_id} は {jst(opened)} JST に開始されており、指定の時刻 {jst(at)} JST より後です"
                               f" / the case was opened at {opened.isoformat()}, after the time asked ({at.isoformat()})")
+        # an unreadable event has no time we can trust: it counts unless the history had already passed `at`
+        stop = stop if stop is not None and all(e.at <= at for e in events) else None
     else:
         upto = list(events)
-    fold = LogFold(defn)
-    for event in upto:
-        fold.add(event)
+    fold, folded, stop = fold_checked(case_id, defn, upto, stop, last_seq)
+    last = folded[-1]
     leaves = fold.leaves
-    last = upto[-1]
     as_of = at if at is not None else last.at
     active = defn.sorted_states(leaves)
     return ReplayPoint(
         case_id=case_id, school=events[0].school, workflow=defn.id, version=defn.version, sha256=defn.sha256,
         seq=last.seq, last_seq=last_seq, at=last.at, as_of=as_of, active_states=active,
         state_labels=_labels(defn, active), facts=fold.facts,
-        deadlines=tuple(as_deadlines(fold.started, as_of)), closed=defn.is_closed(leaves), events=tuple(upto),
-        definition=defn)
+        deadlines=tuple(as_deadlines(fold.started, as_of)), closed=defn.is_closed(leaves), events=tuple(folded),
+        definition=defn, problem=stop)
 
 
 # -- the history under another definition -------------------------------------------------------------
@@ -197,8 +213,10 @@ def replay_against(engine: Engine, case_id: str, definition: Definition) -> Agai
     allowed. Steps are judged as ``verify`` judges them (each at its own ``at``, on the states and
     facts replayed under ``definition``); ``escalated`` and ``criterion_met`` events are carried
     along unchecked. The recorded states are not compared: the other definition may name them otherwise."""
-    events = _events(engine, case_id)
-    pinned = _pinned(engine, case_id, events)
+    events, stop, last_seq = read_events(engine, case_id)
+    pinned = pinned_definition(engine, case_id, events, stop, last_seq)
+    if stop is not None:  # the whole history is replayed: a damaged body ends it, in plain words
+        raise StoreError(stop.reason)
     defn = definition
     if defn.id != pinned.id:
         raise InvalidData(f"事案 {case_id} のワークフローは {pinned.id} で、{defn.id} ではありません / case {case_id}"
@@ -287,8 +305,14 @@ def render_replay(point: ReplayPoint) -> str:
     defn = point.definition
     out = [f"事案 {point.case_id} — {defn.spec.title.ja} / {defn.spec.title.en or defn.id}",
            f"定義 / definition: {point.workflow} {point.version} (sha256 {point.sha256[:12]}…)"]
+    problem = point.problem
+    if problem is not None:
+        out.append(f"注意 / note: {problem.message}")
     for event in point.events:
         out.extend(describe_event(defn, event))
+    if problem is not None:
+        out.append(f"#{problem.seq:<3} 再生できません / cannot be folded: {problem.reason}")
+        out.append(f"     seq {problem.seq} 以降は表示していません / seq {problem.seq} and after are not shown")
     out.append("")
     asked = f"（seq {point.seq} / {point.last_seq}、最後の記録 {jst(point.at)} JST）"
     out.append(f"{jst(point.as_of)} JST 時点の状態 / state at {point.as_of.isoformat()}{asked}")
@@ -303,37 +327,19 @@ def render_replay(point: ReplayPoint) -> str:
     for d in point.deadlines:
         met = f"、実施 {jst(d.met_at)} JST (seq {d.met_seq})" if d.met_at is not None else ""
         out.append(f"    {d.id}: {d.status_ja} / {d.status} — {d.ja}（期限 {jst(d.due)} JST{met}）")
+    if problem is not None:
+        out.append(f"  ※ seq {problem.seq} 以降の記録は反映されていません（期限の判定も同じ） / events from seq"
+                   f" {problem.seq} on are not taken into account (nor are they in the deadlines)")
     return "\n".join(out)
 
 
 # -- helpers ------------------------------------------------------------------------------------------------
-def _events(engine: Engine, case_id: str) -> list[Event]:
-    rows = engine.store.read_case(case_id)
-    if not rows:
-        raise UnknownCase(case_id)
-    return [parse_event(row.body, row.case_id, row.seq) for row in rows]
-
-
-def _pinned(engine: Engine, case_id: str, events: Sequence[Event]) -> Definition:
-    """The definition the case's first event pins, from the store's text (never the current file)."""
-    pin = events[0].definition
-    if events[0].type != "opened" or pin is None:
-        raise InvalidData(f"事案 {case_id} の最初の記録が定義を指定していません / the first event of case {case_id}"
-                          " must be 'opened' and pin its definition: run `ijime-flow verify`")
-    runtime = engine.runtime_for(pin.sha256)
-    if runtime is None:
-        raise UnknownWorkflow(f"{pin.id} {pin.version} ({pin.sha256[:12]})", sorted(engine.definitions))
-    return runtime.definition
-
-
 def _labels(defn: Definition, states: Sequence[str]) -> tuple[str, ...]:
     return tuple(defn.state_label(s) for s in states)
 
 
 def _states(states: Sequence[str], labels: Sequence[str]) -> str:
     return ", ".join(f"{label} ({state})" for state, label in zip(states, labels, strict=True)) or "—"
-
-
 
 
 def _times(name: str, at: datetime | None) -> dict[str, str | None]:

@@ -23,18 +23,19 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ..clock import jst, require_aware
-from ..deadlines import Deadline, LogFold, case_deadlines
+from ..deadlines import Deadline, case_deadlines
 from ..definition import Definition
-from ..errors import StoreError, UnknownCase, UnknownWorkflow
-from ..events import ActorRef, Event, parse_event
+from ..errors import StoreError
+from ..events import ActorRef, Event
 from .diagram import mermaid, mermaid_ids
+from .folding import FoldProblem, fold_checked, pinned_definition, read_events
 
 if TYPE_CHECKING:
     from ..case import LinkedCase
     from ..engine import Engine
     from .verify import VerificationReport
 
-__all__ = ["CURRENT_STYLE", "VISITED_STYLE", "case_report", "highlighted_diagram", "jst"]
+__all__ = ["CURRENT_STYLE", "VISITED_STYLE", "case_report", "case_report_checked", "highlighted_diagram", "jst"]
 
 VISITED_STYLE = "fill:#dbeafe,stroke:#1d4ed8"
 CURRENT_STYLE = "fill:#fde68a,stroke:#b45309,stroke-width:3px"
@@ -48,25 +49,24 @@ _CELL_ESCAPES = str.maketrans({"\\": "\\\\", "|": "\\|", "`": "\\`", "*": "\\*",
                                "&": "&amp;", "<": "&lt;", ">": "&gt;"})
 
 
-
-
 def case_report(engine: Engine, case_id: str, *, as_of: datetime) -> str:
     """The Markdown report of one case, as of ``as_of`` (deadlines are judged at that time).
 
-    Raises :class:`UnknownCase` when the store has no such case, :class:`UnknownWorkflow` when the
-    store lacks the definition the case pinned, :class:`StoreError` when its first event is
-    unreadable. A later unreadable event ends the timeline there (verification tells the rest)."""
+    Raises :class:`UnknownCase` when the store has no such case, and
+    :class:`~ijime_flow.audit.folding.NothingToReplay` (a :class:`StoreError`) when not even its first
+    event can be used: it is unreadable, does not pin a definition, or pins one the store lacks. A
+    later event that cannot be read or folded ends the timeline there (verification tells the rest);
+    :func:`case_report_checked` also says where."""
+    return case_report_checked(engine, case_id, as_of=as_of)[0]
+
+
+def case_report_checked(engine: Engine, case_id: str, *, as_of: datetime) -> tuple[str, FoldProblem | None]:
+    """:func:`case_report`, and where a damaged log ended its timeline (``None``: it did not)."""
     require_aware(as_of, "as_of")
-    events, unreadable = _read_events(engine, case_id)
-    first = events[0]
-    pin = first.definition
-    if first.type != "opened" or pin is None:
-        raise StoreError(f"case {case_id}: its first event does not pin a definition; run `ijime-flow verify`")
-    runtime = engine.runtime_for(pin.sha256)
-    if runtime is None:
-        raise UnknownWorkflow(f"{pin.id} {pin.version} ({pin.sha256[:12]})")
-    defn = runtime.definition
-    events, unreadable = _foldable(defn, events, unreadable)
+    events, problem, last_seq = read_events(engine, case_id)
+    defn = pinned_definition(engine, case_id, events, problem, last_seq)
+    _, events, problem = fold_checked(case_id, defn, events, problem, last_seq)
+    unreadable = f"seq {problem.seq}: {problem.reason}" if problem is not None else ""
     links: list[LinkedCase] | None = None if unreadable else engine.get_case(case_id).linked_cases()
     out = [f"# 事案報告書 (case report): {_code(case_id)}", "",
            f"基準時刻 (as of): {jst(as_of)} JST — 期限の判定はこの時刻によります (deadlines are judged at this time).", ""]
@@ -78,7 +78,7 @@ def case_report(engine: Engine, case_id: str, *, as_of: datetime) -> str:
     out += ["## 状態遷移図 (state diagram)", "",
             "これまでに経た状態を青、現在の状態を黄で示します (visited states in blue, current ones in yellow).", "",
             "```mermaid", highlighted_diagram(defn, events).rstrip("\n"), "```", ""]
-    return "\n".join(out)
+    return "\n".join(out), problem
 
 
 def highlighted_diagram(defn: Definition, events: Sequence[Event]) -> str:
@@ -99,36 +99,6 @@ def highlighted_diagram(defn: Definition, events: Sequence[Event]) -> str:
 
 
 # -- reading ----------------------------------------------------------------------------------------
-def _read_events(engine: Engine, case_id: str) -> tuple[list[Event], str]:
-    """The events up to the first unreadable one, and why that one is unreadable ('' when none is)."""
-    rows = engine.store.read_case(case_id)
-    if not rows:
-        raise UnknownCase(case_id)
-    events: list[Event] = []
-    for row in rows:
-        try:
-            events.append(parse_event(row.body, row.case_id, row.seq))
-        except StoreError as exc:
-            if not events:
-                raise
-            return events, f"seq {row.seq}: {exc}"
-    return events, ""
-
-
-def _foldable(defn: Definition, events: list[Event], unreadable: str) -> tuple[list[Event], str]:
-    """The events up to the first one the definition cannot take (states it lacks, data that does not
-    fold): the timeline ends there, as at an unreadable event."""
-    fold = LogFold(defn)
-    for index, event in enumerate(events):
-        try:
-            fold.add(event)
-        except StoreError as exc:
-            if index == 0:
-                raise
-            return events[:index], str(exc)
-    return events, unreadable
-
-
 def _current_leaves(events: Sequence[Event]) -> list[str]:
     return list(events[-1].to_states or ()) if events else []
 
@@ -325,7 +295,10 @@ def _where(engine: Engine, case_id: str) -> str:
     row = engine.store.case_row(case_id)
     if row is None:
         return "この記録にはありません (not in this store)"
-    runtime = engine.runtime_for(row.definition_sha256)
+    try:
+        runtime = engine.runtime_for(row.definition_sha256)
+    except StoreError:  # a stored definition that cannot run: the linked case is still named, by state id
+        runtime = None
     if runtime is None:
         return f"`{row.workflow}`: " + ", ".join(_code(s) for s in row.states)
     defn = runtime.definition

@@ -23,7 +23,8 @@ from .rules import _Rules
 
 class Ledger(Protocol):
     """What verification reads: a store, the runtime of a pinned definition (``None`` when the store
-    has no text with that hash, or it does not parse), and the guards the workflows name. An
+    has no text with that hash, or the text does not hash to it; ``StoredDefinitionError`` when the text
+    is there but cannot be run), and the guards the workflows name. An
     :class:`~ijime_flow.Engine` is one; verification never imports the engine."""
 
     @property

@@ -2,7 +2,9 @@
 
 ``register(sub)`` adds the command to the main parser's subcommands. The handler returns 0 (done;
 with ``--against``: every step allowed) or 1 (``--against``: a step the other definition would not
-have allowed); unusable input raises an :class:`~ijime_flow.errors.IjimeFlowError`, which the main
+have allowed; without it: a damaged log stopped the replay — the state up to the event before is
+shown, with a note naming the seq that could not be folded and why — or nothing at all could be
+folded); unusable input raises an :class:`~ijime_flow.errors.IjimeFlowError`, which the main
 command prints and exits 2 with.
 """
 
@@ -12,6 +14,7 @@ import argparse
 import json
 from pathlib import Path
 
+from ..audit.folding import NothingToReplay
 from ..audit.replay import render_replay, replay_against, state_at
 from ..audit.source import open_source
 from ..clock import parse_local_time as parse_time
@@ -25,7 +28,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "replay",
         help="事案のある時点の状態、または別の定義での再生 / a case's state at a past moment, or its history"
-             " under another workflow definition (--against: exit 1 when a step would not be allowed)",
+             " under another workflow definition (exit 1 when a damaged event stops the replay; --against: also"
+             " when a step would not be allowed)",
         description="記録された事案を、記録時に固定された定義で指定の時点まで再生し、状態・事実・期限を示す。"
                     " --against では、別の定義（改訂後の方針など）で全記録を再生し、認められない最初の操作を示す。"
                     " / Replay a case under the definition it pinned, up to a time or a seq: its states, facts and"
@@ -62,13 +66,17 @@ def run_replay(args: argparse.Namespace) -> int:
     definition = load_file(args.against) if args.against is not None else None
     engine, case_id = open_source(file, args.db, case)
     with engine:
-        if definition is not None:
-            result = replay_against(engine, case_id, definition)
-            print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2) if args.json else result.render())
-            return EXIT_OK if result.allowed else EXIT_PROBLEMS
-        point = state_at(engine, case_id, at=at, seq=args.seq)
+        try:
+            if definition is not None:
+                result = replay_against(engine, case_id, definition)
+                print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2) if args.json else result.render())
+                return EXIT_OK if result.allowed else EXIT_PROBLEMS
+            point = state_at(engine, case_id, at=at, seq=args.seq)
+        except NothingToReplay as exc:  # not even the first event folds: the note alone, a problem found
+            print(json.dumps(exc.to_dict(), ensure_ascii=False, indent=2) if args.json else exc.render())
+            return EXIT_PROBLEMS
         print(json.dumps(point.to_dict(), ensure_ascii=False, indent=2) if args.json else render_replay(point))
-        return EXIT_OK
+        return EXIT_OK if point.problem is None else EXIT_PROBLEMS
 
 
 def _where(target: str | None, case: str | None, db: str | None) -> tuple[Path | None, str | None]:

@@ -3,7 +3,9 @@
 
 ``register(sub)`` adds both to the ``ijime-flow`` command's subparsers; each sets ``run`` and returns
 an exit code. Unusable input raises an :class:`~ijime_flow.errors.IjimeFlowError`, which the main
-command prints and turns into exit code 2. Reading commands never create a store.
+command prints and turns into exit code 2. Reading commands never create a store. ``report`` returns 1
+when a damaged log ends the report's timeline early (the report is still written, and a note on
+standard error names the seq and why) or leaves nothing to report (the note alone), as ``replay`` does.
 """
 
 from __future__ import annotations
@@ -17,17 +19,18 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ..audit.report import case_report
+from ..audit.folding import NothingToReplay
+from ..audit.report import case_report_checked
 from ..audit.source import open_reading, open_source
 from ..clock import TOKYO, SystemClock, jst
 from ..clock import parse_local_time as parse_time
 from ..engine import Engine
-from ..errors import InvalidData
+from ..errors import InvalidData, StoreError
 from ..store.rows import CaseRow
 
 __all__ = ["display_width", "format_table", "parse_time", "register"]
 
-EXIT_OK = 0
+EXIT_OK, EXIT_PROBLEMS = 0, 1
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -88,16 +91,23 @@ def run_report(args: argparse.Namespace) -> int:
     as_of = parse_time(args.as_of) if args.as_of is not None else None
     engine, case_id = open_source(file, args.db, case)
     with engine:  # default as of: now for a store; for a bundle, its engine's clock says when it was exported
-        text = case_report(engine, case_id, as_of=engine.clock.now() if as_of is None else as_of)
+        try:
+            text, problem = case_report_checked(engine, case_id, as_of=engine.clock.now() if as_of is None else as_of)
+        except NothingToReplay as exc:  # not even the first event can be used: nothing to report, a problem found
+            print(f"ijime-flow: 報告書を作成できません / no report can be written: {exc}", file=sys.stderr)
+            return EXIT_PROBLEMS
+    code = EXIT_OK if problem is None else EXIT_PROBLEMS
+    if problem is not None:
+        print(f"ijime-flow: 注意 / note: {problem.message}\n  理由 / reason: {problem.reason}", file=sys.stderr)
     if args.output is None:
         sys.stdout.write(text)
-        return EXIT_OK
+        return code
     try:
         args.output.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise InvalidData(f"{args.output} に書き出せません / cannot write {args.output}: {exc.strerror}") from None
     print(f"報告書を書き出しました / report written: {args.output} (case {case_id})")
-    return EXIT_OK
+    return code
 
 
 # -- cases ------------------------------------------------------------------------------------------
@@ -125,7 +135,10 @@ def run_cases(args: argparse.Namespace) -> int:
 
 def _state_labels(engine: Engine, row: CaseRow) -> list[str]:
     """The Japanese labels of the row's active leaf states, under the case's pinned definition."""
-    runtime = engine.runtime_for(row.definition_sha256)
+    try:
+        runtime = engine.runtime_for(row.definition_sha256)
+    except StoreError:  # a stored definition that cannot run: the list still shows the case, by state id
+        runtime = None
     if runtime is None:
         return list(row.states)
     return [runtime.definition.state_label(state) for state in row.states]

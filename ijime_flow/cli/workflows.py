@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from ..engine import Engine
-from ..errors import DefinitionError
+from ..errors import DefinitionError, StoredDefinitionError
 from ..events import parse_event
 from ..language.loader import load_path
 from ..store import redact_url
@@ -158,7 +158,10 @@ def _history(args: argparse.Namespace) -> int:
                 return EXIT_OK
             listed = engine.cases()  # the projection: no case is loaded
             for row in listed:
-                runtime = engine.runtime_for(row.definition_sha256)
+                try:
+                    runtime = engine.runtime_for(row.definition_sha256)
+                except StoredDefinitionError:  # its text cannot be read: the states as the projection has them
+                    runtime = None
                 defn = runtime.definition if runtime else None
                 print(f"{row.case_id}  {row.school or '-'}  {row.workflow}  seq {row.seq}  {states_label(defn, row.states)}")
             if not listed:

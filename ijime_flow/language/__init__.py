@@ -4,6 +4,7 @@
   escalation criteria); re-exported here, so ``from ijime_flow.language import FactDef`` works;
 - :mod:`.conditions` — conditions as data (no ``eval``): models, evaluation, compiled checks, wording;
 - :mod:`.durations` — the ISO 8601 durations the language accepts (whole, unsigned, at most 100 years);
+- :mod:`.stored` — definitions read back from a store: the durations earlier versions accepted, read as they ran;
 - :mod:`.yaml_source` — strict YAML with node positions (duplicate keys, aliases and tags refused), and
   :mod:`.yaml_messages` — YAML errors in plain words, Japanese first;
 - :mod:`.loader` — a file, a text or a folder to definitions, with ``file:line:col`` problems;

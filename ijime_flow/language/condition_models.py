@@ -26,11 +26,13 @@ from pydantic import (
     PrivateAttr,
     StrictBool,
     Tag,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
-from .durations import DATE_DURATION_PATTERN, check_duration
+from .durations import DATE_DURATION_PATTERN, check_date_duration
+from .stored import reading
 
 Scalar = StrictBool | int | float | str | date
 COMPARISONS: tuple[str, ...] = ("equals", "not_equals", "lt", "lte", "gt", "gte", "in", "contains", "is_set")
@@ -111,12 +113,11 @@ class Since(_Cond):
 
     @field_validator("at_least")
     @classmethod
-    def _iso_duration(cls, value: str) -> str:
-        check_duration(value)
-        if "T" in value:  # the waiting period is counted in local dates: hours would silently count as 0 days
-            raise ValueError(f"at_least は日付で数えるため時間（{value}）は書けません（例: P1D, P3M） / 'since' counts"
-                             f" whole days from a date: '{value}' has hours, minutes or seconds (use e.g. P1D or P3M)")
-        return value
+    def _iso_duration(cls, value: str, info: ValidationInfo) -> str:
+        stored = reading(info)  # a definition read back from a store: as earlier versions read it
+        if stored is not None:
+            return stored.duration(value, f"at_least (since '{info.data.get('since', '?')}')", dates=True)
+        return check_date_duration(value)
 
 
 class GuardRef(_Cond):

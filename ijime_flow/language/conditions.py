@@ -25,6 +25,7 @@ from .condition_models import (
     _Cond,
 )
 from .durations import DurationError, check_duration, parse_duration
+from .stored import add_duration
 
 __all__ = [
     "COMPARISONS",
@@ -206,8 +207,7 @@ def _since_earliest(cond: Since, ctx: EvalContext) -> date | None:
         start = start.astimezone(ctx.tz).date()
     if not isinstance(start, date):
         return None
-    earliest: date = start + parse_duration(cond.at_least)
-    return earliest
+    return add_duration(start, cond.at_least)  # never overflows; a stored duration read as it was written
 
 
 def _since_failures(cond: Since, ctx: EvalContext) -> list[ConditionFailure]:

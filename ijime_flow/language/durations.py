@@ -10,9 +10,11 @@ A duration is written ``PnYnMnDTnHnMnS`` (any parts, in that order, at least one
   days, so ``P100Y``, ``P1200M``, ``P37200D`` and ``PT892800H`` are the longest of their kinds. Added to
   any date from 1900 to 2200 the result stays far inside what Python's dates hold (year 9999).
 
-:func:`parse_duration` is the only way the runtime reads a duration, and it refuses exactly what
-:func:`check_duration` refuses, with the same :class:`DurationError` (a ``ValueError``), so a
-definition that was validated can never fail later with an ``OverflowError`` or an ``isodate`` error.
+:func:`parse_duration` is how the runtime reads a duration of a definition written by this version, and it
+refuses exactly what :func:`check_duration` refuses, with the same :class:`DurationError` (a ``ValueError``),
+so a definition that was validated can never fail later with an ``OverflowError`` or an ``isodate`` error.
+A definition read back from a store may hold durations earlier versions accepted and these rules refuse:
+:mod:`.stored` reads those (the runtime adds every duration through :func:`.stored.add_duration`).
 """
 
 from __future__ import annotations
@@ -44,25 +46,25 @@ class DurationError(ValueError):
     """A duration the language does not accept; the message says why, in Japanese then English."""
 
 
-def _shown(text: str) -> str:
+def shown(text: str) -> str:
     """The text on one line (a line break or a control character written as an escape), cut at 40."""
-    shown = repr(text)[1:-1]
-    return shown if len(shown) <= 40 else shown[:37] + "..."
+    line = repr(text)[1:-1]
+    return line if len(line) <= 40 else line[:37] + "..."
 
 
 def _refusal(text: str) -> DurationError:
-    shown = _shown(text)
+    seen = shown(text)
     if text != text.strip():
-        return DurationError(f"期間「{shown}」の前後に空白や改行は書けません / the ISO 8601 duration '{shown}' has"
+        return DurationError(f"期間「{seen}」の前後に空白や改行は書けません / the ISO 8601 duration '{seen}' has"
                              " white space or a line break around it: remove it")
     if text[:1] in ("-", "+", "−"):
-        return DurationError(f"期間「{shown}」に符号は付けられません（期間は常に先へ数えます） / the ISO 8601 duration"
-                             f" '{shown}' takes no sign: a duration always counts forward")
+        return DurationError(f"期間「{seen}」に符号は付けられません（期間は常に先へ数えます） / the ISO 8601 duration"
+                             f" '{seen}' takes no sign: a duration always counts forward")
     if "." in text or "," in text:
-        return DurationError(f"期間「{shown}」に小数は使えません（整数で: P1.5M ではなく P45D） /"
-                             f" '{shown}': ISO 8601 durations here take whole numbers only (P45D, not P1.5M)")
-    return DurationError(f"「{shown}」は ISO 8601 の期間ではありません（例: {_EXAMPLES}） /"
-                         f" '{shown}' is not an ISO 8601 duration such as {_EXAMPLES}")
+        return DurationError(f"期間「{seen}」に小数は使えません（整数で: P1.5M ではなく P45D） /"
+                             f" '{seen}': ISO 8601 durations here take whole numbers only (P45D, not P1.5M)")
+    return DurationError(f"「{seen}」は ISO 8601 の期間ではありません（例: {_EXAMPLES}） /"
+                         f" '{seen}' is not an ISO 8601 duration such as {_EXAMPLES}")
 
 
 def _parts(text: str) -> dict[str, int]:
@@ -76,9 +78,9 @@ def _parts(text: str) -> dict[str, int]:
 
 
 def _too_long(text: str) -> DurationError:
-    shown = _shown(text)
-    return DurationError(f"期間「{shown}」は長すぎます（最長 100 年: P100Y、P1200M、P37200D） / the ISO 8601 duration"
-                         f" '{shown}' is too long: at most 100 years (P100Y, P1200M, P37200D; a month counted as 31 days)")
+    seen = shown(text)
+    return DurationError(f"期間「{seen}」は長すぎます（最長 100 年: P100Y、P1200M、P37200D） / the ISO 8601 duration"
+                         f" '{seen}' is too long: at most 100 years (P100Y, P1200M, P37200D; a month counted as 31 days)")
 
 
 @lru_cache(maxsize=256)
@@ -104,4 +106,13 @@ def parse_duration(text: str) -> timedelta | isodate.Duration:
 def check_duration(value: str) -> str:
     """``value`` if it is a duration the language accepts, else a :class:`DurationError` saying why."""
     parse_duration(value)
+    return value
+
+
+def check_date_duration(value: str) -> str:
+    """:func:`check_duration`, and no hours, minutes or seconds: for ``since``, which counts local dates."""
+    check_duration(value)
+    if "T" in value:  # the waiting period is counted in local dates: hours would silently count as 0 days
+        raise DurationError(f"at_least は日付で数えるため時間（{value}）は書けません（例: P1D, P3M） / 'since' counts"
+                            f" whole days from a date: '{value}' has hours, minutes or seconds (use e.g. P1D or P3M)")
     return value

@@ -136,6 +136,13 @@ def check_references(defn: Definition) -> list[Finding]:
     return found
 
 
+def unrunnable(defn: Definition) -> list[Finding]:
+    """The reference problems no definition runs with (unknown states and facts: the machine and the facts'
+    fold would fail). Every version refused them on load; a definition read back from a store is checked
+    for these alone, for what later versions added to :func:`check_references` was accepted before."""
+    return [f for f in check_references(defn) if f.rule in ("unknown-state", "unknown-fact")]
+
+
 def _ambiguous_effects(defn: Definition) -> Iterator[Finding]:
     """Steps sharing a trigger and a source must record and clear the same facts: the log names the
     trigger and the states, and replay must know the effects from those alone."""

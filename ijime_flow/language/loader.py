@@ -3,6 +3,9 @@
 Whatever is wrong with a file, the caller gets one :class:`~ijime_flow.errors.DefinitionError` listing
 every problem with ``file:line:col``, never a raw YAML, pydantic or KeyError traceback.
 
+A folder must not hold two files declaring the same workflow ``id`` (``duplicate-id``: which one is
+meant would be left to the order of loading): every such file is refused, naming all of them.
+
 Escalation targets (``escalation.to``) are checked against the workflows loaded *together*: a folder,
 or every path given to :func:`validate_paths` at once (what ``ijime-flow validate a.yaml b.yaml``
 means). There a target that is missing, or that cannot be opened with the criterion met, is refused
@@ -28,7 +31,7 @@ from ..errors import DefinitionError, Problem
 from .conditions import CONDITION_TAGS
 from .lint import Finding, check_references, lint
 from .models import WorkflowDef
-from .workflow_set import escalation_findings
+from .workflow_set import duplicate_ids, escalation_findings
 from .yaml_source import Located, format_path, parse
 
 WORKFLOW_SUFFIXES = (".yaml", ".yml")
@@ -107,17 +110,22 @@ def validate_paths(paths: Iterable[str | Path], *, run_lint: bool = True,
     loaded: list[tuple[Loaded, Path]] = []
     problems: list[Problem] = []
     failed: set[str] = set()  # stems of files that did not load: a target there is not reported again
+    duplicates: list[Problem] = []
     for path in paths:
         files = workflow_files(path)
         if not files:
             problems.append(Problem(str(path), 1, 1, "", "no workflow files (*.yaml, *.yml) in this folder"))
+        start = len(loaded)
         for file in files:
             try:
                 loaded.append((_load_file(file, run_lint=run_lint), file))
             except DefinitionError as exc:
                 problems.extend(exc.problems)
                 failed.add(file.stem)
-    together = _escalation_problems(loaded, known=dict(known or {}), failed=failed)
+        if Path(path).is_dir():  # one folder: each workflow id in one file only
+            duplicates += duplicate_ids([(defn, located.problem(("id",), "", at_key=True))
+                                         for (defn, located), _ in loaded[start:]])
+    together = duplicates + _escalation_problems(loaded, known=dict(known or {}), failed=failed)
     wrong = {p.file for p in together}
     return [defn for (defn, _), _ in loaded if defn.file not in wrong], problems + together
 

@@ -16,6 +16,7 @@ from pydantic import (
     Field,
     StrictBool,
     StringConstraints,
+    ValidationInfo,
     WithJsonSchema,
     field_validator,
     model_validator,
@@ -23,6 +24,7 @@ from pydantic import (
 
 from .conditions import Condition, check_duration
 from .durations import DURATION_PATTERN
+from .stored import reading
 
 Ident = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 StatePath = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$|^\*$")]
@@ -92,8 +94,13 @@ class DeadlineDef(_Model):
 
     @field_validator("within")
     @classmethod
-    def _within(cls, value: str) -> str:
-        return value if value == "same_day" else check_duration(value)
+    def _within(cls, value: str, info: ValidationInfo) -> str:
+        if value == "same_day":
+            return value
+        stored = reading(info)  # a definition read back from a store: as earlier versions read it
+        if stored is not None:
+            return stored.duration(value, f"deadline '{info.data.get('id', '?')}' within")
+        return check_duration(value)
 
 
 class StateDef(_Model):

@@ -1,4 +1,5 @@
-"""Checks across workflows loaded together: whether an escalation can ever open its linked case.
+"""Checks across workflows loaded together: whether an escalation can ever open its linked case, and
+that no two files of a folder declare the same workflow id.
 
 ``escalation: {to: W, criteria: [...]}`` opens a case of workflow ``W`` with the fact ``criterion``
 set to the id of the criterion met. That needs a workflow ``W`` that is opened with ``criterion``
@@ -6,18 +7,49 @@ set to the id of the criterion met. That needs a workflow ``W`` that is opened w
 a string). Otherwise the engine refuses to open any case of the escalating workflow (or, for a fact
 of another type, fails at the moment of escalation) — too late for the policy author to hear of it.
 
+Two files of one folder declaring the same ``id`` would leave it to the order of loading which one
+new cases open under (the engine keeps the last); even two identical files make it ambiguous which is
+meant. :func:`duplicate_ids` refuses every such file, naming all of them and the line of each ``id:``.
+
 Which workflows count as "loaded together" is the loader's business (see
 :func:`ijime_flow.language.loader.validate_paths`); here they are a mapping from id to definition.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 
 from ..definition import Definition
+from ..errors import Problem
 from .lint import Finding
 
 RULE = "escalation-target"
+DUPLICATE_RULE = "duplicate-id"
+
+
+def duplicate_ids(declared: Sequence[tuple[Definition, Problem]]) -> list[Problem]:
+    """One problem for every file of a folder whose workflow id another file of it declares too.
+    ``declared``: each definition of the folder with where its ``id:`` is (file, line, column)."""
+    by_id: dict[str, list[tuple[Definition, Problem]]] = {}
+    for defn, where in declared:
+        by_id.setdefault(defn.id, []).append((defn, where))
+    problems: list[Problem] = []
+    for workflow_id, found in by_id.items():
+        if len(found) < 2:
+            continue
+        places = ", ".join(f"{where.file}:{where.line}" for _, where in found)
+        if len({defn.sha256 for defn, _ in found}) == 1:
+            same_ja, same_en = "（内容も同じです）", " (their texts are the same)"
+        else:
+            versions = ", ".join(sorted({defn.version for defn, _ in found}))
+            same_ja, same_en = f"（版: {versions}）", f" (versions: {versions})"
+        for _, where in found:
+            problems.append(Problem(where.file, where.line, where.col, "id", (
+                f"ワークフロー ID「{workflow_id}」が同じフォルダーの複数のファイルで宣言されています{same_ja}: {places}。"
+                "どれを使うのか決められません。一つのファイルにしてください / workflow id"
+                f" '{workflow_id}' is declared by more than one file in the folder{same_en}: {places}; which one is"
+                f" meant is ambiguous: keep one [{DUPLICATE_RULE}]")))
+    return problems
 
 
 def escalation_findings(defn: Definition, pool: Mapping[str, Definition]) -> Iterator[Finding]:

@@ -18,9 +18,10 @@ def open_store(target: str | Path | Store | None, *, read_only: bool = False, pe
     ``"postgresql://..."`` -> PostgreSQL (psycopg 3, the ``postgres`` extra); a :class:`Store` -> itself.
 
     ``read_only``: the store must exist and be an ijime-flow store, and nothing is written to it (no
-    tables created, no upgrade): what reading commands use, so that pointing one at another
-    application's file changes nothing. ``persistent``: refuse targets that keep nothing (memory, an
-    empty SQLite path), for commands whose point is to keep what they write."""
+    tables created, no upgrade; SQLite's ``mode=ro``, PostgreSQL sessions read-only at the server): what
+    reading commands use, so that pointing one at another application's file or schema changes nothing.
+    ``persistent``: refuse targets that keep nothing (memory, an empty SQLite path), for commands whose
+    point is to keep what they write."""
     if isinstance(target, Store):
         return target
     shown = redact_url(target) if target is not None else "memory"
@@ -33,7 +34,7 @@ def open_store(target: str | Path | Store | None, *, read_only: bool = False, pe
     if text.startswith(("postgresql://", "postgres://")):
         from .postgres import PostgresStore
 
-        return PostgresStore(text)  # read_only is not enforced for PostgreSQL yet (see the README)
+        return PostgresStore(text, read_only=read_only)
     path = sqlite_path(text)
     if path is None:
         scheme = text.split("://", 1)[0]

@@ -91,6 +91,9 @@ class Store(ABC):
         appends held off meanwhile, so no step lands between the read and the write. Returns the
         number of rows written."""
 
+    read_only: bool = False
+    """Opened for reading only: every write method raises ``StoreError`` (SQLite, PostgreSQL)."""
+
     def projection_stale(self) -> bool:
         """True when the projection must be rebuilt before it can be trusted (a store created by an
         ijime-flow that had no projection)."""

@@ -11,6 +11,12 @@ many processes may start at once; use a dedicated database or schema — ``?opti
   events (states as JSONB arrays with a GIN index, times as ``timestamptz``);
 - ``definitions`` (canonical text by SHA-256) and ``meta`` (``schema_version``).
 
+**Read-only.** ``PostgresStore(url, read_only=True)`` (what the reading commands open) creates and
+upgrades nothing: the schema must already hold an ijime-flow store of this version, and an empty one
+or another application's is refused untouched. Its sessions are read-only at the server too
+(``default_transaction_read_only``, set when each connection starts), and its write methods refuse
+before sending anything.
+
 **Late commits.** Two transactions that took positions from a sequence can commit in the other
 order, and a reader following positions would skip the one that commits late. Here every append
 first locks the single ``log_head`` row (``UPDATE … RETURNING``) and holds it until commit, so
@@ -29,19 +35,20 @@ error leaves as a ``StoreError`` (``ConcurrencyError`` for a lost race), never w
 from __future__ import annotations
 
 import json
-import re
-import select
+import os
 import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
-from urllib.parse import unquote
 
 from ..errors import ConcurrencyError, StoreError
 from ..events import Event
 from .base import Projector, StoredEvent
+from .pg_support import check_url, drivers, is_lost, missing_schemas, pool_check, redact_url, scrub, server_of
 from .rows import CaseRow, deadlines_json, parse_deadlines, states_json
 from .sql import SqlStore, cases_ddl
+
+__all__ = ["SCHEMA_VERSION", "TIMEOUT", "PostgresStore", "redact_url"]  # redact_url: imported from here too
 
 SCHEMA_VERSION = 2  # 2: the cases projection
 TIMEOUT = 10.0  # seconds to reach the server, and to wait for a new connection after one was lost
@@ -77,41 +84,41 @@ CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON events
 T = TypeVar("T")
 
 
-def _drivers() -> tuple[Any, Any]:
-    try:
-        import psycopg
-        import psycopg_pool
-    except ImportError:
-        raise StoreError("PostgreSQL には psycopg 3 と psycopg-pool が必要です / PostgreSQL needs psycopg 3 and"
-                         " psycopg-pool: python -m pip install 'ijime-flow[postgres]'") from None
-    return psycopg, psycopg_pool
-
-
 class PostgresStore(SqlStore):
     placeholder = "%s"
 
-    def __init__(self, url: str, *, timeout: float = TIMEOUT) -> None:
-        psycopg, pools = _drivers()
-        self.url, self._timeout = url, timeout
+    def __init__(self, url: str, *, timeout: float = TIMEOUT, read_only: bool = False) -> None:
+        """``read_only``: the schema must hold an ijime-flow store of this version (nothing is created or
+        upgraded), the server refuses every write of its sessions, and the write methods refuse up front."""
+        psycopg, pools = drivers()
+        self.url, self._timeout, self.read_only = url, timeout, read_only
         self._lock = threading.RLock()  # one user of the connection at a time; a rebuild re-enters it
         self._held: Any = None  # the connection of the operation under way, for a re-entered call
         self._append_sqls: dict[tuple[int, int], str] = {}  # by (events, rows): a handful of shapes
+        check_url(url)
         try:
             given = psycopg.conninfo.conninfo_to_dict(url)
         except psycopg.Error as exc:
             raise StoreError(f"PostgreSQL の接続先が読めません / not a PostgreSQL URL: {redact_url(url)}"
-                             f" ({_scrub(exc, url)})") from None
-        self._server = _server(given)
+                             f" ({scrub(exc, url)})") from None
+        self._server = server_of(given)
         self._kwargs: dict[str, Any] = {"autocommit": True,
                                         "connect_timeout": given.get("connect_timeout", max(2, round(timeout)))}
-        # check: no round trip (_check); reconnect_timeout: the pool gives up soon, so the next use after an
+        if read_only:  # set as each session starts (the pool's too), before any statement of ours runs; added to
+            # the options the URL (or else PGOPTIONS, which an explicit value replaces) gives, such as search_path
+            options = given.get("options") or os.environ.get("PGOPTIONS") or ""
+            self._kwargs["options"] = f"{options} -c default_transaction_read_only=on".strip()
+        # check: no round trip (pool_check); reconnect_timeout: the pool gives up soon, so the next use after an
         # outage tries at once, not after a backoff grown over minutes
-        self._pool = pools.ConnectionPool(url, kwargs=self._kwargs, min_size=1, max_size=1, num_workers=1, check=_check,
+        self._pool = pools.ConnectionPool(url, kwargs=self._kwargs, min_size=1, max_size=1, num_workers=1, check=pool_check,
                                           timeout=timeout, reconnect_timeout=timeout, open=False, name=self._server)
         first = self._connect()  # here, not in the pool's thread: a wrong URL fails now, with its reason
         try:
-            self._pool.open()  # its connection is made while this one migrates
-            self._migrate(first)
+            self._pool.open()  # its connection is made while this one migrates (or checks)
+            if read_only:
+                self._check_ours(first)
+            else:
+                self._migrate(first)
         except BaseException as exc:
             self._pool.close()
             raise (self._error(exc, first) if isinstance(exc, psycopg.Error) else exc) from None
@@ -119,23 +126,23 @@ class PostgresStore(SqlStore):
             first.close()
 
     def __repr__(self) -> str:
-        return f"PostgresStore({redact_url(self.url)!r})"
+        return f"PostgresStore({redact_url(self.url)!r}{', read_only=True' if self.read_only else ''})"
 
     # -- the connection ------------------------------------------------------------------------------
     def _connect(self) -> Any:
-        psycopg, _ = _drivers()
+        psycopg, _ = drivers()
         try:
             return psycopg.connect(self.url, **self._kwargs)
         except psycopg.Error as exc:
             raise StoreError(self._unreachable(" ".join(str(exc).split()))) from None
 
     def _unreachable(self, reason: str) -> str:
-        return f"データベースに接続できません / cannot reach the PostgreSQL server at {self._server}: {_scrub(reason, self.url)}"
+        return f"データベースに接続できません / cannot reach the PostgreSQL server at {self._server}: {scrub(reason, self.url)}"
 
     def _take(self) -> Any:
         """A connection that is up, as far as can be told without a round trip (the pool's ``check``);
         nothing is sent to the server on the way, so whatever fails here, nothing was written."""
-        psycopg, pools = _drivers()
+        psycopg, pools = drivers()
         for _ in range(2):
             try:
                 return self._pool.getconn()
@@ -148,7 +155,7 @@ class PostgresStore(SqlStore):
     def _run(self, work: Callable[[Any], T], *, retry: bool = True, lost: tuple[str, str] = ("", "")) -> T:
         """``work(connection)``, under the lock; with ``retry``, once more on a new connection if the
         first is lost midway (reads). ``lost``: what a lost connection means, in Japanese and English."""
-        psycopg, _ = _drivers()
+        psycopg, _ = drivers()
         with self._lock:
             if self._held is not None:  # re-entered (a rebuild reading a definition): the caller handles errors
                 return work(self._held)
@@ -159,7 +166,7 @@ class PostgresStore(SqlStore):
                 try:
                     return work(conn)
                 except psycopg.Error as exc:
-                    if _lost(exc, conn) and tries:
+                    if is_lost(exc, conn) and tries:
                         continue
                     raise self._error(exc, conn, lost) from None
                 finally:
@@ -168,19 +175,29 @@ class PostgresStore(SqlStore):
 
     def _error(self, exc: Exception, conn: Any, lost: tuple[str, str] = ("", "")) -> StoreError:
         """The driver's error as a StoreError, in plain words (never with the password)."""
-        psycopg, _ = _drivers()
-        text = _scrub(exc, self.url)
-        if _lost(exc, conn):
+        psycopg, _ = drivers()
+        text = scrub(exc, self.url)
+        if is_lost(exc, conn):
             return StoreError(f"データベースとの接続が切れました。{lost[0]} / the connection to the PostgreSQL server at"
                               f" {self._server} was lost{': ' + lost[1] if lost[1] else ''} ({text})")
         if isinstance(exc, psycopg.errors.InvalidSchemaName):
-            missing = _missing_schemas(conn) or ["(search_path is empty)"]
-            return StoreError(f"スキーマ {', '.join(missing)} がありません。CREATE SCHEMA {missing[0]} で作成してください"
-                              f" / the schema {', '.join(missing)} in search_path does not exist at {self._server}:"
-                              f" create it (CREATE SCHEMA {missing[0]}) or name another in the URL")
+            return self._no_schema(conn)
+        if isinstance(exc, psycopg.errors.ReadOnlySqlTransaction) and self.read_only:
+            return StoreError(f"読み取り専用で開いたストアには書き込めません / the store was opened read-only: the"
+                              f" PostgreSQL server at {self._server} refused the write, nothing was written ({text})")
         code = getattr(exc, "sqlstate", None) or type(exc).__name__
         return StoreError(f"データベースが操作を拒否しました（何も書き込まれていません） / the PostgreSQL server at"
                           f" {self._server} refused the operation, nothing was written: {code} {text}")
+
+    def _no_schema(self, conn: Any) -> StoreError:
+        missing = missing_schemas(conn) or ["(search_path is empty)"]
+        names = ", ".join(missing)
+        if self.read_only:
+            return StoreError(f"スキーマ {names} がありません（読み取る記録がありません） / the schema {names} in"
+                              f" search_path does not exist at {self._server}: there is no store to read (check the URL)")
+        return StoreError(f"スキーマ {names} がありません。CREATE SCHEMA {missing[0]} で作成してください"
+                          f" / the schema {names} in search_path does not exist at {self._server}:"
+                          f" create it (CREATE SCHEMA {missing[0]}) or name another in the URL")
 
     def close(self) -> None:
         self._pool.close()
@@ -211,10 +228,44 @@ class PostgresStore(SqlStore):
                            " SET value = 'stale'")
                 db.execute("UPDATE meta SET value = %s WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
 
+    def _check_ours(self, db: Any) -> None:
+        """Reading: refuse what holds no ijime-flow store of this version, by reading only: a search_path
+        whose schemas do not exist, an empty schema, another application's tables (a ``meta`` table of
+        its own included), a schema this version cannot read as it is."""
+        psycopg, _ = drivers()
+        shown = redact_url(self.url)
+        schema, tables = db.execute(
+            "SELECT current_schema(), array(SELECT relname::text FROM pg_class WHERE relnamespace = (SELECT oid FROM"
+            " pg_namespace WHERE nspname = current_schema()) AND relkind IN ('r', 'p', 'v', 'm', 'f'))").fetchone()
+        if schema is None:  # none of the search_path's schemas exists
+            raise self._no_schema(db)
+        tables, version = set(tables), None
+        if "meta" in tables:
+            try:
+                row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+                version = None if row is None else str(row[0])
+            except psycopg.Error as exc:  # a meta table of other columns or types: not ours
+                if not str(getattr(exc, "sqlstate", "") or "").startswith(("42703", "42883", "22")):
+                    raise
+        if version is None or not {"events", "definitions", "log_head"} <= tables:
+            raise StoreError(f"{shown}: ijime-flow の保存先ではありません（他のアプリケーションのデータベースには書き込みません）"
+                             f" / not an ijime-flow store: {'an empty schema' if not tables else 'another database'}"
+                             f" ('{schema}' at {self._server}; nothing was written to it)")
+        if version != str(SCHEMA_VERSION):
+            raise StoreError(f"{shown}: 保存先の形式 {version} は読み取り専用では開けません / store schema {version}"
+                             f" is not this version's ({SCHEMA_VERSION}): open it once for writing (e.g. with the library)"
+                             " to upgrade it, or use a matching ijime-flow")
+
+    def _writable(self) -> None:
+        if self.read_only:
+            raise StoreError(f"{redact_url(self.url)}: 読み取り専用で開いています / the store was opened read-only:"
+                             " nothing is written")
+
     def append(self, records: Sequence[tuple[Event, str]], rows: Sequence[CaseRow] = ()) -> None:
+        self._writable()
         if not records:
             return
-        psycopg, _ = _drivers()
+        psycopg, _ = drivers()
         latest: dict[str, CaseRow] = {}
         for row in rows:  # one row per case in a statement (PostgreSQL refuses to upsert a row twice)
             if row.case_id not in latest or latest[row.case_id].seq < row.seq:
@@ -293,6 +344,8 @@ class PostgresStore(SqlStore):
         return value
 
     def rebuild_projection(self, project: Projector) -> int:
+        self._writable()
+
         def rebuild(db: Any) -> int:
             with db.transaction():
                 # the log_head row lock holds off every append (they take it first) until the rows are written
@@ -311,90 +364,10 @@ class PostgresStore(SqlStore):
             "the rebuild may not have been committed: run it again (it is safe to repeat)"))
 
     def put_definition(self, sha256: str, workflow_id: str, version: str, text: str) -> None:
+        self._writable()
         # ON CONFLICT DO NOTHING: running it twice is running it once, so a lost connection is retried
         self._run(lambda db: db.execute("INSERT INTO definitions VALUES (%s, %s, %s, %s) ON CONFLICT (sha256)"
                                         " DO NOTHING", (sha256, workflow_id, version, text)))
 
     def _issued(self) -> int:
         return int(self._rows("SELECT position FROM log_head")[0][0])
-
-
-# -- helpers -------------------------------------------------------------------------------------------
-_QUERY_PASSWORD = re.compile(r"(?i)([?&]password=)[^&#]*")
-_DSN_PASSWORD = re.compile(r"(?i)(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|\S*)")
-
-
-def redact_url(url: str) -> str:
-    """``url`` as it may be shown: its password (``user:secret@`` up to the last ``@``, so one holding
-    ``@``, ``/`` or ``?`` is hidden whole; ``?password=``; ``password=`` of a ``key=value`` string) as ``***``."""
-    text = str(url)
-    if "://" not in text:
-        return _DSN_PASSWORD.sub(r"\1***", text)
-    scheme, rest = text.split("://", 1)
-    if "@" in rest and ":" in rest.rsplit("@", 1)[0]:
-        userinfo, host = rest.rsplit("@", 1)
-        rest = f"{userinfo.split(':', 1)[0]}:***@{host}"
-    return scheme + "://" + _QUERY_PASSWORD.sub(r"\1***", rest)
-
-
-def _scrub(said: Exception | str, url: str) -> str:
-    """A driver's message (an error's first line) with the password of ``url`` replaced, should it quote it."""
-    text = said if isinstance(said, str) else (str(said).strip().splitlines() or [type(said).__name__])[0]
-    try:
-        from psycopg.conninfo import conninfo_to_dict
-
-        secret = str(conninfo_to_dict(url).get("password") or "")
-    except Exception:  # an unreadable URL: what its authority holds
-        userinfo = url.split("://", 1)[-1].rsplit("@", 1)[0] if "@" in url else ""
-        secret = userinfo.split(":", 1)[1] if ":" in userinfo else ""
-    for found in sorted({secret, unquote(secret)}, key=len, reverse=True):
-        if len(found) >= 3:  # shorter ones would garble the text (and are no secret)
-            text = text.replace(found, "***")
-    return redact_url(text)
-
-
-def _server(given: dict[str, Any]) -> str:
-    """``host:port/database`` of parsed connection parameters, for messages."""
-    host = given.get("host") or given.get("hostaddr") or "localhost (socket)"
-    return f"{host}:{given.get('port') or 5432}/{given.get('dbname') or given.get('user') or ''}"
-
-
-def _check(conn: Any) -> None:
-    """The pool's check of a connection it gives out, without a round trip: an idle connection has
-    nothing to read, unless the server said goodbye (a FATAL message: a terminated backend, a
-    shutdown) or hung up. A dead one is closed, and the pool replaces it at once."""
-    if not conn.closed and not select.select([conn.pgconn.socket], [], [], 0)[0]:
-        return  # the usual case: nothing to read
-    psycopg, _ = _drivers()
-    goodbye: list[str] = []
-    handler = lambda diag: goodbye.append(diag.severity_nonlocalized or diag.severity or "")  # noqa: E731
-    try:
-        while not conn.closed and select.select([conn.pgconn.socket], [], [], 0)[0]:
-            conn.add_notice_handler(handler)  # while idle, libpq hands the server's last words to these
-            try:
-                conn.pgconn.consume_input()
-                conn.pgconn.is_busy()  # parses what came in
-            finally:
-                conn.remove_notice_handler(handler)
-    except (OSError, ValueError, psycopg.Error):
-        pass  # it is closed now
-    if conn.closed or {"FATAL", "PANIC"} & set(goodbye):
-        conn.close()
-        raise psycopg.OperationalError("the server has closed this connection")
-
-
-def _lost(exc: Exception, conn: Any) -> bool:
-    """A failure of the connection (ambiguous for a write), not a statement the server refused and rolled
-    back: no SQLSTATE (the driver's own), a connection exception (08), the server going down (57P0x)."""
-    state = str(getattr(exc, "sqlstate", None) or "")
-    return bool(conn.closed or not state or state.startswith("08") or state in ("57P01", "57P02", "57P03"))
-
-
-def _missing_schemas(conn: Any) -> list[str]:
-    """The schemas named in the connection's search_path that do not exist."""
-    try:
-        path, existing = conn.execute("SELECT current_setting('search_path'), current_schemas(false)").fetchone()
-    except Exception:  # the connection cannot tell: the message names none
-        return []
-    names = [name.strip().strip('"') for name in str(path).split(",")]
-    return [name for name in names if name and name != "$user" and name not in existing]
