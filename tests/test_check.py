@@ -38,10 +38,14 @@ def test_a_school_whose_teachers_may_report_to_the_board_fails_that_scenario(tmp
     result = run("check", "--workflow", str(lenient))
     assert result.returncode == 1
     failing = [line for line in result.stdout.splitlines() if line.strip().startswith("不合格")]
-    assert len(failing) == 1, result.stdout
-    assert "教職員は教育委員会へ報告できない" in failing[0] and "@4-2" in failing[0]
+    scenarios = [line for line in failing if "@" in line]  # scenario lines carry their tags
+    assert len(scenarios) == 1, result.stdout
+    assert "教職員は教育委員会へ報告できない" in scenarios[0] and "@4-2" in scenarios[0]
     assert "拒否されるはずが受け付けられました" in result.stdout
     assert "1 件不合格" in result.stdout
+    # and the rule says so on every path, with the shortest steps that show it
+    [rule] = [line for line in failing if "board_report_by_principal" in line]
+    assert "[4(2)]" in rule and "反例 / counterexample:" in result.stdout
 
 
 def test_a_school_that_resolves_without_the_waiting_period_fails(tmp_path: Path) -> None:

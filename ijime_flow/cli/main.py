@@ -27,7 +27,7 @@ __all__ = ["EXIT_BUG", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_PROBLEMS", "EXIT_UNU
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    _configure_logging(args.verbose)
+    _configure_logging(args.verbose, quiet=getattr(args, "quiet_engine", False))
     if not hasattr(args, "run"):
         parser.print_help()
         return EXIT_UNUSABLE
@@ -94,10 +94,12 @@ def _unusable_text(text: str) -> bool:
     return False
 
 
-def _configure_logging(verbose: bool) -> None:
-    """The command is an application, so it may configure structlog (the library never does)."""
+def _configure_logging(verbose: bool, *, quiet: bool = False) -> None:
+    """The command is an application, so it may configure structlog (the library never does).
+    ``quiet``: only errors — for ``check`` and ``mutate``, whose cases in memory are the checker's own."""
+    level = logging.INFO if verbose else logging.ERROR if quiet else logging.WARNING
     structlog.configure(
-        wrapper_class=structlog.make_filtering_bound_logger(logging.INFO if verbose else logging.WARNING),
+        wrapper_class=structlog.make_filtering_bound_logger(level),
         logger_factory=structlog.PrintLoggerFactory(_CurrentStderr()),  # type: ignore[arg-type]
     )
 

@@ -31,11 +31,29 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(run=_validate)
 
 
-    p = sub.add_parser("check", help="run the policy features against a workflow file (exit 1 when any scenario fails)")
+    p = sub.add_parser("check", help="check a workflow against the policy: its rules on every reachable configuration,"
+                                     " and the policy features (exit 1 when a rule or a scenario fails)")
     p.add_argument("--workflow", type=Path, required=True, metavar="FILE", help="the workflow file to check")
     p.add_argument("features", nargs="*", type=Path, metavar="FEATURES",
                    help="feature files or folders (default: the bundled policy features)")
-    p.set_defaults(run=_check)
+    p.add_argument("--rules", type=Path, action="append", metavar="PATH",
+                   help="規則ファイルまたはフォルダ / rule files or folders (default: the bundled rules for the workflow's id)")
+    p.add_argument("--no-rules", action="store_true", help="run the scenarios only")
+    p.add_argument("--no-scenarios", action="store_true", help="check the rules only (no pytest run)")
+    p.add_argument("--counterexamples", type=Path, metavar="DIR",
+                   help="反例をシナリオとして書き出すフォルダ / write each counterexample as a feature file into DIR")
+    p.add_argument("--json", action="store_true", help="the results as one JSON object")
+    p.set_defaults(run=_check, quiet_engine=True)
+
+
+    p = sub.add_parser("mutate", help="make rule-breaking copies of a workflow and check each against the policy rules:"
+                                      " the score, and every copy no rule detects (exit 1 when any survives)")
+    p.add_argument("--workflow", type=Path, required=True, metavar="FILE", help="the workflow file to mutate")
+    p.add_argument("--rules", type=Path, action="append", metavar="PATH",
+                   help="規則ファイルまたはフォルダ / rule files or folders (default: the bundled rules for the workflow's id)")
+    p.add_argument("--kinds", help="comma-separated mutant kinds (default: all)")
+    p.add_argument("--json", action="store_true", help="the results as one JSON object")
+    p.set_defaults(run=_mutate, quiet_engine=True)
 
 
     p = sub.add_parser("diagram", help="print a workflow as a Mermaid stateDiagram-v2")
@@ -75,30 +93,15 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    import importlib.util
+    from .check import run_check_command
 
-    if importlib.util.find_spec("pytest_bdd") is None:
-        print("ijime-flow check needs pytest-bdd: python -m pip install 'ijime-flow[bdd]'", file=sys.stderr)
-        return EXIT_UNUSABLE
-    from ..policy.check import BUNDLED_FEATURES, render, run_check
+    return run_check_command(args)
 
-    try:
-        definition = load_path(args.workflow)[0]
-    except DefinitionError as exc:
-        print(f"ワークフローが読み込めません / the workflow cannot be loaded: {args.workflow}")
-        for problem in exc.problems:
-            print(str(problem))
-        return EXIT_PROBLEMS
-    if not args.features and not BUNDLED_FEATURES.is_dir():
-        print(f"ijime-flow: bundled features not found at {BUNDLED_FEATURES}; give FEATURES", file=sys.stderr)
-        return EXIT_UNUSABLE
-    for feature in args.features:
-        if not feature.exists():
-            print(f"ijime-flow: no such feature file or folder: {feature}", file=sys.stderr)
-            return EXIT_UNUSABLE
-    report = run_check(args.workflow, args.features or None, verbose=args.verbose)
-    print(render(report, f"{args.workflow} ({definition.id} {definition.version}, sha256 {definition.sha256[:12]}…)"))
-    return EXIT_OK if report.ok else EXIT_PROBLEMS
+
+def _mutate(args: argparse.Namespace) -> int:
+    from .check import run_mutate_command
+
+    return run_mutate_command(args)
 
 
 def _diagram(args: argparse.Namespace) -> int:

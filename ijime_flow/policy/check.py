@@ -113,7 +113,7 @@ def run_check(workflow: Path, features: list[Path] | None = None, *, verbose: bo
         ini = Path(tmp) / "pytest.ini"
         ini.write_text("[pytest]\ndisable_test_id_escaping_and_forfeit_all_rights_to_community_support = true\n",
                        encoding="utf-8")
-        args = [str(module), "-c", str(ini), "--rootdir", str(rootdir), "-p", "no:cacheprovider",
+        args = [str(module), "-c", str(ini), "--rootdir", str(rootdir), "-p", "no:cacheprovider", "--import-mode=importlib",
                 "--ijime-workflow", str(report.workflow), "-q", "--no-header", "-rN"]
         buffer = io.StringIO()
         with contextlib.redirect_stdout(buffer):

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pytest_bdd import parsers, step
 
 from .parse import (
@@ -90,12 +92,17 @@ def deadline_is(ijime_scene: Scene, date: str, deadline: str, status: str) -> No
     case = ijime_scene.require_case()
     wanted = deadline_status(status)
     found = [d for d in case.deadlines(at=parse_moment(date)) if d.id == deadline]
+    _latest_is(found, wanted, f"期限「{deadline}」", f"deadline '{deadline}'")
+
+
+def _latest_is(found: list[Any], wanted: str, ja: str, en: str) -> None:
+    """The latest of the deadlines ``found`` stands as ``wanted``; else the check fails, naming it."""
     if not found:
-        raise PolicyCheckFailed(f"期限「{deadline}」は始まっていません / deadline '{deadline}' has not started")
+        raise PolicyCheckFailed(f"{ja}は始まっていません / {en} has not started")
     latest = found[-1]
     if latest.status != wanted:
-        raise PolicyCheckFailed(f"期限「{deadline}」は {latest.status_ja}（期限 {latest.due.isoformat()}） / deadline"
-                                f" '{deadline}' is {latest.status}, expected {wanted}")
+        raise PolicyCheckFailed(f"{ja}は {latest.status_ja}（期限 {latest.due.isoformat()}） / {en} is {latest.status},"
+                                f" expected {wanted}")
 
 
 @step(parsers.re(rf"履歴の最後は {_q('trigger')} である"))
@@ -125,3 +132,49 @@ def log_verifies(ijime_scene: Scene) -> None:
     if not report.ok:
         raise PolicyCheckFailed("記録の検証に失敗しました / verification failed: "
                                 + "; ".join(str(p) for p in report.problems))
+
+
+# -- then: what the rules' counterexamples check (see ijime_flow.policy.counterexample) ------------------------
+
+@step(parsers.re(r"^拒否される$"))
+@step(parsers.re(r"^it is refused$"))
+def refused_any(ijime_scene: Scene) -> None:
+    refusal = ijime_scene.refusal
+    if refusal is None:
+        raise PolicyCheckFailed("拒否されるはずが受け付けられました / expected a refusal but the step was accepted")
+    ijime_scene.refusal = None
+    ijime_scene.examined = str(refusal)
+
+
+@step(parsers.re(rf"{DATE} 時点で {_q('trigger')} を行う期限は (?P<status>\S+) である"))
+@step(parsers.re(rf"on {DATE} the deadline to take {_q('trigger')} is (?P<status>\S+)"))
+def deadline_of_step_is(ijime_scene: Scene, date: str, trigger: str, status: str) -> None:
+    """Whatever the deadline is called: the latest one started that ``trigger`` meets."""
+    ijime_scene.settle()
+    wanted = deadline_status(status)
+    found = [d for d in ijime_scene.require_case().deadlines(at=parse_moment(date)) if trigger in d.met_by]
+    _latest_is(found, wanted, f"「{trigger}」を行う期限", f"the deadline to take '{trigger}'")
+
+
+@step(parsers.re(rf"事実 {_q('fact')} は記録されていない"))
+@step(parsers.re(rf"the fact {_q('fact')} is not recorded"))
+def fact_not_recorded(ijime_scene: Scene, fact: str) -> None:
+    ijime_scene.settle()
+    facts = ijime_scene.require_case().facts
+    if fact in facts:
+        raise PolicyCheckFailed(f"事実「{fact}」が記録されたままです（{facts[fact]!r}） / '{fact}' is still recorded")
+
+
+@step(parsers.re(r"終結まで進める"))
+@step(parsers.re(r"the case can still be closed"))
+def can_still_close(ijime_scene: Scene) -> None:
+    """Some sequence of steps leads from where the case stands to a final state (every one tried)."""
+    from .explore import Explorer
+
+    ijime_scene.settle()
+    case = ijime_scene.require_case()
+    assert ijime_scene.definition is not None
+    space = Explorer(ijime_scene.definition).run(start=(case.active_states, dict(case.facts), ijime_scene.clock.now()))
+    if not any(space.closed(node) for node in space.nodes):
+        raise PolicyCheckFailed(f"ここから終結に至る手順がありません（{', '.join(sorted(case.active_states))}） / no steps"
+                                " lead from here to a final state")

@@ -1,0 +1,372 @@
+"""Checking policy rules over every reachable configuration of a workflow (:mod:`.explore`).
+
+Each rule gives 合格 (pass), 不合格 (fail, with a counterexample) or, for a ``should`` rule that does not
+hold, 警告 (a warning, never a failure). A rule about a step that can never be taken anywhere fails
+too: a rule that could not be checked is not a rule that holds.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..definition import Definition
+from ..language.conditions import holds
+from ..stepper import context
+from .counterexample import Counterexample
+from .escalation_check import check_escalates
+from .explore import CASE_ID, Action, Exploration, Explorer, Monitor, Node, condition_facts
+from .rules import Rule, RuleSet, as_list
+from .static_checks import check_deadline
+
+
+@dataclass
+class RuleResult:
+    rule: Rule
+    status: str  # "pass", "fail", "warn"
+    message: str = ""
+    counterexample: Counterexample | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.status != "fail"
+
+
+@dataclass
+class RuleReport:
+    workflow: str
+    results: list[RuleResult] = field(default_factory=list)
+    configurations: int = 0
+    edges: int = 0
+    seconds: float = 0.0
+    truncated: bool = False
+
+    @property
+    def failed(self) -> int:
+        return sum(r.status == "fail" for r in self.results)
+
+    @property
+    def warnings(self) -> int:
+        return sum(r.status == "warn" for r in self.results)
+
+
+def check_rules(defn: Definition, rules: RuleSet, *, others: Mapping[str, Definition] | None = None) -> RuleReport:
+    """Check every rule of ``rules`` on ``defn`` (``others``: the workflows it escalates to)."""
+    started = time.perf_counter()
+    monitors = [Monitor(r.id, frozenset(as_list(o.after)), frozenset(o.reset_by))
+                for r in rules.rules for o in (r.only_after, r.not_after) if o is not None]
+    conditions = [c for r in rules.rules for c in (r.only_when.when if r.only_when else None,
+                                                   r.only_after.unless if r.only_after else None,
+                                                   r.needs_data.when if r.needs_data else None) if c is not None]
+    explorer = Explorer(defn, conditions=conditions, monitors=monitors)
+    space = explorer.run()
+    for memo in (_CACHE, _EXTRA, _READS, _PLANS):
+        memo.clear()
+    for r in rules.rules:
+        for trigger, condition in ((r.only_when.trigger, r.only_when.when) if r.only_when else (None, None),
+                                   (r.needs_data.trigger, r.needs_data.when) if r.needs_data else (None, None)):
+            if trigger is not None and condition is not None:
+                _EXTRA.setdefault(trigger, []).extend(explorer.local_facts(condition))
+                _READS.setdefault(trigger, []).extend(name for name, _ in condition_facts(condition))
+        if r.clears is not None and r.clears.fact not in explorer.relevant:
+            _EXTRA.setdefault(r.clears.trigger, []).append(r.clears.fact)
+            _READS.setdefault(r.clears.trigger, []).append(r.clears.fact)
+        if r.only_after is not None and r.only_after.unless is not None:
+            for trigger in as_list(r.only_after.trigger):
+                _EXTRA.setdefault(trigger, []).extend(explorer.local_facts(r.only_after.unless))
+                _READS.setdefault(trigger, []).extend(name for name, _ in condition_facts(r.only_after.unless))
+    report = RuleReport(defn.id, configurations=len(space.nodes), edges=space.edges, truncated=space.truncated)
+    for rule in rules.rules:
+        problem = _check(rule, defn, explorer, space, others or {})
+        if problem is None:
+            report.results.append(RuleResult(rule, "pass"))
+        else:
+            message, example = problem
+            report.results.append(RuleResult(rule, "warn" if rule.level == "should" else "fail", message, example))
+    if space.truncated:
+        for result in report.results:
+            if result.status == "pass":
+                result.status, result.message = "fail", (
+                    f"状態が多すぎて全部を確かめられませんでした（{len(space.nodes):,} 通りで打ち切り） / the workflow has"
+                    " too many configurations to check them all")
+    for memo in (_CACHE, _EXTRA, _READS, _PLANS):
+        memo.clear()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+Problem = tuple[str, Counterexample | None]
+
+
+def _check(rule: Rule, defn: Definition, explorer: Explorer, space: Exploration,
+           others: Mapping[str, Definition]) -> Problem | None:
+    if rule.only_roles is not None:
+        return _only_roles(rule, defn, explorer, space)
+    if rule.only_after is not None or rule.not_after is not None:
+        return _order(rule, defn, explorer, space)
+    if rule.needs_data is not None:
+        return _needs_data(rule, defn, explorer, space)
+    if rule.only_when is not None:
+        return _only_when(rule, defn, explorer, space)
+    if rule.deadline is not None:
+        return check_deadline(rule, defn, explorer, space)
+    if rule.escalates is not None:
+        return check_escalates(rule, defn, explorer, others)
+    if rule.clears is not None:
+        return _clears(rule, explorer, space)
+    return _reaches_final(space)
+
+
+# -- trying a step at a configuration --------------------------------------------------------------------
+def _variants(explorer: Explorer, node: Node, names: list[str]) -> Iterator[tuple[list[Action], Node]]:
+    return explorer.variants(node, names)
+
+
+Attempt = tuple[Action, list[Action], Node, Any]
+_Shape = tuple[str, tuple[tuple[str, Any], ...], tuple[tuple[str, str, Any], ...], Any]
+_CACHE: dict[tuple[Any, ...], list[_Shape]] = {}
+_EXTRA: dict[str, list[str]] = {}  # by trigger: the facts the rules about it read, tried at each configuration
+_READS: dict[str, list[str]] = {}  # by trigger: every fact its rules' conditions read
+_PLANS: dict[tuple[int, str], tuple[list[Any], list[str], list[str], bool]] = {}
+
+
+def _plan(explorer: Explorer, trigger: str) -> tuple[list[Any], list[str], list[str], bool]:
+    """For ``trigger``: its transitions a person takes, the facts to try at each configuration, the
+    facts its outcome depends on, and whether it moves or changes facts (then the whole configuration)."""
+    found = _PLANS.get((id(explorer), trigger))
+    if found is None:
+        declared = [t for _, t in explorer.defn.transitions_by_trigger.get(trigger, []) if not t.automatic]
+        local = sorted(set(explorer.local_facts(*(t.when for t in declared))) | set(_EXTRA.get(trigger, [])))
+        reads = sorted({n for t in declared for n, _ in condition_facts(t.when)} | set(local) | set(_READS.get(trigger, [])))
+        found = declared, local, reads, any(t.to is not None or t.records or t.clears for t in declared)
+        _PLANS[(id(explorer), trigger)] = found
+    return found
+
+
+def attempt_key(explorer: Explorer, node: Node, trigger: str) -> tuple[Any, ...] | None:
+    """What the attempts at ``trigger`` here depend on (None: no transition of it is active here):
+    the transitions active, the facts read (dates as where now stands against each period) and, for
+    a step that moves or changes facts, the whole configuration (the order flags aside)."""
+    declared, _, reads, moving = _plan(explorer, trigger)
+    active = tuple(i for i, t in enumerate(declared) if explorer.source_active(t, node.leaves))
+    if not active:
+        return None
+    values = tuple(_hashable(node.facts.get(n)) for n in reads)
+    if moving:
+        return trigger, active, explorer.key(node.leaves, node.facts, node.at, frozenset()), values
+    return trigger, active, explorer.key(frozenset(), {n: node.facts.get(n) for n in reads}, node.at, frozenset()), values
+
+
+def _attempts(explorer: Explorer, node: Node, trigger: str, roles: list[str] | None = None) -> list[Attempt]:
+    """Every accepted way to fire ``trigger`` here, as any role of the workflow: (the step, facts
+    recorded before it, the node they stood on, what it led to); ``roles``: only those. Worked out once
+    per :func:`attempt_key` and shared by the rules."""
+    key = attempt_key(explorer, node, trigger)
+    if key is None:
+        return []  # the common case: not here at all (facts recorded first never make a source active)
+    declared, local, _, _ = _plan(explorer, trigger)
+    defn = explorer.defn
+    shapes = _CACHE.get(key)
+    if shapes is None:
+        shapes = []
+        everyone = sorted(defn.spec.roles)
+        for before, current in _variants(explorer, node, local):
+            recorded = tuple((a.name, a.role, dict(a.data)["value"]) for a in before)
+            for t in declared:
+                if not defn.source_active(t, current.leaves):
+                    continue
+                for data in explorer.step_data(t, current.at):
+                    for role in everyone:
+                        moved = explorer.take(current, trigger, role, data)
+                        if moved is not None:
+                            shapes.append((role, tuple(sorted(data.items())), recorded, moved))
+        _CACHE[key] = shapes
+    out: list[Attempt] = []
+    for role, given, recorded, moved in shapes:
+        if roles is not None and role not in roles:
+            continue
+        before, current = [], node
+        for name, who, value in recorded:
+            facts = explorer.record(current, name, who, value)
+            assert facts is not None  # it was accepted on a configuration the engine does not tell apart
+            before.append(Action("fact", name, who, (("value", value),), node.at))
+            current = Node(current.leaves, facts, current.at, current.flags)
+        out.append((Action("fire", trigger, role, given, node.at), before, current, moved))
+    return out
+
+
+def _distinct(explorer: Explorer, nodes: list[Node], trigger: str, flag: str | None = None) -> Iterator[Node]:
+    """The nodes where ``trigger`` is active, one per :func:`attempt_key` (and ``flag`` set or not):
+    the first, so the nearest. What holds at one holds at the others."""
+    seen: set[Any] = set()
+    for node in nodes:
+        key = attempt_key(explorer, node, trigger)
+        if key is None:
+            continue
+        key = (key, flag in node.flags) if flag is not None else key
+        if key not in seen:
+            seen.add(key)
+            yield node
+
+
+def _hashable(value: Any) -> Any:
+    return tuple(sorted(value, key=repr)) if isinstance(value, frozenset | set) else value
+
+
+def _example(node: Node, before: list[Action], last: Action, expect: str, ja: str, en: str,
+             **detail: Any) -> Counterexample:
+    return Counterexample(node.path() + before, last, expect, ja, en, dict(detail))
+
+
+def _never(trigger: str) -> Problem:
+    return (f"「{trigger}」を行える状態がどこにもありません（規則を確かめられません） / '{trigger}' can never be taken,"
+            " so the rule could not be checked", None)
+
+
+# -- the kinds ---------------------------------------------------------------------------------------------
+def _only_roles(rule: Rule, defn: Definition, explorer: Explorer, space: Exploration) -> Problem | None:
+    spec = rule.only_roles
+    assert spec is not None
+    allowed = set(spec.roles)
+    forbidden = [r for r in sorted(defn.spec.roles) if not defn.role_closure([r]) & allowed]
+    triggers = as_list(spec.trigger) or sorted({t.trigger for t in defn.spec.transitions if spec.fact in t.records})
+    only = ", ".join(spec.roles) or "（自動 / automatic）"
+    if spec.fact is not None:
+        for node in space.nodes:
+            if defn.is_closed(node.leaves):
+                continue
+            for role in forbidden:
+                for value in explorer.values(defn.spec.facts[spec.fact], spec.fact, node.at):
+                    if explorer.record(node, spec.fact, role, value) is not None:
+                        last = Action("fact", spec.fact, role, (("value", value),), node.at)
+                        return (f"{role} が事実「{spec.fact}」を記録できます（{only} に限る） / {role} may record"
+                                f" '{spec.fact}' (only {only} may)", _example(node, [], last, "refused_permission",
+                                                                             "権限のない役割が記録できた",
+                                                                             "a role without the right recorded it"))
+            break  # who may record a fact does not depend on where the case stands
+    for trigger in triggers:
+        taken = False
+        for node in _distinct(explorer, space.nodes, trigger):
+            attempts = _attempts(explorer, node, trigger)
+            taken = taken or bool(attempts)
+            for last, before, _, _ in attempts:
+                if last.role in forbidden:
+                    return (f"{last.role} が「{trigger}」を行えます（{only} に限る） / {last.role} may take '{trigger}'"
+                            f" (only {only} may)", _example(node, before, last, "refused", "権限のない役割が行えた",
+                                                           "a role without the right took the step"))
+        if spec.roles and not taken:
+            return _never(trigger)
+    return None
+
+
+def _order(rule: Rule, defn: Definition, explorer: Explorer, space: Exploration) -> Problem | None:
+    """``only_after``: refused while the rule's flag is unset; ``not_after``: refused once it is set."""
+    spec = rule.only_after or rule.not_after
+    assert spec is not None
+    wanted = rule.only_after is not None
+    unless = rule.only_after.unless if rule.only_after else None
+    after = "・".join(as_list(spec.after))
+    for trigger in as_list(spec.trigger):
+        taken = False
+        for node in _distinct(explorer, space.nodes, trigger, rule.id):
+            attempts = _attempts(explorer, node, trigger)
+            taken = taken or bool(attempts)
+            if (rule.id in node.flags) == wanted:
+                continue
+            for last, before, current, _ in attempts:
+                if unless is not None and _holds(defn, explorer, unless, current, last):
+                    continue
+                if wanted:
+                    return (f"「{after}」より前に「{trigger}」を行えます / '{trigger}' can be taken before '{after}'",
+                            _example(node, before, last, "refused", "順序を飛ばして行えた", "taken out of order"))
+                return (f"「{after}」の後に「{trigger}」を行えます / '{trigger}' can be taken after '{after}'",
+                        _example(node, before, last, "refused", "手順が後戻りした", "the procedure went back"))
+        if not taken and wanted:
+            return _never(trigger)
+    return None
+
+
+def _holds(defn: Definition, explorer: Explorer, condition: Any, current: Node, last: Action) -> bool:
+    recorded = {k: v for k, v in last.data if k in defn.spec.facts}
+    facts = {**current.facts, **_typed(defn, recorded)}
+    return holds(condition, context(defn, facts, last.at, current.leaves, CASE_ID, explorer.guards))
+
+
+def _needs_data(rule: Rule, defn: Definition, explorer: Explorer, space: Exploration) -> Problem | None:
+    spec = rule.needs_data
+    assert spec is not None
+    taken = False
+    for node in _distinct(explorer, space.nodes, spec.trigger):
+        if spec.source is not None and not defn.is_active(spec.source, node.leaves):
+            continue
+        for last, before, current, _ in _attempts(explorer, node, spec.trigger):
+            if spec.when is not None and not _holds(defn, explorer, spec.when, current, last):
+                continue
+            taken = True
+            for name in spec.data:
+                data = {k: v for k, v in last.data if k != name}
+                if explorer.take(current, spec.trigger, last.role, data) is not None:
+                    short = Action("fire", spec.trigger, last.role, tuple(sorted(data.items())), last.at)
+                    return (f"「{spec.trigger}」を {name} なしで行えます / '{spec.trigger}' is accepted without '{name}'",
+                            _example(node, before, short, "refused", f"{name} の記録がないまま行えた",
+                                     f"accepted without '{name}'"))
+    return None if taken else _never(spec.trigger)
+
+
+def _only_when(rule: Rule, defn: Definition, explorer: Explorer, space: Exploration) -> Problem | None:
+    spec = rule.only_when
+    assert spec is not None
+    taken = False
+    for node in _distinct(explorer, space.nodes, spec.trigger):
+        for last, before, current, _ in _attempts(explorer, node, spec.trigger):
+            taken = True
+            if not _holds(defn, explorer, spec.when, current, last):
+                return (f"条件を満たさないのに「{spec.trigger}」を行えます / '{spec.trigger}' is accepted although"
+                        " the rule's condition does not hold",
+                        _example(node, before, last, "refused", "条件を満たさないまま行えた", "accepted without the condition"))
+    return None if taken else _never(spec.trigger)
+
+
+def _typed(defn: Definition, data: Mapping[str, Any]) -> dict[str, Any]:
+    from ..stepper import coerce_fact
+
+    return {k: coerce_fact(defn.spec.facts[k], k, v) for k, v in data.items()}
+
+
+def _clears(rule: Rule, explorer: Explorer, space: Exploration) -> Problem | None:
+    spec = rule.clears
+    assert spec is not None
+    taken = False
+    for node in _distinct(explorer, space.nodes, spec.trigger):
+        for last, before, current, moved in _attempts(explorer, node, spec.trigger):
+            if spec.fact not in current.facts:
+                continue
+            taken = True
+            if spec.fact in moved[1] and spec.fact not in dict(last.data):
+                return (f"「{spec.trigger}」の後も事実「{spec.fact}」が残ります / '{spec.fact}' is still recorded after"
+                        f" '{spec.trigger}'", _example(node, before, last, "cleared", "記録が残った", "the fact remained",
+                                                       fact=spec.fact))
+    return None if taken else _never(spec.trigger)
+
+
+def _reaches_final(space: Exploration) -> Problem | None:
+    reaching = {id(n) for n in space.nodes if space.closed(n)}
+    changed = True
+    while changed:
+        changed = False
+        for node in space.nodes:
+            if id(node) not in reaching and any(id(s) in reaching for s in node.successors):
+                reaching.add(id(node))
+                changed = True
+    for node in space.nodes:  # breadth first: the first is the nearest
+        if id(node) not in reaching:
+            return ("ここからは終結に至る手順がありません / no steps lead from here to a final state",
+                    Counterexample(node.path(), None, "final_reachable", "終結できない状態に入った",
+                                   "the case reached a state it cannot be closed from"))
+    return None
+
+
+def facts_read(rule: Rule) -> list[str]:
+    return [name for name, _ in condition_facts(rule.only_when.when)] if rule.only_when else []
