@@ -362,7 +362,7 @@ def test_criteria_removed_or_loosened_no_longer_escalate_what_they_left_out(sets
     assert checked >= 7
 
 
-def test_thresholds_moved_by_one_or_absence_lowered(sets: Sets) -> None:
+def test_thresholds_moved_by_one_the_loosening_way_and_absence_never_lowered(sets: Sets) -> None:
     ids = set()
     for original, mutant in mutants(sets, "threshold_moved"):
         ids.add(mutant.id)
@@ -372,7 +372,8 @@ def test_thresholds_moved_by_one_or_absence_lowered(sets: Sets) -> None:
             moved = [(a, b) for a, b in zip(was, now, strict=True) if a != b]
             assert len(moved) == 1 and abs(moved[0][1].operand - moved[0][0].operand) == 1, mutant.id
     assert "threshold_moved:form_organisation:third_party_members.gte.0" in ids
-    assert "threshold_moved:absence_30_days:days.20" in ids
+    # escalating sooner than the guide's 30 days conforms (the workflow may set the number): not a mutant
+    assert not any(i.startswith(("threshold_moved:absence_30_days", "threshold_moved:absence_run")) for i in ids)
 
 
 def test_escalation_automatic_calendar_and_returns(sets: Sets) -> None:

@@ -75,6 +75,23 @@ BREAKING = {
 }
 
 
+def test_every_rule_kind_has_a_breaking_workflow_below() -> None:
+    assert set(BREAKING) | {"may_act"} == set(RULE_KINDS)
+
+
+def test_a_step_handed_to_another_office_fails_may_act(shipped: dict[str, Any]) -> None:
+    # may_act has no counterexample path: what is missing is a step the named office can take anywhere
+    [mutant] = [m for m in make_mutants((WORKFLOWS / "serious_incident.yaml").read_text(encoding="utf-8"),
+                                        others=_others(shipped, "serious_incident")).mutants
+                if m.id == "role_moved_down:report_reinvestigation:mayor:board"]
+    report = check_rules(mutant.definition, load_rules(ROOT / "rules" / "serious_incident.yaml"),
+                         others=_others(shipped, "serious_incident"))
+    [result] = [r for r in report.results if r.rule.id == "mayor_reports_reinvestigation"]
+    assert result.status == "fail" and "mayor" in result.message and result.message.index("を行える") < \
+        result.message.index(" / ")
+    assert {r.rule.id for r in report.results if r.status == "fail"} == {"mayor_reports_reinvestigation"}
+
+
 @pytest.fixture(scope="module")
 def broken(shipped: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Any, Any]]:
     """kind -> (the breaking workflow's file, beside the other shipped one; its check report; its rule)."""

@@ -4,7 +4,7 @@ recorded as the step library records them, and a linked serious-incident case lo
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 from ..actor import Actor
@@ -16,6 +16,7 @@ from .counterexample import Counterexample
 from .explore import START, Action, Explorer
 
 if TYPE_CHECKING:
+    from ..case import Case
     from .rules import Rule
 
 
@@ -49,8 +50,10 @@ def check_escalates(rule: Rule, defn: Definition, explorer: Explorer,
                 count = spec.absence_days or spec.absence_run or 0
                 every = 2 if spec.absence_days is not None else 1
                 role = explorer.recorder(spec.absence_fact) if spec.absence_fact in defn.spec.facts else "staff"
-                last = Action("absences", spec.absence_fact, role, (("count", count), ("every", every)), START)
-                _absences(case, defn, spec.absence_fact, count, every, Actor(f"{role}-1", {role}))
+                first = datetime.combine(spec.start, time(10, 0), tzinfo=defn.tz) if spec.start else START
+                last = Action("absences", spec.absence_fact, role, (("count", count), ("every", every)), first)
+                _absences(case, defn, spec.absence_fact, count, every, Actor(f"{role}-1", {role}), spec.start,
+                          spec.closed)
         except IjimeFlowError as exc:
             return (f"記録できません / could not be recorded: {exc}", None)
         escalated = any(link.relation == "escalated_to" for link in case.linked_cases())
@@ -62,16 +65,22 @@ def check_escalates(rule: Rule, defn: Definition, explorer: Explorer,
             Counterexample([action], last, "escalated", "重大事態に移行しない", "no serious incident is opened"))
 
 
-def _absences(case: object, defn: Definition, fact: str, count: int, every: int, actor: Actor) -> None:
-    """One absence per school day from the day the case was opened (every other school day with
-    ``every=2``, so no run forms), each recorded at 17:00 — as the step library does."""
+def _absences(case: Case, defn: Definition, fact: str, count: int, every: int, actor: Actor, start: date | None,
+              closed: list[date]) -> None:
+    """One absence per school day from ``start`` (default: the day the case was opened; every other
+    school day with ``every=2``, so no run forms), each recorded at 17:00 — as the step library does.
+    School days are the workflow's, or — when the rule lists ``closed`` days — Monday to Friday except
+    those: the policy's calendar, which a workflow cannot redefine."""
     calendar = calendar_of(defn)
-    day, left, school_days = START.astimezone(defn.tz).date(), count, 0
+
+    def school_day(day: date) -> bool:
+        return day.weekday() < 5 and day not in closed if closed else calendar.is_school_day(day)
+
+    day, left, school_days = start or START.astimezone(defn.tz).date(), count, 0
     while left > 0:
-        if calendar.is_school_day(day):
+        if school_day(day):
             if school_days % every == 0:
-                case.record_fact(fact, day, actor=actor,  # type: ignore[attr-defined]
-                                 at=datetime.combine(day, time(17, 0), tzinfo=defn.tz))
+                case.record_fact(fact, day, actor=actor, at=datetime.combine(day, time(17, 0), tzinfo=defn.tz))
                 left -= 1
             school_days += 1
         day += timedelta(days=1)

@@ -357,3 +357,17 @@ def third(duration: str) -> str | None:
     else:
         shorter = f"P{max(1, sum(n * _DAYS[u] for u, n in parts.items()) // 3)}D"
     return shorter if shorter != duration else None
+
+
+def same_activity(defn: Definition, ancestor: str, source: str) -> bool:
+    """True when ``ancestor`` is active exactly when ``source`` is: every step down to it is a region of
+    a parallel state."""
+    path = source
+    while "." in path:
+        parent = path.rsplit(".", 1)[0]
+        if defn.nodes[parent].kind != "parallel":
+            return False
+        if parent == ancestor:
+            return True
+        path = parent
+    return False

@@ -22,7 +22,7 @@ What each kind offers, and how it is kept to changes that break a rule (not ever
 - ``criterion_removed``; ``criterion_loosened``: an enum criterion left without one value (one mutant per
   value), absence days raised by a third; a ``rolling_365`` window made ``school_year`` (the other way round
   would be more sensitive, not less, so it is not offered).
-- ``threshold_moved``: a number compared with moved by one the loosening way; absence days lowered by a third.
+- ``threshold_moved``: a number compared with moved by one the loosening way.
 - ``escalation_removed``; ``automatic_dropped`` (an automatic step made staff's, a final state not final);
   ``calendar_changed`` (weekends or closures removed, when a run of absence counts school days).
 
@@ -49,6 +49,7 @@ from .mutant_context import (
     drop,
     edits,
     put,
+    same_activity,
     third,
     thrice,
 )
@@ -85,8 +86,8 @@ KIND_LABELS: dict[str, KindLabel] = {
     "criterion_removed": KindLabel("重大事態の要件を一つ外す", "one serious-incident criterion removed"),
     "criterion_loosened": KindLabel("重大事態の要件を緩める（被害の種類を一つ除く、日数を増やす）",
                                     "a serious-incident criterion made less sensitive (one kind left out, more days)"),
-    "threshold_moved": KindLabel("数の基準をずらす（第三者1人以上→0人以上、欠席30日→20日）",
-                                 "a numeric threshold moved (one third-party member → none, 30 absent days → 20)"),
+    "threshold_moved": KindLabel("条件の数の基準を緩める方へずらす（第三者1人以上→0人以上）",
+                                 "a number a condition compares with moved the loosening way (one third-party member → none)"),
     "escalation_removed": KindLabel("重大事態へのエスカレーションをなくす",
                                     "escalation to the serious-incident workflow removed"),
     "automatic_dropped": KindLabel("自動の手順を人の操作にする／終了状態を終了でなくする",
@@ -167,6 +168,8 @@ def _action_source_added(ctx: Context) -> Iterator[Candidate]:
         if t.to is not None or "*" in t.from_:
             continue
         for state in ctx.earlier(t.from_, with_start=False):
+            if any(same_activity(ctx.defn, state, source) for source in t.from_):
+                continue  # a parallel state is active exactly when each of its regions is: nothing changes
             yield Candidate("action_source_added", name, (name, state),
                             f"操作「{name}」を早い段階「{state}」でも行えるようにする",
                             f"action '{name}' also allowed at the earlier stage '{state}'",
@@ -256,14 +259,9 @@ def _threshold_moved(ctx: Context) -> Iterator[Candidate]:
             yield Candidate("threshold_moved", target, (target, f"{cond.fact}.{cond.op}.{moved}"),
                             f"「{target}」の基準「{cond.fact}」{cond.op} {value} を {moved} にする",
                             f"'{target}': '{cond.fact}' {cond.op} {value} moved to {moved}", put((*path, cond.op), moved))
-    for k, criterion in enumerate(ctx.spec.escalation.criteria if ctx.spec.escalation else []):
-        rule, key = (criterion.absence, "absence") if criterion.absence else (criterion.absence_run, "absence_run")
-        lowered = round(rule.days * 2 / 3) if rule is not None else 0
-        if rule is not None and 1 <= lowered < rule.days:
-            yield Candidate("threshold_moved", criterion.id, (criterion.id, f"days.{lowered}"),
-                            f"重大事態の要件「{criterion.id}」の欠席日数を {rule.days} 日から {lowered} 日に下げる",
-                            f"criterion '{criterion.id}': absent days lowered from {rule.days} to {lowered}",
-                            put(("escalation", "criteria", k, key, "days"), lowered))
+    # absence days are not lowered: escalating sooner than the guide's 30 days (or a run shorter than
+    # the local rule) protects more, and the policy lets the workflow set the number; raising them is
+    # criterion_loosened
 
 
 # -- data, deadlines --------------------------------------------------------------------------------

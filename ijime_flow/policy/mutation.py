@@ -8,19 +8,20 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from ..definition import Definition
 from .mutants import KIND_LABELS, Mutant, make_mutants
 from .rule_check import check_rules
-from .rules import RuleSet
+from .rules import Rule, RuleSet
 
 
 @dataclass
 class MutantResult:
     mutant: Mutant
-    killed_by: list[str]  # rule ids (or "scenario: NAME") that fail on it
+    killed_by: list[str]  # the rules that fail (or, marked "(警告 / should)", warn) on it
 
 
 @dataclass
@@ -71,13 +72,22 @@ def mutate(text: str, rules: Iterable[RuleSet], *, file: str = "<workflow>", oth
         for rule_set in rule_sets:
             if rule_set.rules_for != mutant.definition.id:
                 continue
-            checked = check_rules(mutant.definition, rule_set, others=others)
-            failed += [r.rule.id for r in checked.results if r.status == "fail"]
+            checked = check_rules(mutant.definition, rule_set, others=others, until_broken=True,
+                                  first=partial(_mentions, mutant=mutant))
+            # a `should` rule that no longer holds is a warning in `check`, and a detection here
+            failed += [r.rule.id if r.status == "fail" else f"{r.rule.id} (警告 / should)"
+                       for r in checked.results if r.status in ("fail", "warn")]
         report.results.append(MutantResult(mutant, failed))
         if progress is not None:
             progress(index + 1, len(made.mutants))
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _mentions(rule: Rule, *, mutant: Mutant) -> bool:
+    """Whether ``rule`` names what ``mutant`` changed (a trigger, state, fact or criterion): tried first."""
+    target = mutant.target.split("@")[0]
+    return target in rule.model_dump_json()
 
 
 def render_mutation(report: MutationReport) -> list[str]:

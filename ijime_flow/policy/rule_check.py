@@ -8,16 +8,17 @@ too: a rule that could not be checked is not a rule that holds.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..definition import Definition
 from ..language.conditions import holds
 from ..stepper import context
+from .attempts import CACHE, EXTRA, PLANS, READS, attempts, distinct
 from .counterexample import Counterexample
 from .escalation_check import check_escalates
-from .explore import CASE_ID, Action, Exploration, Explorer, Monitor, Node, condition_facts
+from .explore import CASE_ID, START, Action, Exploration, Explorer, Monitor, Node, condition_facts
 from .rules import Rule, RuleSet, as_list
 from .static_checks import check_deadline
 
@@ -52,8 +53,11 @@ class RuleReport:
         return sum(r.status == "warn" for r in self.results)
 
 
-def check_rules(defn: Definition, rules: RuleSet, *, others: Mapping[str, Definition] | None = None) -> RuleReport:
-    """Check every rule of ``rules`` on ``defn`` (``others``: the workflows it escalates to)."""
+def check_rules(defn: Definition, rules: RuleSet, *, others: Mapping[str, Definition] | None = None,
+                first: Callable[[Rule], bool] | None = None, until_broken: bool = False) -> RuleReport:
+    """Check every rule of ``rules`` on ``defn`` (``others``: the workflows it escalates to).
+    ``until_broken`` (mutation testing): stop at the first rule that does not hold, trying the rules
+    ``first`` picks before the others."""
     started = time.perf_counter()
     monitors = [Monitor(r.id, frozenset(as_list(o.after)), frozenset(o.reset_by))
                 for r in rules.rules for o in (r.only_after, r.not_after) if o is not None]
@@ -62,36 +66,39 @@ def check_rules(defn: Definition, rules: RuleSet, *, others: Mapping[str, Defini
                                                    r.needs_data.when if r.needs_data else None) if c is not None]
     explorer = Explorer(defn, conditions=conditions, monitors=monitors)
     space = explorer.run()
-    for memo in (_CACHE, _EXTRA, _READS, _PLANS):
+    for memo in (CACHE, EXTRA, READS, PLANS):
         memo.clear()
     for r in rules.rules:
         for trigger, condition in ((r.only_when.trigger, r.only_when.when) if r.only_when else (None, None),
                                    (r.needs_data.trigger, r.needs_data.when) if r.needs_data else (None, None)):
             if trigger is not None and condition is not None:
-                _EXTRA.setdefault(trigger, []).extend(explorer.local_facts(condition))
-                _READS.setdefault(trigger, []).extend(name for name, _ in condition_facts(condition))
+                EXTRA.setdefault(trigger, []).extend(explorer.local_facts(condition))
+                READS.setdefault(trigger, []).extend(name for name, _ in condition_facts(condition))
         if r.clears is not None and r.clears.fact not in explorer.relevant:
-            _EXTRA.setdefault(r.clears.trigger, []).append(r.clears.fact)
-            _READS.setdefault(r.clears.trigger, []).append(r.clears.fact)
+            EXTRA.setdefault(r.clears.trigger, []).append(r.clears.fact)
+            READS.setdefault(r.clears.trigger, []).append(r.clears.fact)
         if r.only_after is not None and r.only_after.unless is not None:
             for trigger in as_list(r.only_after.trigger):
-                _EXTRA.setdefault(trigger, []).extend(explorer.local_facts(r.only_after.unless))
-                _READS.setdefault(trigger, []).extend(name for name, _ in condition_facts(r.only_after.unless))
+                EXTRA.setdefault(trigger, []).extend(explorer.local_facts(r.only_after.unless))
+                READS.setdefault(trigger, []).extend(name for name, _ in condition_facts(r.only_after.unless))
     report = RuleReport(defn.id, configurations=len(space.nodes), edges=space.edges, truncated=space.truncated)
-    for rule in rules.rules:
+    ordered = sorted(rules.rules, key=lambda r: not first(r)) if first is not None else rules.rules
+    for rule in ordered:
         problem = _check(rule, defn, explorer, space, others or {})
         if problem is None:
             report.results.append(RuleResult(rule, "pass"))
         else:
             message, example = problem
             report.results.append(RuleResult(rule, "warn" if rule.level == "should" else "fail", message, example))
+            if until_broken:
+                break
     if space.truncated:
         for result in report.results:
             if result.status == "pass":
                 result.status, result.message = "fail", (
                     f"状態が多すぎて全部を確かめられませんでした（{len(space.nodes):,} 通りで打ち切り） / the workflow has"
                     " too many configurations to check them all")
-    for memo in (_CACHE, _EXTRA, _READS, _PLANS):
+    for memo in (CACHE, EXTRA, READS, PLANS):
         memo.clear()
     report.seconds = time.perf_counter() - started
     return report
@@ -104,6 +111,8 @@ def _check(rule: Rule, defn: Definition, explorer: Explorer, space: Exploration,
            others: Mapping[str, Definition]) -> Problem | None:
     if rule.only_roles is not None:
         return _only_roles(rule, defn, explorer, space)
+    if rule.may_act is not None:
+        return _may_act(rule, defn, explorer, space)
     if rule.only_after is not None or rule.not_after is not None:
         return _order(rule, defn, explorer, space)
     if rule.needs_data is not None:
@@ -117,102 +126,6 @@ def _check(rule: Rule, defn: Definition, explorer: Explorer, space: Exploration,
     if rule.clears is not None:
         return _clears(rule, explorer, space)
     return _reaches_final(space)
-
-
-# -- trying a step at a configuration --------------------------------------------------------------------
-def _variants(explorer: Explorer, node: Node, names: list[str]) -> Iterator[tuple[list[Action], Node]]:
-    return explorer.variants(node, names)
-
-
-Attempt = tuple[Action, list[Action], Node, Any]
-_Shape = tuple[str, tuple[tuple[str, Any], ...], tuple[tuple[str, str, Any], ...], Any]
-_CACHE: dict[tuple[Any, ...], list[_Shape]] = {}
-_EXTRA: dict[str, list[str]] = {}  # by trigger: the facts the rules about it read, tried at each configuration
-_READS: dict[str, list[str]] = {}  # by trigger: every fact its rules' conditions read
-_PLANS: dict[tuple[int, str], tuple[list[Any], list[str], list[str], bool]] = {}
-
-
-def _plan(explorer: Explorer, trigger: str) -> tuple[list[Any], list[str], list[str], bool]:
-    """For ``trigger``: its transitions a person takes, the facts to try at each configuration, the
-    facts its outcome depends on, and whether it moves or changes facts (then the whole configuration)."""
-    found = _PLANS.get((id(explorer), trigger))
-    if found is None:
-        declared = [t for _, t in explorer.defn.transitions_by_trigger.get(trigger, []) if not t.automatic]
-        local = sorted(set(explorer.local_facts(*(t.when for t in declared))) | set(_EXTRA.get(trigger, [])))
-        reads = sorted({n for t in declared for n, _ in condition_facts(t.when)} | set(local) | set(_READS.get(trigger, [])))
-        found = declared, local, reads, any(t.to is not None or t.records or t.clears for t in declared)
-        _PLANS[(id(explorer), trigger)] = found
-    return found
-
-
-def attempt_key(explorer: Explorer, node: Node, trigger: str) -> tuple[Any, ...] | None:
-    """What the attempts at ``trigger`` here depend on (None: no transition of it is active here):
-    the transitions active, the facts read (dates as where now stands against each period) and, for
-    a step that moves or changes facts, the whole configuration (the order flags aside)."""
-    declared, _, reads, moving = _plan(explorer, trigger)
-    active = tuple(i for i, t in enumerate(declared) if explorer.source_active(t, node.leaves))
-    if not active:
-        return None
-    values = tuple(_hashable(node.facts.get(n)) for n in reads)
-    if moving:
-        return trigger, active, explorer.key(node.leaves, node.facts, node.at, frozenset()), values
-    return trigger, active, explorer.key(frozenset(), {n: node.facts.get(n) for n in reads}, node.at, frozenset()), values
-
-
-def _attempts(explorer: Explorer, node: Node, trigger: str, roles: list[str] | None = None) -> list[Attempt]:
-    """Every accepted way to fire ``trigger`` here, as any role of the workflow: (the step, facts
-    recorded before it, the node they stood on, what it led to); ``roles``: only those. Worked out once
-    per :func:`attempt_key` and shared by the rules."""
-    key = attempt_key(explorer, node, trigger)
-    if key is None:
-        return []  # the common case: not here at all (facts recorded first never make a source active)
-    declared, local, _, _ = _plan(explorer, trigger)
-    defn = explorer.defn
-    shapes = _CACHE.get(key)
-    if shapes is None:
-        shapes = []
-        everyone = sorted(defn.spec.roles)
-        for before, current in _variants(explorer, node, local):
-            recorded = tuple((a.name, a.role, dict(a.data)["value"]) for a in before)
-            for t in declared:
-                if not defn.source_active(t, current.leaves):
-                    continue
-                for data in explorer.step_data(t, current.at):
-                    for role in everyone:
-                        moved = explorer.take(current, trigger, role, data)
-                        if moved is not None:
-                            shapes.append((role, tuple(sorted(data.items())), recorded, moved))
-        _CACHE[key] = shapes
-    out: list[Attempt] = []
-    for role, given, recorded, moved in shapes:
-        if roles is not None and role not in roles:
-            continue
-        before, current = [], node
-        for name, who, value in recorded:
-            facts = explorer.record(current, name, who, value)
-            assert facts is not None  # it was accepted on a configuration the engine does not tell apart
-            before.append(Action("fact", name, who, (("value", value),), node.at))
-            current = Node(current.leaves, facts, current.at, current.flags)
-        out.append((Action("fire", trigger, role, given, node.at), before, current, moved))
-    return out
-
-
-def _distinct(explorer: Explorer, nodes: list[Node], trigger: str, flag: str | None = None) -> Iterator[Node]:
-    """The nodes where ``trigger`` is active, one per :func:`attempt_key` (and ``flag`` set or not):
-    the first, so the nearest. What holds at one holds at the others."""
-    seen: set[Any] = set()
-    for node in nodes:
-        key = attempt_key(explorer, node, trigger)
-        if key is None:
-            continue
-        key = (key, flag in node.flags) if flag is not None else key
-        if key not in seen:
-            seen.add(key)
-            yield node
-
-
-def _hashable(value: Any) -> Any:
-    return tuple(sorted(value, key=repr)) if isinstance(value, frozenset | set) else value
 
 
 def _example(node: Node, before: list[Action], last: Action, expect: str, ja: str, en: str,
@@ -246,12 +159,23 @@ def _only_roles(rule: Rule, defn: Definition, explorer: Explorer, space: Explora
                                                                              "権限のない役割が記録できた",
                                                                              "a role without the right recorded it"))
             break  # who may record a fact does not depend on where the case stands
+    if spec.opening:
+        for role in forbidden:
+            if defn.role_closure([role]) & set(defn.spec.opened_by):
+                opening = next(explorer.openings(), None)
+                data = opening[0].data if opening else ()
+                last = Action("open", defn.id, role, data, START)
+                return (f"{role} が事案を開けます（{only} に限る） / {role} may open a case (only {only} may)",
+                        Counterexample([], last, "refused", "権限のない役割が事案を開けた", "a role without the right opened it"))
+        return None
     for trigger in triggers:
         taken = False
-        for node in _distinct(explorer, space.nodes, trigger):
-            attempts = _attempts(explorer, node, trigger)
-            taken = taken or bool(attempts)
-            for last, before, _, _ in attempts:
+        for node in distinct(explorer, space.nodes, trigger):
+            if spec.source is not None and not defn.is_active(spec.source, node.leaves):
+                continue
+            tried = attempts(explorer, node, trigger)
+            taken = taken or bool(tried)
+            for last, before, _, _ in tried:
                 if last.role in forbidden:
                     return (f"{last.role} が「{trigger}」を行えます（{only} に限る） / {last.role} may take '{trigger}'"
                             f" (only {only} may)", _example(node, before, last, "refused", "権限のない役割が行えた",
@@ -259,6 +183,21 @@ def _only_roles(rule: Rule, defn: Definition, explorer: Explorer, space: Explora
         if spec.roles and not taken:
             return _never(trigger)
     return None
+
+
+def _may_act(rule: Rule, defn: Definition, explorer: Explorer, space: Exploration) -> Problem | None:
+    spec = rule.may_act
+    assert spec is not None
+    missing = set(spec.roles)
+    for node in distinct(explorer, space.nodes, spec.trigger):
+        if spec.source is not None and not defn.is_active(spec.source, node.leaves):
+            continue
+        missing -= {last.role for last, _, _, _ in attempts(explorer, node, spec.trigger)}
+        if not missing:
+            return None
+    where = f"（{spec.source} から）" if spec.source else ""
+    return (f"{', '.join(sorted(missing))} が「{spec.trigger}」{where}を行える状態がありません / {', '.join(sorted(missing))}"
+            f" can never take '{spec.trigger}'", None)
 
 
 def _order(rule: Rule, defn: Definition, explorer: Explorer, space: Exploration) -> Problem | None:
@@ -270,12 +209,12 @@ def _order(rule: Rule, defn: Definition, explorer: Explorer, space: Exploration)
     after = "・".join(as_list(spec.after))
     for trigger in as_list(spec.trigger):
         taken = False
-        for node in _distinct(explorer, space.nodes, trigger, rule.id):
-            attempts = _attempts(explorer, node, trigger)
-            taken = taken or bool(attempts)
+        for node in distinct(explorer, space.nodes, trigger, rule.id):
+            tried = attempts(explorer, node, trigger)
+            taken = taken or bool(tried)
             if (rule.id in node.flags) == wanted:
                 continue
-            for last, before, current, _ in attempts:
+            for last, before, current, _ in tried:
                 if unless is not None and _holds(defn, explorer, unless, current, last):
                     continue
                 if wanted:
@@ -298,10 +237,10 @@ def _needs_data(rule: Rule, defn: Definition, explorer: Explorer, space: Explora
     spec = rule.needs_data
     assert spec is not None
     taken = False
-    for node in _distinct(explorer, space.nodes, spec.trigger):
+    for node in distinct(explorer, space.nodes, spec.trigger):
         if spec.source is not None and not defn.is_active(spec.source, node.leaves):
             continue
-        for last, before, current, _ in _attempts(explorer, node, spec.trigger):
+        for last, before, current, _ in attempts(explorer, node, spec.trigger):
             if spec.when is not None and not _holds(defn, explorer, spec.when, current, last):
                 continue
             taken = True
@@ -319,8 +258,8 @@ def _only_when(rule: Rule, defn: Definition, explorer: Explorer, space: Explorat
     spec = rule.only_when
     assert spec is not None
     taken = False
-    for node in _distinct(explorer, space.nodes, spec.trigger):
-        for last, before, current, _ in _attempts(explorer, node, spec.trigger):
+    for node in distinct(explorer, space.nodes, spec.trigger):
+        for last, before, current, _ in attempts(explorer, node, spec.trigger):
             taken = True
             if not _holds(defn, explorer, spec.when, current, last):
                 return (f"条件を満たさないのに「{spec.trigger}」を行えます / '{spec.trigger}' is accepted although"
@@ -339,8 +278,8 @@ def _clears(rule: Rule, explorer: Explorer, space: Exploration) -> Problem | Non
     spec = rule.clears
     assert spec is not None
     taken = False
-    for node in _distinct(explorer, space.nodes, spec.trigger):
-        for last, before, current, moved in _attempts(explorer, node, spec.trigger):
+    for node in distinct(explorer, space.nodes, spec.trigger):
+        for last, before, current, moved in attempts(explorer, node, spec.trigger):
             if spec.fact not in current.facts:
                 continue
             taken = True

@@ -27,6 +27,7 @@ workflow loader does.
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -53,21 +54,33 @@ def as_list(value: str | list[str] | None) -> list[str]:
 
 
 class OnlyRoles(_Model):
-    """Only these roles (and roles that include one of them) may fire ``trigger`` (one or a list) or
-    record ``fact``. ``roles: []``: nobody — the engine takes the step by itself (``automatic``)."""
+    """Only these roles (and roles that include one of them) may fire ``trigger`` (one or a list;
+    ``from``: when taken from this state), record ``fact``, or open a case (``opening: true``).
+    ``roles: []``: nobody — the engine takes the step by itself (``automatic``)."""
 
     trigger: Triggers | None = None
     fact: Ident | None = None
+    opening: StrictBool = False
+    source: StatePath | None = Field(default=None, alias="from")
     roles: list[Ident]
 
     @model_validator(mode="after")
     def _one_target(self) -> OnlyRoles:
-        if (self.trigger is None) == (self.fact is None):
-            raise ValueError("only_roles には trigger か fact のどちらか一つを書いてください / give exactly one of"
-                             " 'trigger' or 'fact'")
+        if sum((self.trigger is not None, self.fact is not None, self.opening)) != 1:
+            raise ValueError("only_roles には trigger・fact・opening のどれか一つを書いてください / give exactly one of"
+                             " 'trigger', 'fact' or 'opening: true'")
         if self.fact is not None and not self.roles:
             raise ValueError("事実を記録できる役割を一つ以上書いてください / name at least one role that records the fact")
         return self
+
+
+class MayAct(_Model):
+    """Each of these roles can take ``trigger`` somewhere (``from``: from this state): the office the
+    policy names keeps the step, it is not handed to another."""
+
+    trigger: Ident
+    roles: list[Ident] = Field(min_length=1)
+    source: StatePath | None = Field(default=None, alias="from")
 
 
 class OnlyAfter(_Model):
@@ -125,6 +138,11 @@ class Escalates(_Model):
     absence_days: StrictInt | None = Field(default=None, ge=1, le=366)
     absence_run: StrictInt | None = Field(default=None, ge=1, le=366)
     absence_fact: Ident = "absence"
+    start: date | None = Field(default=None, description="the first absent day (default: the day the case opens)")
+    closed: list[date] = Field(default_factory=list,
+                               description="days that are never school days (national holidays): with them the"
+                                           " absences are recorded Monday to Friday except these, whatever the"
+                                           " workflow's calendar says")
 
     @model_validator(mode="after")
     def _one_kind(self) -> Escalates:
@@ -148,6 +166,7 @@ class Rule(_Model):
     source: str = Field(min_length=1, description="policy section, e.g. 4(2)")
     level: Literal["must", "should"] = "must"
     only_roles: OnlyRoles | None = None
+    may_act: MayAct | None = None
     only_after: OnlyAfter | None = None
     not_after: NotAfter | None = None
     needs_data: NeedsData | None = None
@@ -170,10 +189,11 @@ class Rule(_Model):
         return next(k for k in RULE_KINDS if getattr(self, k) not in (None, False))
 
 
-RULE_KINDS = ("only_roles", "only_after", "not_after", "needs_data", "only_when", "deadline", "escalates", "clears",
+RULE_KINDS = ("only_roles", "may_act", "only_after", "not_after", "needs_data", "only_when", "deadline", "escalates", "clears",
               "reaches_final")
 KIND_LABELS = {
     "only_roles": ("行える役割", "who may act"),
+    "may_act": ("行う役割（その職が行える）", "the named office can act"),
     "only_after": ("順序（…の後でなければ行えない）", "order: only after"),
     "not_after": ("順序（…の後は行えない）", "order: never after"),
     "needs_data": ("必要な記録", "data needed"),
