@@ -40,7 +40,7 @@ recorded in date order ``last`` is the date that made the threshold.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -66,6 +66,19 @@ class SchoolCalendar:
 
     def is_school_day(self, day: date) -> bool:
         return day.weekday() not in self.weekends and day not in self.closures
+
+
+def absent_days(is_school_day: Callable[[date], bool], start: date, count: int, every: int = 1) -> Iterator[date]:
+    """``count`` absent dates from ``start``: every school day (``every=1``, a run) or every other one
+    (``every=2``: absent, present, absent ... — absences that never form a run)."""
+    day, left, school_days = start, count, 0
+    while left > 0:
+        if is_school_day(day):
+            if school_days % every == 0:
+                yield day
+                left -= 1
+            school_days += 1
+        day += timedelta(days=1)
 
 
 def school_year(day: date) -> int:

@@ -79,13 +79,17 @@ def test_every_rule_kind_has_a_breaking_workflow_below() -> None:
     assert set(BREAKING) | {"may_act"} == set(RULE_KINDS)
 
 
+def _incident_mutant(shipped: dict[str, Any], mutant_id: str) -> tuple[Any, Any]:
+    """A generated copy of serious_incident, and its check against the bundled rules."""
+    others = _others(shipped, "serious_incident")
+    [mutant] = [m for m in make_mutants((WORKFLOWS / "serious_incident.yaml").read_text(encoding="utf-8"),
+                                        others=others).mutants if m.id == mutant_id]
+    return mutant, check_rules(mutant.definition, load_rules(ROOT / "rules" / "serious_incident.yaml"), others=others)
+
+
 def test_a_step_handed_to_another_office_fails_may_act(shipped: dict[str, Any]) -> None:
     # may_act has no counterexample path: what is missing is a step the named office can take anywhere
-    [mutant] = [m for m in make_mutants((WORKFLOWS / "serious_incident.yaml").read_text(encoding="utf-8"),
-                                        others=_others(shipped, "serious_incident")).mutants
-                if m.id == "role_moved_down:report_reinvestigation:mayor:board"]
-    report = check_rules(mutant.definition, load_rules(ROOT / "rules" / "serious_incident.yaml"),
-                         others=_others(shipped, "serious_incident"))
+    _, report = _incident_mutant(shipped, "role_moved_down:report_reinvestigation:mayor:board")
     [result] = [r for r in report.results if r.rule.id == "mayor_reports_reinvestigation"]
     assert result.status == "fail" and "mayor" in result.message and result.message.index("を行える") < \
         result.message.index(" / ")
@@ -170,3 +174,21 @@ def test_a_bad_rule_file_is_refused_with_its_place(text: str, where: str) -> Non
     problem = caught.value.problems[0]
     assert problem.file == "bad.yaml" and problem.line >= 2
     assert where.split(".")[0].split("[")[0] in str(caught.value)
+
+
+def test_an_opening_counterexample_is_a_scenario_too(shipped: dict[str, Any], tmp_path: Path) -> None:
+    # its path is empty: the opening itself is the step the rule concerns
+    pytest.importorskip("pytest_bdd")
+    from ijime_flow.policy.check import run_check
+
+    mutant, report = _incident_mutant(shipped, "role_widened:opened_by:staff")
+    [result] = [r for r in report.results if r.rule.id == "opened_by_principal_or_board"]
+    assert result.status == "fail" and result.counterexample is not None and not result.counterexample.path
+    for other in WORKFLOWS.glob("*.yaml"):
+        (tmp_path / other.name).write_text(other.read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "serious_incident.yaml").write_text(mutant.text, encoding="utf-8")
+    for workflow, fails in ((tmp_path / "serious_incident.yaml", True), (WORKFLOWS / "serious_incident.yaml", False)):
+        feature = tmp_path / f"opening_{fails}.feature"
+        feature.write_text(_scenario_for("only_roles", result, workflow), encoding="utf-8")
+        ran = run_check(workflow, [feature])
+        assert ran.results and ran.ok is not fails, ran.output[-2000:]

@@ -54,13 +54,21 @@ def _load_text(text: str, file: str, *, run_lint: bool) -> Loaded:
         raise DefinitionError(_validation_problems(exc, located)) from None
     except RecursionError:
         raise DefinitionError([located.problem((), "the document is nested too deeply")]) from None
+    defn, findings = checked_definition(spec, file, run_lint=run_lint)
+    if findings:
+        raise DefinitionError(_located(findings, located))
+    return defn, located
+
+
+def checked_definition(spec: WorkflowDef, file: str, *, run_lint: bool = True) -> tuple[Definition, list[Finding]]:
+    """A validated model as a definition, with what the checks after the model find (references, the
+    time zone, lint): the loader's own steps after reading, for a document that is already a tree (a
+    mutated copy, say). An empty list: it loads."""
     defn = Definition(spec, file=file)
     findings = check_references(defn) + _timezone(spec)
     if run_lint and not findings:
         findings += lint(defn)
-    if findings:
-        raise DefinitionError(_located(findings, located))
-    return defn, located
+    return defn, findings
 
 
 def _load_file(path: Path, *, run_lint: bool) -> Loaded:

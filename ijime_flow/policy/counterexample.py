@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from ..clock import TOKYO
+from ..clock import jst
 from .explore import Action
 
 
@@ -39,10 +39,6 @@ EXPECTATIONS = ("refused", "refused_permission", "escalated", "overdue", "final_
 _REFUSALS = {"refused": None, "refused_permission": "権限がない"}
 
 
-def _when(at: datetime) -> str:
-    return at.astimezone(TOKYO).strftime("%Y-%m-%d %H:%M")
-
-
 def _value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -67,7 +63,7 @@ def _action_dict(action: Action) -> dict[str, Any]:
 
 
 def _action_ja(action: Action) -> str:
-    when = _when(action.at)
+    when = jst(action.at)
     if action.kind == "open":
         return f"{when} {action.role} が事案を開く" + (f"（{_data(action)}）" if action.data else "")
     if action.kind == "fire":
@@ -75,8 +71,7 @@ def _action_ja(action: Action) -> str:
     if action.kind == "fact":
         return f"{when} {action.role} が事実「{action.name}」を {_value(dict(action.data)['value'])} と記録する"
     if action.kind == "absences":
-        every = "1日おきに" if dict(action.data).get("every") == 2 else ""
-        return f"{when} から登校日に{every} {dict(action.data)['count']} 日分の欠席を {action.role} が記録する"
+        return _absences_phrase(action)
     return f"{when} まで時間が経つ"
 
 
@@ -86,30 +81,31 @@ def scenario(example: Counterexample, *, workflow: str, rule_id: str, rule_ja: s
              f"  規則「{rule_ja}」が守られていないことを示す手順。規則を守るワークフローでは最後の確認が成り立つ。", "",
              f"  @counterexample @{rule_id}", f"  シナリオ: {rule_ja}",
              f'    前提 ワークフロー "{workflow}" を読み込む']
-    opening, *rest = example.path
-    data = _data(opening)
-    lines.append(f"    かつ {_when(opening.at)} に {opening.role} が事案を" + (f" {data} で開く" if data else "開く"))
+    if example.path:  # else the opening itself is the step the rule concerns
+        lines.append(f"    かつ {_opening_phrase(example.path[0])}")
+    rest = example.path[1:]
+    lines += [f"    かつ {_absences_phrase(a)}" for a in rest if a.kind == "absences"]
     table = [a for a in rest if a.kind in ("fire", "fact")]
-    for action in rest:
-        if action.kind not in ("fire", "fact", "wait"):
-            lines.append(f"    かつ {_step_phrase(action)}")
     if table:
         lines.append("    かつ 次の操作を順に行う:")
         lines.append("      | 日付 | 役割 | 操作 | データ |")
         for action in table:
             name = f"事実:{action.name}" if action.kind == "fact" else action.name
             value = _value(dict(action.data)["value"]) if action.kind == "fact" else _data(action)
-            lines.append(f"      | {_when(action.at)} | {action.role} | {name} | {value.replace('|', '/')} |")
+            lines.append(f"      | {jst(action.at)} | {action.role} | {name} | {value.replace('|', '/')} |")
     lines += _expectation(example)
     return "\n".join(lines) + "\n"
 
 
-def _step_phrase(action: Action) -> str:
+def _opening_phrase(action: Action) -> str:
+    data = _data(action)
+    return f"{jst(action.at)} に {action.role} が事案を" + (f" {data} で開く" if data else "開く")
+
+
+def _absences_phrase(action: Action) -> str:
     values = dict(action.data)
-    if action.kind == "absences":
-        every = "登校日に1日おきに" if values.get("every") == 2 else "登校日"
-        return f"{_when(action.at)} から{every} {values['count']} 日分の欠席を {action.role} が記録する"
-    raise ValueError(action.kind)
+    every = "登校日に1日おきに" if values.get("every") == 2 else "登校日"
+    return f"{jst(action.at)} から{every} {values['count']} 日分の欠席を {action.role} が記録する"
 
 
 def _expectation(example: Counterexample) -> list[str]:
@@ -117,12 +113,14 @@ def _expectation(example: Counterexample) -> list[str]:
     out: list[str] = []
     if last is not None and last.kind == "fire":
         data = _data(last)
-        out.append(f"    もし {_when(last.at)} に {last.role} が \"{last.name}\" を" + (f" {data} で行う" if data else "行う"))
+        out.append(f"    もし {jst(last.at)} に {last.role} が \"{last.name}\" を" + (f" {data} で行う" if data else "行う"))
     elif last is not None and last.kind == "fact":
-        out.append(f"    もし {_when(last.at)} に {last.role} が事実 \"{last.name}\" を {_value(dict(last.data)['value'])}"
+        out.append(f"    もし {jst(last.at)} に {last.role} が事実 \"{last.name}\" を {_value(dict(last.data)['value'])}"
                    " と記録する")
     elif last is not None and last.kind == "absences":
-        out.append(f"    もし {_step_phrase(last)}")
+        out.append(f"    もし {_absences_phrase(last)}")
+    elif last is not None and last.kind == "open":
+        out.append(f"    もし {_opening_phrase(last)}")
     if expect in _REFUSALS:
         kind = _REFUSALS[expect]
         out.append(f'    ならば "{kind}" として拒否される' if kind else "    ならば 拒否される")

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
+from ..absence import absent_days
 from ..actor import Actor
 from ..clock import FixedClock
 from ..definition import Definition
@@ -76,11 +77,5 @@ def _absences(case: Case, defn: Definition, fact: str, count: int, every: int, a
     def school_day(day: date) -> bool:
         return day.weekday() < 5 and day not in closed if closed else calendar.is_school_day(day)
 
-    day, left, school_days = start or START.astimezone(defn.tz).date(), count, 0
-    while left > 0:
-        if school_day(day):
-            if school_days % every == 0:
-                case.record_fact(fact, day, actor=actor, at=datetime.combine(day, time(17, 0), tzinfo=defn.tz))
-                left -= 1
-            school_days += 1
-        day += timedelta(days=1)
+    for day in absent_days(school_day, start or START.astimezone(defn.tz).date(), count, every):
+        case.record_fact(fact, day, actor=actor, at=datetime.combine(day, time(17, 0), tzinfo=defn.tz))

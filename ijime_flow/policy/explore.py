@@ -26,6 +26,7 @@ from datetime import date, datetime, time
 from functools import lru_cache
 from typing import Any
 
+from ..case import MAX_AUTOMATIC
 from ..clock import TOKYO
 from ..definition import Definition
 from ..errors import IjimeFlowError
@@ -74,7 +75,6 @@ class Node:
     flags: frozenset[str]
     parent: Node | None = None
     action: Action | None = None
-    depth: int = 0
     successors: list[Node] = field(default_factory=list)
 
     def path(self) -> list[Action]:
@@ -118,22 +118,21 @@ def condition_facts(condition: Condition | None) -> Iterator[tuple[str, Conditio
 class Explorer:
     """The reachable configurations of one definition, with the edges between them."""
 
-    def __init__(self, definition: Definition, *, conditions: Iterable[Condition] = (),
-                 facts: Iterable[str] = (), monitors: Iterable[Monitor] = (),
+    def __init__(self, definition: Definition, *, conditions: Iterable[Condition] = (), monitors: Iterable[Monitor] = (),
                  guards: Mapping[str, GuardFn] | None = None, limit: int = MAX_CONFIGURATIONS) -> None:
         self.defn = definition
         self.machine = CompiledMachine(definition)
         self.guards = dict(guards or {})
         self.monitors = tuple(monitors)
         self.limit = limit
-        self._paths: dict[frozenset[str], frozenset[str]] = {}
         known = definition.spec.facts
         # what a move reads tells configurations apart; what only an internal action or a rule reads
         # is tried at each configuration by the rules themselves (see :meth:`local_facts`)
         moving = [t for t in definition.spec.transitions if t.to is not None or t.automatic]
         read: list[tuple[str, Condition]] = [pair for t in moving for pair in condition_facts(t.when)]
-        self.relevant = sorted({name for name, _ in read if name in known} | {f for f in facts if f in known})
+        self.relevant = sorted({name for name, _ in read if name in known})
         atoms = {a for m in self.monitors for a in m.atoms} | {r for m in self.monitors for r in m.reset_by}
+        self._from = {id(t): frozenset(t.from_) for t in definition.spec.transitions}
         self.edges_of = [t for t in definition.spec.transitions if not t.automatic and (
             t.to is not None or t.trigger in atoms or set(t.records + t.clears) & set(self.relevant))]
         every = read + [pair for t in definition.spec.transitions for pair in condition_facts(t.when)]
@@ -161,10 +160,11 @@ class Explorer:
     # -- what tells configurations apart ---------------------------------------------------------------
     def key(self, leaves: frozenset[str], facts: Mapping[str, Any], at: datetime, flags: frozenset[str]) -> Hashable:
         told: list[Any] = []
+        today = at.astimezone(self.defn.tz).date()
         for name in self.relevant:
             value = facts.get(name)
             if name in self.periods and isinstance(value, date):
-                told.append(tuple(at.astimezone(self.defn.tz).date() >= _after(value, p) for p in self.periods[name]))
+                told.append(tuple(today >= _after(value, p) for p in self.periods[name]))
             else:
                 told.append(value)
         return leaves, tuple(told), flags
@@ -196,7 +196,7 @@ class Explorer:
                 continue
             facts: dict[str, Any] = {}
             apply_facts(facts, self.defn, recorded)
-            leaves = self._automatic(frozenset(self.defn.initial_leaves), facts, START)
+            leaves = frozenset(self.defn.initial_leaves)  # as Engine.open_case: no automatic step at opening
             yield Action("open", self.defn.id, role, _frozen(data), START), leaves, facts
 
     def fires(self, node: Node) -> Iterator[tuple[Action, frozenset[str], dict[str, Any], TransitionDef]]:
@@ -233,7 +233,8 @@ class Explorer:
         for name in t.clears:
             facts.pop(name, None)
         apply_facts(facts, defn, chosen.recorded)
-        return self._automatic(after, facts, when), facts, t
+        moved = self._automatic(after, facts, when)
+        return None if moved is None else (moved, facts, t)
 
     def record(self, node: Node, name: str, role: str, value: Any) -> dict[str, Any] | None:
         """The facts after recording ``name`` = ``value`` as ``role``, or None when it is refused."""
@@ -251,13 +252,15 @@ class Explorer:
         fact = self.defn.spec.facts[name]
         return fact.roles[0] if fact.roles else sorted(self.defn.spec.roles)[0]
 
-    def _automatic(self, leaves: frozenset[str], facts: dict[str, Any], at: datetime) -> frozenset[str]:
-        for _ in range(64):
+    def _automatic(self, leaves: frozenset[str], facts: dict[str, Any], at: datetime) -> frozenset[str] | None:
+        """The automatic steps that follow, as :meth:`Case.fire` takes them; None where the engine refuses
+        the step (more than ``MAX_AUTOMATIC`` in a row)."""
+        for _ in range(MAX_AUTOMATIC):
             due = due_automatic(self.defn, leaves, facts, at, CASE_ID, self.guards)
             if due is None:
                 return leaves
             leaves = self.machine.move(leaves, due[0])
-        return leaves
+        return None
 
     def next_time(self, node: Node) -> datetime | None:
         """The next day a waiting period counted from a recorded date ends, or None."""
@@ -267,14 +270,6 @@ class Explorer:
         if not ends:
             return None
         return datetime.combine(min(ends), time(10, 0), tzinfo=self.defn.tz)
-
-    def active_paths(self, leaves: frozenset[str]) -> frozenset[str]:
-        """Every active state: the leaves and their ancestors (remembered per configuration)."""
-        found = self._paths.get(leaves)
-        if found is None:
-            found = frozenset(leaf.rsplit(".", i)[0] for leaf in leaves for i in range(leaf.count(".") + 1))
-            self._paths[leaves] = found
-        return found
 
     def variants(self, node: Node, names: list[str]) -> Iterator[tuple[list[Action], Node]]:
         """``node`` with each combination of values (and unset) of ``names`` recorded first — facts
@@ -299,11 +294,10 @@ class Explorer:
         """:meth:`Definition.source_active`, on the remembered set of active states."""
         if "*" in t.from_:
             return not self.defn.is_closed(leaves)
-        return not self.active_paths(leaves).isdisjoint(t.from_)
+        return not self._from[id(t)].isdisjoint(self.defn.active_paths(leaves))
 
-    def flags_after(self, flags: frozenset[str], trigger: str, before: frozenset[str],
-                    after: frozenset[str]) -> frozenset[str]:
-        active = self.active_paths(after)
+    def flags_after(self, flags: frozenset[str], trigger: str, after: frozenset[str]) -> frozenset[str]:
+        active = self.defn.active_paths(after)
         out = set(flags)
         for m in self.monitors:
             if trigger in m.reset_by:
@@ -313,7 +307,7 @@ class Explorer:
         return frozenset(out)
 
     def initial_flags(self, leaves: frozenset[str]) -> frozenset[str]:
-        active = self.active_paths(leaves)
+        active = self.defn.active_paths(leaves)
         return frozenset(m.flag for m in self.monitors if not m.atoms.isdisjoint(active))
 
     # -- the search ------------------------------------------------------------------------------------
@@ -339,15 +333,15 @@ class Explorer:
         if start is not None:
             reach(Node(frozenset(start[0]), dict(start[1]), start[2], self.initial_flags(frozenset(start[0]))), None)
         for action, leaves, facts in self.openings() if start is None else ():
-            reach(Node(leaves, facts, START, self.initial_flags(leaves), None, action, 0), None)
+            reach(Node(leaves, facts, START, self.initial_flags(leaves), None, action), None)
         while queue:
             if len(nodes) > self.limit:
                 return Exploration(self.defn, nodes, True, edges)
             node = queue.popleft()
             for action, leaves, facts, _ in self.fires(node):
                 edges += 1
-                flags = self.flags_after(node.flags, action.name, node.leaves, leaves)
-                reach(Node(leaves, facts, node.at, flags, node, action, node.depth + 1), node)
+                flags = self.flags_after(node.flags, action.name, leaves)
+                reach(Node(leaves, facts, node.at, flags, node, action), node)
             for name in self.relevant:
                 role = self.recorder(name)
                 for value in self.values(self.defn.spec.facts[name], name, node.at):
@@ -355,12 +349,11 @@ class Explorer:
                     if recorded is not None:
                         edges += 1
                         action = Action("fact", name, role, (("value", value),), node.at)
-                        reach(Node(node.leaves, recorded, node.at, node.flags, node, action, node.depth + 1), node)
+                        reach(Node(node.leaves, recorded, node.at, node.flags, node, action), node)
             later = self.next_time(node)
             if later is not None:
                 edges += 1
-                reach(Node(node.leaves, node.facts, later, node.flags, node, Action("wait", "", "", (), later),
-                           node.depth + 1), node)
+                reach(Node(node.leaves, node.facts, later, node.flags, node, Action("wait", "", "", (), later)), node)
         return Exploration(self.defn, nodes, False, edges)
 
 

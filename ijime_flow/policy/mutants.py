@@ -8,10 +8,11 @@ can run the checks on each and report the mutants that *survive*: rules no check
 
 Each copy is made from the tree the project's loader reads from the text (YAML 1.2 booleans and numbers),
 changed in one place (the original is never changed: what lies on the changed path is copied), and checked
-as :func:`~ijime_flow.language.loader.load_text` checks a file, lint on: the model, the reference checks,
-lint. A copy with a problem is loaded from its YAML text with ``load_text`` itself, so the problem is the
-loader's own; that the text reads back as the tree is checked once per workflow (reading YAML back for every
-copy would take most of the time). The text is ``safe_dump`` with ``allow_unicode=True, sort_keys=False``
+as :func:`~ijime_flow.language.loader.load_text` checks a file, lint on: the model, then the loader's
+:func:`~ijime_flow.language.loader.checked_definition` (references, time zone, lint). A copy with a
+problem is loaded from its YAML text with ``load_text`` itself, so the problem is the loader's own;
+that the text reads back as the tree is checked once per workflow (reading YAML back for every copy
+would take most of the time). The text is ``safe_dump`` with ``allow_unicode=True, sort_keys=False``
 (text that YAML 1.2 reads as a number is quoted), written when first asked for.
 
 Escalation targets are checked against ``others``, the workflows loaded alongside, both ways (as
@@ -38,8 +39,8 @@ from pydantic import ValidationError
 from ..canonical import canonical_json, sha256_hex
 from ..definition import Definition
 from ..errors import DefinitionError, Problem
-from ..language.lint import Finding, check_references, lint
-from ..language.loader import load_text
+from ..language.lint import Finding
+from ..language.loader import checked_definition, load_text
 from ..language.models import WorkflowDef
 from ..language.workflow_set import escalation_findings
 from ..language.yaml_source import format_path, parse
@@ -142,10 +143,11 @@ def _load(tree: Tree, file: str, others: Mapping[str, Definition] | None) -> Def
     loaded with :func:`load_text` itself, so the problem is said as the loader says it. (Reading the YAML
     back for every copy would take most of the time; that it reads back the same is checked once, above.)"""
     try:
-        defn: Definition | None = Definition(WorkflowDef.model_validate(tree), file=file)
+        defn, findings = checked_definition(WorkflowDef.model_validate(tree), file)
+        loads = not findings
     except ValidationError:
-        defn = None
-    if defn is None or check_references(defn) or lint(defn):
+        loads = False
+    if not loads:
         try:
             defn = load_text(dump(tree), file)
         except DefinitionError as exc:

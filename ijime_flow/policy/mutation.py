@@ -15,7 +15,7 @@ from typing import Any
 from ..definition import Definition
 from .mutants import KIND_LABELS, Mutant, make_mutants
 from .rule_check import check_rules
-from .rules import Rule, RuleSet
+from .rules import Rule, RuleSet, merged
 
 
 @dataclass
@@ -64,19 +64,17 @@ def mutate(text: str, rules: Iterable[RuleSet], *, file: str = "<workflow>", oth
     """Make the mutants of the workflow ``text`` and check each against ``rules``."""
     started = time.perf_counter()
     made = make_mutants(text, file=file, others=others, kinds=list(kinds) if kinds is not None else None)
-    rule_sets = list(rules)
     report = MutationReport(made.mutants[0].definition.id if made.mutants else Path(file).stem,
                             invalid=len(made.invalid), equivalent=len(made.equivalent))
+    applying = merged(rules, report.workflow)  # no mutant changes the workflow's id
     for index, mutant in enumerate(made.mutants):
         failed: list[str] = []
-        for rule_set in rule_sets:
-            if rule_set.rules_for != mutant.definition.id:
-                continue
-            checked = check_rules(mutant.definition, rule_set, others=others, until_broken=True,
+        if applying is not None:
+            checked = check_rules(mutant.definition, applying, others=others, until_broken=True,
                                   first=partial(_mentions, mutant=mutant))
             # a `should` rule that no longer holds is a warning in `check`, and a detection here
-            failed += [r.rule.id if r.status == "fail" else f"{r.rule.id} (警告 / should)"
-                       for r in checked.results if r.status in ("fail", "warn")]
+            failed = [r.rule.id if r.status == "fail" else f"{r.rule.id} (警告 / should)"
+                      for r in checked.results if r.status in ("fail", "warn")]
         report.results.append(MutantResult(mutant, failed))
         if progress is not None:
             progress(index + 1, len(made.mutants))

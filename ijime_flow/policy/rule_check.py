@@ -8,14 +8,15 @@ too: a rule that could not be checked is not a rule that holds.
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..definition import Definition
 from ..language.conditions import holds
-from ..stepper import context
-from .attempts import CACHE, EXTRA, PLANS, READS, attempts, distinct
+from ..stepper import coerce_fact, context
+from .attempts import Trials
 from .counterexample import Counterexample
 from .escalation_check import check_escalates
 from .explore import CASE_ID, START, Action, Exploration, Explorer, Monitor, Node, condition_facts
@@ -29,10 +30,6 @@ class RuleResult:
     status: str  # "pass", "fail", "warn"
     message: str = ""
     counterexample: Counterexample | None = None
-
-    @property
-    def passed(self) -> bool:
-        return self.status != "fail"
 
 
 @dataclass
@@ -66,25 +63,30 @@ def check_rules(defn: Definition, rules: RuleSet, *, others: Mapping[str, Defini
                                                    r.needs_data.when if r.needs_data else None) if c is not None]
     explorer = Explorer(defn, conditions=conditions, monitors=monitors)
     space = explorer.run()
-    for memo in (CACHE, EXTRA, READS, PLANS):
-        memo.clear()
+    extra: dict[str, list[str]] = {}  # by trigger: facts its rules read that configurations do not tell apart
+    reads: dict[str, list[str]] = {}  # by trigger: every fact its rules read
+
+    def read_by(trigger: str, condition: Any, names: list[str] | None = None) -> None:
+        named = names if names is not None else [name for name, _ in condition_facts(condition)]
+        known = explorer.defn.spec.facts
+        extra.setdefault(trigger, []).extend(n for n in named if n in known and n not in explorer.relevant)
+        reads.setdefault(trigger, []).extend(named)
+
     for r in rules.rules:
-        for trigger, condition in ((r.only_when.trigger, r.only_when.when) if r.only_when else (None, None),
-                                   (r.needs_data.trigger, r.needs_data.when) if r.needs_data else (None, None)):
-            if trigger is not None and condition is not None:
-                EXTRA.setdefault(trigger, []).extend(explorer.local_facts(condition))
-                READS.setdefault(trigger, []).extend(name for name, _ in condition_facts(condition))
-        if r.clears is not None and r.clears.fact not in explorer.relevant:
-            EXTRA.setdefault(r.clears.trigger, []).append(r.clears.fact)
-            READS.setdefault(r.clears.trigger, []).append(r.clears.fact)
+        if r.only_when is not None:
+            read_by(r.only_when.trigger, r.only_when.when)
+        if r.needs_data is not None and r.needs_data.when is not None:
+            read_by(r.needs_data.trigger, r.needs_data.when)
+        if r.clears is not None:
+            read_by(r.clears.trigger, None, [r.clears.fact])
         if r.only_after is not None and r.only_after.unless is not None:
             for trigger in as_list(r.only_after.trigger):
-                EXTRA.setdefault(trigger, []).extend(explorer.local_facts(r.only_after.unless))
-                READS.setdefault(trigger, []).extend(name for name, _ in condition_facts(r.only_after.unless))
+                read_by(trigger, r.only_after.unless)
+    trials = Trials(explorer, extra, reads)
     report = RuleReport(defn.id, configurations=len(space.nodes), edges=space.edges, truncated=space.truncated)
     ordered = sorted(rules.rules, key=lambda r: not first(r)) if first is not None else rules.rules
     for rule in ordered:
-        problem = _check(rule, defn, explorer, space, others or {})
+        problem = _check(rule, trials, space, others or {})
         if problem is None:
             report.results.append(RuleResult(rule, "pass"))
         else:
@@ -98,8 +100,6 @@ def check_rules(defn: Definition, rules: RuleSet, *, others: Mapping[str, Defini
                 result.status, result.message = "fail", (
                     f"状態が多すぎて全部を確かめられませんでした（{len(space.nodes):,} 通りで打ち切り） / the workflow has"
                     " too many configurations to check them all")
-    for memo in (CACHE, EXTRA, READS, PLANS):
-        memo.clear()
     report.seconds = time.perf_counter() - started
     return report
 
@@ -107,24 +107,24 @@ def check_rules(defn: Definition, rules: RuleSet, *, others: Mapping[str, Defini
 Problem = tuple[str, Counterexample | None]
 
 
-def _check(rule: Rule, defn: Definition, explorer: Explorer, space: Exploration,
-           others: Mapping[str, Definition]) -> Problem | None:
+def _check(rule: Rule, trials: Trials, space: Exploration, others: Mapping[str, Definition]) -> Problem | None:
+    explorer = trials.explorer
     if rule.only_roles is not None:
-        return _only_roles(rule, defn, explorer, space)
+        return _only_roles(rule, trials, space)
     if rule.may_act is not None:
-        return _may_act(rule, defn, explorer, space)
+        return _may_act(rule, trials, space)
     if rule.only_after is not None or rule.not_after is not None:
-        return _order(rule, defn, explorer, space)
+        return _order(rule, trials, space)
     if rule.needs_data is not None:
-        return _needs_data(rule, defn, explorer, space)
+        return _needs_data(rule, trials, space)
     if rule.only_when is not None:
-        return _only_when(rule, defn, explorer, space)
+        return _only_when(rule, trials, space)
     if rule.deadline is not None:
-        return check_deadline(rule, defn, explorer, space)
+        return check_deadline(rule, explorer.defn, explorer, space)
     if rule.escalates is not None:
-        return check_escalates(rule, defn, explorer, others)
+        return check_escalates(rule, explorer.defn, explorer, others)
     if rule.clears is not None:
-        return _clears(rule, explorer, space)
+        return _clears(rule, trials, space)
     return _reaches_final(space)
 
 
@@ -139,41 +139,38 @@ def _never(trigger: str) -> Problem:
 
 
 # -- the kinds ---------------------------------------------------------------------------------------------
-def _only_roles(rule: Rule, defn: Definition, explorer: Explorer, space: Exploration) -> Problem | None:
+def _only_roles(rule: Rule, trials: Trials, space: Exploration) -> Problem | None:
     spec = rule.only_roles
     assert spec is not None
+    explorer = trials.explorer
+    defn = explorer.defn
     allowed = set(spec.roles)
     forbidden = [r for r in sorted(defn.spec.roles) if not defn.role_closure([r]) & allowed]
     triggers = as_list(spec.trigger) or sorted({t.trigger for t in defn.spec.transitions if spec.fact in t.records})
     only = ", ".join(spec.roles) or "（自動 / automatic）"
-    if spec.fact is not None:
-        for node in space.nodes:
-            if defn.is_closed(node.leaves):
-                continue
-            for role in forbidden:
-                for value in explorer.values(defn.spec.facts[spec.fact], spec.fact, node.at):
-                    if explorer.record(node, spec.fact, role, value) is not None:
-                        last = Action("fact", spec.fact, role, (("value", value),), node.at)
-                        return (f"{role} が事実「{spec.fact}」を記録できます（{only} に限る） / {role} may record"
-                                f" '{spec.fact}' (only {only} may)", _example(node, [], last, "refused_permission",
-                                                                             "権限のない役割が記録できた",
-                                                                             "a role without the right recorded it"))
-            break  # who may record a fact does not depend on where the case stands
+    node = next((n for n in space.nodes if not defn.is_closed(n.leaves)), None)
+    if spec.fact is not None and node is not None:  # who may record a fact does not depend on where it stands
+        for role in forbidden:
+            for value in explorer.values(defn.spec.facts[spec.fact], spec.fact, node.at):
+                if explorer.record(node, spec.fact, role, value) is not None:
+                    last = Action("fact", spec.fact, role, (("value", value),), node.at)
+                    return (f"{role} が事実「{spec.fact}」を記録できます（{only} に限る） / {role} may record"
+                            f" '{spec.fact}' (only {only} may)", _example(node, [], last, "refused_permission",
+                                                                         "権限のない役割が記録できた",
+                                                                         "a role without the right recorded it"))
     if spec.opening:
         for role in forbidden:
             if defn.role_closure([role]) & set(defn.spec.opened_by):
                 opening = next(explorer.openings(), None)
-                data = opening[0].data if opening else ()
-                last = Action("open", defn.id, role, data, START)
+                last = Action("open", defn.id, role, opening[0].data if opening else (), START)
                 return (f"{role} が事案を開けます（{only} に限る） / {role} may open a case (only {only} may)",
                         Counterexample([], last, "refused", "権限のない役割が事案を開けた", "a role without the right opened it"))
         return None
     for trigger in triggers:
         taken = False
-        for node in distinct(explorer, space.nodes, trigger):
+        for node, tried in trials.distinct(space.nodes, trigger):
             if spec.source is not None and not defn.is_active(spec.source, node.leaves):
                 continue
-            tried = attempts(explorer, node, trigger)
             taken = taken or bool(tried)
             for last, before, _, _ in tried:
                 if last.role in forbidden:
@@ -185,14 +182,15 @@ def _only_roles(rule: Rule, defn: Definition, explorer: Explorer, space: Explora
     return None
 
 
-def _may_act(rule: Rule, defn: Definition, explorer: Explorer, space: Exploration) -> Problem | None:
+def _may_act(rule: Rule, trials: Trials, space: Exploration) -> Problem | None:
     spec = rule.may_act
     assert spec is not None
+    defn = trials.explorer.defn
     missing = set(spec.roles)
-    for node in distinct(explorer, space.nodes, spec.trigger):
+    for node, tried in trials.distinct(space.nodes, spec.trigger):
         if spec.source is not None and not defn.is_active(spec.source, node.leaves):
             continue
-        missing -= {last.role for last, _, _, _ in attempts(explorer, node, spec.trigger)}
+        missing -= {last.role for last, _, _, _ in tried}
         if not missing:
             return None
     where = f"（{spec.source} から）" if spec.source else ""
@@ -200,7 +198,7 @@ def _may_act(rule: Rule, defn: Definition, explorer: Explorer, space: Exploratio
             f" can never take '{spec.trigger}'", None)
 
 
-def _order(rule: Rule, defn: Definition, explorer: Explorer, space: Exploration) -> Problem | None:
+def _order(rule: Rule, trials: Trials, space: Exploration) -> Problem | None:
     """``only_after``: refused while the rule's flag is unset; ``not_after``: refused once it is set."""
     spec = rule.only_after or rule.not_after
     assert spec is not None
@@ -209,13 +207,12 @@ def _order(rule: Rule, defn: Definition, explorer: Explorer, space: Exploration)
     after = "・".join(as_list(spec.after))
     for trigger in as_list(spec.trigger):
         taken = False
-        for node in distinct(explorer, space.nodes, trigger, rule.id):
-            tried = attempts(explorer, node, trigger)
+        for node, tried in trials.distinct(space.nodes, trigger, rule.id):
             taken = taken or bool(tried)
             if (rule.id in node.flags) == wanted:
                 continue
             for last, before, current, _ in tried:
-                if unless is not None and _holds(defn, explorer, unless, current, last):
+                if unless is not None and _holds(trials.explorer, unless, current, last):
                     continue
                 if wanted:
                     return (f"「{after}」より前に「{trigger}」を行えます / '{trigger}' can be taken before '{after}'",
@@ -227,21 +224,24 @@ def _order(rule: Rule, defn: Definition, explorer: Explorer, space: Exploration)
     return None
 
 
-def _holds(defn: Definition, explorer: Explorer, condition: Any, current: Node, last: Action) -> bool:
-    recorded = {k: v for k, v in last.data if k in defn.spec.facts}
-    facts = {**current.facts, **_typed(defn, recorded)}
+def _holds(explorer: Explorer, condition: Any, current: Node, last: Action) -> bool:
+    """``condition`` on the facts as they stand after the step's own recorded data, at its time."""
+    defn = explorer.defn
+    recorded = {k: coerce_fact(defn.spec.facts[k], k, v) for k, v in last.data if k in defn.spec.facts}
+    facts = {**current.facts, **recorded}
     return holds(condition, context(defn, facts, last.at, current.leaves, CASE_ID, explorer.guards))
 
 
-def _needs_data(rule: Rule, defn: Definition, explorer: Explorer, space: Exploration) -> Problem | None:
+def _needs_data(rule: Rule, trials: Trials, space: Exploration) -> Problem | None:
     spec = rule.needs_data
     assert spec is not None
+    explorer = trials.explorer
     taken = False
-    for node in distinct(explorer, space.nodes, spec.trigger):
-        if spec.source is not None and not defn.is_active(spec.source, node.leaves):
+    for node, tried in trials.distinct(space.nodes, spec.trigger):
+        if spec.source is not None and not explorer.defn.is_active(spec.source, node.leaves):
             continue
-        for last, before, current, _ in attempts(explorer, node, spec.trigger):
-            if spec.when is not None and not _holds(defn, explorer, spec.when, current, last):
+        for last, before, current, _ in tried:
+            if spec.when is not None and not _holds(explorer, spec.when, current, last):
                 continue
             taken = True
             for name in spec.data:
@@ -254,32 +254,26 @@ def _needs_data(rule: Rule, defn: Definition, explorer: Explorer, space: Explora
     return None if taken else _never(spec.trigger)
 
 
-def _only_when(rule: Rule, defn: Definition, explorer: Explorer, space: Exploration) -> Problem | None:
+def _only_when(rule: Rule, trials: Trials, space: Exploration) -> Problem | None:
     spec = rule.only_when
     assert spec is not None
     taken = False
-    for node in distinct(explorer, space.nodes, spec.trigger):
-        for last, before, current, _ in attempts(explorer, node, spec.trigger):
+    for node, tried in trials.distinct(space.nodes, spec.trigger):
+        for last, before, current, _ in tried:
             taken = True
-            if not _holds(defn, explorer, spec.when, current, last):
+            if not _holds(trials.explorer, spec.when, current, last):
                 return (f"条件を満たさないのに「{spec.trigger}」を行えます / '{spec.trigger}' is accepted although"
                         " the rule's condition does not hold",
                         _example(node, before, last, "refused", "条件を満たさないまま行えた", "accepted without the condition"))
     return None if taken else _never(spec.trigger)
 
 
-def _typed(defn: Definition, data: Mapping[str, Any]) -> dict[str, Any]:
-    from ..stepper import coerce_fact
-
-    return {k: coerce_fact(defn.spec.facts[k], k, v) for k, v in data.items()}
-
-
-def _clears(rule: Rule, explorer: Explorer, space: Exploration) -> Problem | None:
+def _clears(rule: Rule, trials: Trials, space: Exploration) -> Problem | None:
     spec = rule.clears
     assert spec is not None
     taken = False
-    for node in distinct(explorer, space.nodes, spec.trigger):
-        for last, before, current, moved in attempts(explorer, node, spec.trigger):
+    for node, tried in trials.distinct(space.nodes, spec.trigger):
+        for last, before, current, moved in tried:
             if spec.fact not in current.facts:
                 continue
             taken = True
@@ -291,21 +285,21 @@ def _clears(rule: Rule, explorer: Explorer, space: Exploration) -> Problem | Non
 
 
 def _reaches_final(space: Exploration) -> Problem | None:
+    """Backwards from the closed configurations along the explored steps: what is not reached cannot end."""
+    before: dict[int, list[Node]] = {}
+    for node in space.nodes:
+        for successor in node.successors:
+            before.setdefault(id(successor), []).append(node)
     reaching = {id(n) for n in space.nodes if space.closed(n)}
-    changed = True
-    while changed:
-        changed = False
-        for node in space.nodes:
-            if id(node) not in reaching and any(id(s) in reaching for s in node.successors):
+    queue = deque(n for n in space.nodes if id(n) in reaching)
+    while queue:
+        for node in before.get(id(queue.popleft()), []):
+            if id(node) not in reaching:
                 reaching.add(id(node))
-                changed = True
+                queue.append(node)
     for node in space.nodes:  # breadth first: the first is the nearest
         if id(node) not in reaching:
             return ("ここからは終結に至る手順がありません / no steps lead from here to a final state",
                     Counterexample(node.path(), None, "final_reachable", "終結できない状態に入った",
                                    "the case reached a state it cannot be closed from"))
     return None
-
-
-def facts_read(rule: Rule) -> list[str]:
-    return [name for name, _ in condition_facts(rule.only_when.when)] if rule.only_when else []

@@ -11,7 +11,7 @@ from ..errors import DefinitionError, Problem
 from ..language.loader import load_path
 from .counterexample import scenario
 from .rule_check import RuleReport, check_rules
-from .rules import KIND_LABELS, RuleSet, load_rules, rule_files
+from .rules import KIND_LABELS, RuleSet, load_rules, merged, rule_files
 
 STATUS_JA = {"pass": "合格  ", "fail": "不合格", "warn": "警告  "}
 
@@ -53,8 +53,8 @@ def companions(workflow: Path, definition: Definition) -> dict[str, Definition]:
 
 def run_rules(workflow: Path, definition: Definition, paths: list[Path] | None) -> tuple[list[RuleReport], list[Problem]]:
     sets, problems = applicable_rules(definition, paths)
-    others = companions(workflow, definition)
-    return [check_rules(definition, rules, others=others) for _, rules in sets], problems
+    rules = merged((rule_set for _, rule_set in sets), definition.id)
+    return ([] if rules is None else [check_rules(definition, rules, others=companions(workflow, definition))]), problems
 
 
 def render_rules(reports: list[RuleReport], problems: list[Problem]) -> list[str]:

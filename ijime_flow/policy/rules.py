@@ -27,6 +27,7 @@ workflow loader does.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 from typing import Literal
@@ -210,6 +211,12 @@ class RuleSet(_Model):
     title: str | None = None
     rules: list[Rule] = Field(min_length=1)
 
+
+
+def merged(sets: Iterable[RuleSet], workflow: str) -> RuleSet | None:
+    """The rules of every set for ``workflow`` as one set (so one exploration checks them all)."""
+    rules = [rule for rule_set in sets if rule_set.rules_for == workflow for rule in rule_set.rules]
+    return RuleSet.model_construct(rules_for=workflow, title=None, rules=rules) if rules else None
 
 
 def load_rules_text(text: str, file: str = "<rules>") -> RuleSet:

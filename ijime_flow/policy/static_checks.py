@@ -10,7 +10,7 @@ from ..language.conditions import holds
 from ..language.stored import add_duration
 from ..stepper import context
 from .counterexample import Counterexample
-from .explore import CASE_ID, START, Exploration, Explorer, Node
+from .explore import CASE_ID, START, Action, Exploration, Explorer, Node
 
 if TYPE_CHECKING:
     from .rules import Rule
@@ -42,11 +42,12 @@ def check_deadline(rule: Rule, defn: Definition, explorer: Explorer,
         entries = [Node(leaves, facts, START, frozenset(), None, action) for action, leaves, facts in explorer.openings()
                    if defn.is_active(spec.state, leaves)] + [n for n in entries if n.parent is not None]
     tried = explorer.local_facts(*(d.when for d in found))
-    for n in entries:
-        for _, current in explorer.variants(n, tried):
+    recorded: list[Action] = []  # facts recorded before the step that entered it, when they decide
+    for n in entries:  # (nothing is recorded before a case is opened)
+        for before, current in explorer.variants(n, tried if n.parent is not None else []):
             ctx = context(defn, current.facts, current.at, current.leaves, CASE_ID, None)
             if not any(not_longer(d.within, spec.within) and (d.when is None or holds(d.when, ctx)) for d in found):
-                entered = Node(current.leaves, current.facts, current.at, current.flags, n.parent, n.action)
+                entered, recorded = n, before
                 break
         if entered is not None:
             break
@@ -62,6 +63,8 @@ def check_deadline(rule: Rule, defn: Definition, explorer: Explorer,
         why = (f"「{spec.state}」に入っても「{spec.met_by}」の期限が始まりません / entering '{spec.state}' starts no deadline"
                f" met by '{spec.met_by}'")
     path = entered.path()
+    if recorded:
+        path = path[:-1] + recorded + path[-1:]
     at = path[-1].at if path else START
     local = at.astimezone(defn.tz)
     if spec.within == "same_day":

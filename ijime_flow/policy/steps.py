@@ -13,14 +13,16 @@ scenario (at the next action, or at its end), so a policy check can never pass b
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Callable
 from typing import Any
 
 from pytest_bdd import parsers, step
 
+from ..case import Case
 from ..definition import Definition
 from ..engine import Engine
 from ..errors import IjimeFlowError
+from ..events import Event
 from .parse import (
     normalise,
     parse_data,
@@ -54,22 +56,29 @@ def load_workflow(ijime_scene: Scene, path: str) -> None:
 @step(parsers.re(rf"{DATE} に (?P<role>\S+) が事案を開く"))
 @step(parsers.re(rf"(?P<role>\S+) opens a case on {DATE}"))
 def open_a_case(ijime_scene: Scene, date: str, role: str) -> None:
-    engine = ijime_scene.require_engine()
-    assert ijime_scene.definition is not None
+    engine, definition = ijime_scene.require_engine(), ijime_scene.definition
+    assert definition is not None
     at, actor = ijime_scene.at(date), ijime_scene.actor(role)
-    ijime_scene.settle()
-    ijime_scene.case = engine.open_case(ijime_scene.definition.id, actor=actor, at=at)
+    _open(ijime_scene, lambda: engine.open_case(definition.id, actor=actor, at=at))
 
 
 @step(parsers.re(rf"{DATE} に (?P<role>\S+) が事案を (?P<data>.+) で開く"))
 @step(parsers.re(rf"(?P<role>\S+) opens a case with (?P<data>.+) on {DATE}"))
 def open_a_case_with(ijime_scene: Scene, date: str, role: str, data: str) -> None:
-    engine = ijime_scene.require_engine()
-    assert ijime_scene.definition is not None
+    engine, definition = ijime_scene.require_engine(), ijime_scene.definition
+    assert definition is not None
     at, actor = ijime_scene.at(date), ijime_scene.actor(role)
-    payload = parse_data(data, ijime_scene.definition)
-    ijime_scene.settle()
-    ijime_scene.case = engine.open_case(ijime_scene.definition.id, actor=actor, at=at, data=payload)
+    payload = parse_data(data, definition)
+    _open(ijime_scene, lambda: engine.open_case(definition.id, actor=actor, at=at, data=payload))
+
+
+def _open(ijime_scene: Scene, opening: Callable[[], Case]) -> None:
+    """Open the scenario's case; a refusal is kept for the next ならば, like any step's."""
+    def attempt() -> Event:
+        ijime_scene.case = opening()
+        return ijime_scene.case.history()[0]
+
+    ijime_scene.attempt("事案を開く", attempt)
 
 
 @step(parsers.re(r"次の操作を順に行う[:：]?"))
@@ -144,21 +153,16 @@ def record_absences_alternately(ijime_scene: Scene, date: str, count: str, role:
 
 
 def _record_absences(ijime_scene: Scene, date: str, count: str, role: str, every: int) -> None:
+    from ..absence import absent_days
     from ..escalation import calendar_of
 
     case = ijime_scene.require_case()
     assert ijime_scene.definition is not None
     calendar, actor = calendar_of(ijime_scene.definition), ijime_scene.actor(role)
-    day, left, school_days = parse_moment(date).date(), int(normalise(count)), 0
-    while left > 0:
-        if calendar.is_school_day(day):
-            if school_days % every == 0:
-                at = ijime_scene.at(f"{day.isoformat()} 17:00")
-                ijime_scene.settle()
-                case.record_fact("absence", day, actor=actor, at=at)
-                left -= 1
-            school_days += 1
-        day += timedelta(days=1)
+    for day in absent_days(calendar.is_school_day, parse_moment(date).date(), int(normalise(count)), every):
+        at = ijime_scene.at(f"{day.isoformat()} 17:00")
+        ijime_scene.settle()
+        case.record_fact("absence", day, actor=actor, at=at)
 
 
 @step(parsers.re(r"重大事態の事案が開かれて(?P<yes>いる|いない)"))
