@@ -38,8 +38,8 @@ def run_check_command(args: argparse.Namespace) -> int:
             print(f"ijime-flow: ファイルがありません / no such file or folder: {path}", file=sys.stderr)
             return EXIT_UNUSABLE
     scenarios = not args.no_scenarios
-    if scenarios and importlib.util.find_spec("pytest_bdd") is None:
-        print("シナリオの実行には pytest-bdd が必要です（規則のみ確かめます） / the scenarios need pytest-bdd:"
+    if scenarios and importlib.util.find_spec("gherkin") is None:
+        print("シナリオの実行には gherkin-official が必要です（規則のみ確かめます） / the scenarios need gherkin-official:"
               " python -m pip install 'ijime-flow[bdd]' (checking the rules only)", file=sys.stderr)
         scenarios = False
     if scenarios and not args.features and not BUNDLED_FEATURES.is_dir():

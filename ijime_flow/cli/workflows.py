@@ -39,7 +39,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--rules", type=Path, action="append", metavar="PATH",
                    help="規則ファイルまたはフォルダ / rule files or folders (default: the bundled rules for the workflow's id)")
     p.add_argument("--no-rules", action="store_true", help="run the scenarios only")
-    p.add_argument("--no-scenarios", action="store_true", help="check the rules only (no pytest run)")
+    p.add_argument("--no-scenarios", action="store_true", help="check the rules only (not the scenarios)")
     p.add_argument("--counterexamples", type=Path, metavar="DIR",
                    help="反例をシナリオとして書き出すフォルダ / write each counterexample as a feature file into DIR")
     p.add_argument("--json", action="store_true", help="the results as one JSON object")

@@ -25,6 +25,8 @@ class Trials:
         self._extra, self._reads = extra, reads
         self._plans: dict[str, _Plan] = {}
         self._shapes: dict[tuple[Any, ...], list[_Shape]] = {}
+        self._active: dict[tuple[str, frozenset[str]], tuple[int, ...]] = {}  # by trigger and active states
+        self._keyed: dict[str, tuple[list[Node], int, list[tuple[Node, tuple[Any, ...]]]]] = {}  # :meth:`distinct`
 
     def plan(self, trigger: str) -> _Plan:
         """For ``trigger``: its transitions a person takes, the facts to try at each configuration, the
@@ -46,7 +48,10 @@ class Trials:
         a step that moves or changes facts, the whole configuration (the order flags aside)."""
         explorer = self.explorer
         declared, _, reads, moving = self.plan(trigger)
-        active = tuple(i for i, t in enumerate(declared) if explorer.source_active(t, node.leaves))
+        active = self._active.get((trigger, node.leaves))
+        if active is None:
+            active = tuple(i for i, t in enumerate(declared) if explorer.source_active(t, node.leaves))
+            self._active[trigger, node.leaves] = active
         if not active:
             return None
         values = tuple(_hashable(node.facts.get(n)) for n in reads)
@@ -93,11 +98,16 @@ class Trials:
     def distinct(self, nodes: list[Node], trigger: str, flag: str | None = None) -> Iterator[tuple[Node, list[Attempt]]]:
         """The nodes where ``trigger`` is active, one per :meth:`key` (and ``flag`` set or not), with
         their attempts: the first, so the nearest. What holds at one holds at the others."""
-        seen: set[Any] = set()
-        for node in nodes:
+        kept, scanned, keyed = self._keyed.get(trigger, (nodes, 0, []))
+        if kept is not nodes:  # another list of nodes: start over
+            scanned, keyed = 0, []
+        for node in nodes[scanned:]:  # (a partial exploration grows: the nodes seen before keep their keys)
             key = self.key(node, trigger)
-            if key is None:
-                continue
+            if key is not None:
+                keyed.append((node, key))
+        self._keyed[trigger] = nodes, len(nodes), keyed
+        seen: set[Any] = set()
+        for node, key in keyed:
             told = (key, flag in node.flags) if flag is not None else key
             if told not in seen:
                 seen.add(told)

@@ -92,6 +92,7 @@ class Exploration:
     nodes: list[Node]
     truncated: bool  # more than MAX_CONFIGURATIONS: what was not reached is not checked
     edges: int
+    complete: bool = True  # False: part of the way (:meth:`Explorer.search`); only what breaks a rule counts
 
     def closed(self, node: Node) -> bool:
         return self.definition.is_closed(node.leaves)
@@ -314,10 +315,19 @@ class Explorer:
     def run(self, start: tuple[frozenset[str], dict[str, Any], datetime] | None = None) -> Exploration:
         """Every configuration reachable from a case opened at :data:`START` — or from ``start``
         (active states, facts, now) — breadth first."""
+        return deque(self.search(start), maxlen=1)[0]
+
+    def search(self, start: tuple[frozenset[str], dict[str, Any], datetime] | None = None, *,
+               every: int | None = None) -> Iterator[Exploration]:
+        """:meth:`run` step by step: with ``every``, a partial exploration (``complete`` False) each time the
+        configurations found pass ``every``, 4 × ``every``, 16 × ``every``, …; the whole one last. A partial
+        one holds every configuration nearer than the farthest found, each with a shortest path, but the
+        steps out of the last ones are not all known yet."""
         seen: dict[Any, Node] = {}
         queue: deque[Node] = deque()
         nodes: list[Node] = []
         edges = 0
+        mark = every
 
         def reach(node: Node, parent: Node | None) -> None:
             key = self.key(node.leaves, node.facts, node.at, node.flags)
@@ -336,7 +346,11 @@ class Explorer:
             reach(Node(leaves, facts, START, self.initial_flags(leaves), None, action), None)
         while queue:
             if len(nodes) > self.limit:
-                return Exploration(self.defn, nodes, True, edges)
+                yield Exploration(self.defn, nodes, True, edges)
+                return
+            if mark is not None and len(nodes) >= mark:
+                yield Exploration(self.defn, nodes, False, edges, complete=False)
+                mark *= 4
             node = queue.popleft()
             for action, leaves, facts, _ in self.fires(node):
                 edges += 1
@@ -354,8 +368,7 @@ class Explorer:
             if later is not None:
                 edges += 1
                 reach(Node(node.leaves, node.facts, later, node.flags, node, Action("wait", "", "", (), later)), node)
-        return Exploration(self.defn, nodes, False, edges)
-
+        yield Exploration(self.defn, nodes, False, edges)
 
 
 @lru_cache(maxsize=65536)

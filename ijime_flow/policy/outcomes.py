@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from pytest_bdd import parsers, step
-
 from .parse import (
     REFUSAL_JA,
     deadline_status,
@@ -14,20 +12,21 @@ from .parse import (
     parse_moment,
     refusal_kind,
 )
+from .phrases import phrase
 from .scene import DATE, PolicyCheckFailed, Scene, _q
 
 # -- then: what must hold -------------------------------------------------------------------------------------
 
-@step(parsers.re(r"受け付けられる"))
-@step(parsers.re(r"it is accepted"))
+@phrase(r"受け付けられる")
+@phrase(r"it is accepted")
 def accepted(ijime_scene: Scene) -> None:
     ijime_scene.settle()
     if ijime_scene.last_event is None:
         raise PolicyCheckFailed("受け付けられた操作がありません / no step was accepted")
 
 
-@step(parsers.re(rf"{_q('kind')} として拒否される"))
-@step(parsers.re(rf"it is refused as {_q('kind')}"))
+@phrase(rf"{_q('kind')} として拒否される")
+@phrase(rf"it is refused as {_q('kind')}")
 def refused(ijime_scene: Scene, kind: str) -> None:
     expected = refusal_kind(kind)
     refusal = ijime_scene.refusal
@@ -42,8 +41,8 @@ def refused(ijime_scene: Scene, kind: str) -> None:
     ijime_scene.examined = str(refusal)
 
 
-@step(parsers.re(rf"拒否の理由に {_q('text')} が含まれる"))
-@step(parsers.re(rf"the refusal mentions {_q('text')}"))
+@phrase(rf"拒否の理由に {_q('text')} が含まれる")
+@phrase(rf"the refusal mentions {_q('text')}")
 def refusal_mentions(ijime_scene: Scene, text: str) -> None:
     said = ijime_scene.examined or (str(ijime_scene.refusal) if ijime_scene.refusal else "")
     if not said:
@@ -52,8 +51,8 @@ def refusal_mentions(ijime_scene: Scene, text: str) -> None:
         raise PolicyCheckFailed(f"拒否の理由に「{text}」がありません / the refusal does not mention '{text}': {said}")
 
 
-@step(parsers.re(rf"状態は {_q('state')} である"))
-@step(parsers.re(rf"the case is in {_q('state')}"))
+@phrase(rf"状態は {_q('state')} である")
+@phrase(rf"the case is in {_q('state')}")
 def in_state(ijime_scene: Scene, state: str) -> None:
     ijime_scene.settle()
     case = ijime_scene.require_case()
@@ -62,8 +61,8 @@ def in_state(ijime_scene: Scene, state: str) -> None:
                                 f" / expected the case in '{state}', it is in {sorted(case.active_states)}")
 
 
-@step(parsers.re(rf"状態は {_q('state')} ではない"))
-@step(parsers.re(rf"the case is not in {_q('state')}"))
+@phrase(rf"状態は {_q('state')} ではない")
+@phrase(rf"the case is not in {_q('state')}")
 def not_in_state(ijime_scene: Scene, state: str) -> None:
     ijime_scene.settle()
     case = ijime_scene.require_case()
@@ -72,8 +71,8 @@ def not_in_state(ijime_scene: Scene, state: str) -> None:
                                 f" ({sorted(case.active_states)})")
 
 
-@step(parsers.re(rf"{DATE} に (?P<role>\S+) が行える操作に {_q('trigger')} が(?P<yes>含まれる|含まれない)"))
-@step(parsers.re(rf"on {DATE} (?P<role>\S+) (?P<yes>may|may not) fire {_q('trigger')}"))
+@phrase(rf"{DATE} に (?P<role>\S+) が行える操作に {_q('trigger')} が(?P<yes>含まれる|含まれない)")
+@phrase(rf"on {DATE} (?P<role>\S+) (?P<yes>may|may not) fire {_q('trigger')}")
 def may_fire(ijime_scene: Scene, date: str, role: str, trigger: str, yes: str) -> None:
     ijime_scene.settle()
     case = ijime_scene.require_case()
@@ -85,8 +84,8 @@ def may_fire(ijime_scene: Scene, date: str, role: str, trigger: str, yes: str) -
                                 f"{'含まれるはず' if wanted else '含まれないはず'}） / {role} may fire {available}")
 
 
-@step(parsers.re(rf"{DATE} 時点で期限 {_q('deadline')} は (?P<status>\S+) である"))
-@step(parsers.re(rf"on {DATE} the deadline {_q('deadline')} is (?P<status>\S+)"))
+@phrase(rf"{DATE} 時点で期限 {_q('deadline')} は (?P<status>\S+) である")
+@phrase(rf"on {DATE} the deadline {_q('deadline')} is (?P<status>\S+)")
 def deadline_is(ijime_scene: Scene, date: str, deadline: str, status: str) -> None:
     ijime_scene.settle()
     case = ijime_scene.require_case()
@@ -105,8 +104,8 @@ def _latest_is(found: list[Any], wanted: str, ja: str, en: str) -> None:
                                 f" expected {wanted}")
 
 
-@step(parsers.re(rf"履歴の最後は {_q('trigger')} である"))
-@step(parsers.re(rf"the last event is {_q('trigger')}"))
+@phrase(rf"履歴の最後は {_q('trigger')} である")
+@phrase(rf"the last event is {_q('trigger')}")
 def last_event_is(ijime_scene: Scene, trigger: str) -> None:
     ijime_scene.settle()
     last = ijime_scene.require_case().history()[-1]
@@ -115,8 +114,8 @@ def last_event_is(ijime_scene: Scene, trigger: str) -> None:
                                 f" '{last.trigger or last.type}', expected '{trigger}'")
 
 
-@step(parsers.re(rf"履歴に {_q('trigger')} が (?P<count>\S+) 件ある"))
-@step(parsers.re(rf"the history has (?P<count>\S+) {_q('trigger')} events?"))
+@phrase(rf"履歴に {_q('trigger')} が (?P<count>\S+) 件ある")
+@phrase(rf"the history has (?P<count>\S+) {_q('trigger')} events?")
 def history_count(ijime_scene: Scene, trigger: str, count: str) -> None:
     ijime_scene.settle()
     found = sum(1 for e in ijime_scene.require_case().history() if (e.trigger or e.type) == trigger)
@@ -124,8 +123,8 @@ def history_count(ijime_scene: Scene, trigger: str, count: str) -> None:
         raise PolicyCheckFailed(f"履歴の「{trigger}」は {found} 件です / the history has {found} '{trigger}' events")
 
 
-@step(parsers.re(r"記録は検証に合格する"))
-@step(parsers.re(r"the log verifies"))
+@phrase(r"記録は検証に合格する")
+@phrase(r"the log verifies")
 def log_verifies(ijime_scene: Scene) -> None:
     ijime_scene.settle()
     report = ijime_scene.require_engine().verify(ijime_scene.require_case().id)
@@ -136,8 +135,8 @@ def log_verifies(ijime_scene: Scene) -> None:
 
 # -- then: what the rules' counterexamples check (see ijime_flow.policy.counterexample) ------------------------
 
-@step(parsers.re(r"^拒否される$"))
-@step(parsers.re(r"^it is refused$"))
+@phrase(r"^拒否される$")
+@phrase(r"^it is refused$")
 def refused_any(ijime_scene: Scene) -> None:
     refusal = ijime_scene.refusal
     if refusal is None:
@@ -146,8 +145,8 @@ def refused_any(ijime_scene: Scene) -> None:
     ijime_scene.examined = str(refusal)
 
 
-@step(parsers.re(rf"{DATE} 時点で {_q('trigger')} を行う期限は (?P<status>\S+) である"))
-@step(parsers.re(rf"on {DATE} the deadline to take {_q('trigger')} is (?P<status>\S+)"))
+@phrase(rf"{DATE} 時点で {_q('trigger')} を行う期限は (?P<status>\S+) である")
+@phrase(rf"on {DATE} the deadline to take {_q('trigger')} is (?P<status>\S+)")
 def deadline_of_step_is(ijime_scene: Scene, date: str, trigger: str, status: str) -> None:
     """Whatever the deadline is called: the latest one started that ``trigger`` meets."""
     ijime_scene.settle()
@@ -156,8 +155,8 @@ def deadline_of_step_is(ijime_scene: Scene, date: str, trigger: str, status: str
     _latest_is(found, wanted, f"「{trigger}」を行う期限", f"the deadline to take '{trigger}'")
 
 
-@step(parsers.re(rf"事実 {_q('fact')} は記録されていない"))
-@step(parsers.re(rf"the fact {_q('fact')} is not recorded"))
+@phrase(rf"事実 {_q('fact')} は記録されていない")
+@phrase(rf"the fact {_q('fact')} is not recorded")
 def fact_not_recorded(ijime_scene: Scene, fact: str) -> None:
     ijime_scene.settle()
     facts = ijime_scene.require_case().facts
@@ -165,8 +164,8 @@ def fact_not_recorded(ijime_scene: Scene, fact: str) -> None:
         raise PolicyCheckFailed(f"事実「{fact}」が記録されたままです（{facts[fact]!r}） / '{fact}' is still recorded")
 
 
-@step(parsers.re(r"終結まで進める"))
-@step(parsers.re(r"the case can still be closed"))
+@phrase(r"終結まで進める")
+@phrase(r"the case can still be closed")
 def can_still_close(ijime_scene: Scene) -> None:
     """Some sequence of steps leads from where the case stands to a final state (every one tried)."""
     from .explore import Explorer

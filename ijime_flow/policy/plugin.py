@@ -1,7 +1,8 @@
 """The pytest plugin ``ijime_flow`` (entry point ``pytest11``): the policy-check step library.
 
 Any project that installs ijime-flow with pytest-bdd gets the steps of :mod:`ijime_flow.policy.steps`
-and :mod:`ijime_flow.policy.outcomes` (with the ``ijime_scene`` fixture of :mod:`ijime_flow.policy.scene`)
+and :mod:`ijime_flow.policy.outcomes` (declared to pytest-bdd, with the ``ijime_scene`` fixture, by
+:mod:`ijime_flow.policy.bdd`)
 in its features, and the option ``--ijime-workflow FILE`` (repeatable), which replaces the workflow
 a feature loads by another one of the same id: the way to run the same features against another
 school's workflow (``ijime-flow check`` uses it).
@@ -33,11 +34,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     if not HAS_BDD:
         return
-    from . import outcomes, scene, steps
+    from . import bdd
 
-    for module in (scene, steps, outcomes):
-        if not config.pluginmanager.has_plugin(module.__name__):
-            config.pluginmanager.register(module, module.__name__)
+    if not config.pluginmanager.has_plugin(bdd.__name__):
+        config.pluginmanager.register(bdd, bdd.__name__)
     if not config.pluginmanager.has_plugin(BddHooks.name):
         config.pluginmanager.register(BddHooks(config), BddHooks.name)
 

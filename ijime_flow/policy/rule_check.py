@@ -62,7 +62,8 @@ def check_rules(defn: Definition, rules: RuleSet, *, others: Mapping[str, Defini
                                                    r.only_after.unless if r.only_after else None,
                                                    r.needs_data.when if r.needs_data else None) if c is not None]
     explorer = Explorer(defn, conditions=conditions, monitors=monitors)
-    space = explorer.run()
+    search = explorer.search(every=PARTIAL_EVERY if until_broken else None)
+    space = next(search)
     extra: dict[str, list[str]] = {}  # by trigger: facts its rules read that configurations do not tell apart
     reads: dict[str, list[str]] = {}  # by trigger: every fact its rules read
 
@@ -83,10 +84,28 @@ def check_rules(defn: Definition, rules: RuleSet, *, others: Mapping[str, Defini
             for trigger in as_list(r.only_after.trigger):
                 read_by(trigger, r.only_after.unless)
     trials = Trials(explorer, extra, reads)
-    report = RuleReport(defn.id, configurations=len(space.nodes), edges=space.edges, truncated=space.truncated)
     ordered = sorted(rules.rules, key=lambda r: not first(r)) if first is not None else rules.rules
+    fixed: dict[str, Problem | None] = {}  # the escalations: checked on a real engine, once
+
+    def checked(rule: Rule) -> Problem | None:
+        if rule.escalates is None:
+            return _check(rule, trials, space, others or {})
+        if rule.id not in fixed:
+            fixed[rule.id] = _check(rule, trials, space, others or {})
+        return fixed[rule.id]
+
+    while not space.complete:  # until_broken: what breaks a rule part of the way breaks it (the rest waits)
+        for rule in ordered:
+            problem = checked(rule) if _partly(rule) else None
+            if problem is not None and problem[1] is not None:
+                report = RuleReport(defn.id, configurations=len(space.nodes), edges=space.edges)
+                report.results.append(RuleResult(rule, "warn" if rule.level == "should" else "fail", *problem))
+                report.seconds = time.perf_counter() - started
+                return report
+        space = next(search)
+    report = RuleReport(defn.id, configurations=len(space.nodes), edges=space.edges, truncated=space.truncated)
     for rule in ordered:
-        problem = _check(rule, trials, space, others or {})
+        problem = checked(rule)
         if problem is None:
             report.results.append(RuleResult(rule, "pass"))
         else:
@@ -105,6 +124,15 @@ def check_rules(defn: Definition, rules: RuleSet, *, others: Mapping[str, Defini
 
 
 Problem = tuple[str, Counterexample | None]
+PARTIAL_EVERY = 256
+"""``until_broken``: the rules are tried part of the way, at 256, 1,024, 4,096, … configurations."""
+
+
+def _partly(rule: Rule) -> bool:
+    """Whether ``rule`` can be broken by part of the configurations: every kind but "some state lets R
+    act" and "every configuration can still close", which need them all (a problem without a
+    counterexample — a step never taken, a state never entered — waits for the whole too)."""
+    return rule.may_act is None and rule.kind != "reaches_final"
 
 
 def _check(rule: Rule, trials: Trials, space: Exploration, others: Mapping[str, Definition]) -> Problem | None:

@@ -1,14 +1,14 @@
 """The scene a policy-check scenario plays in: its engine, its clock, its case and the refusal waiting to be
-examined; the fixture ``ijime_scene`` that gives it to the steps (:mod:`.steps`, :mod:`.outcomes`)."""
+examined. The steps (:mod:`.steps`, :mod:`.outcomes`) take it as ``ijime_scene``: from the in-process runner
+(:mod:`.runner`) or from the pytest fixture of that name (:mod:`.bdd`)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from ..actor import Actor
 from ..case import Case, LinkedCase
@@ -17,7 +17,7 @@ from ..definition import Definition
 from ..engine import Engine
 from ..errors import DefinitionError, IjimeFlowError
 from ..events import Event
-from ..language.loader import load_file
+from ..language.loader import load_path
 from .parse import (
     normalise,
     parse_moment,
@@ -48,6 +48,7 @@ class Scene:
     refusal_step: str = ""
     examined: str = ""  # the text of the last refusal a step examined
     last_event: Event | None = None
+    loaded: dict[tuple[Any, ...], list[Definition]] = field(default_factory=dict)  # shared by a run's scenarios
 
     # -- helpers ------------------------------------------------------------------------------------
     def at(self, text: str) -> datetime:
@@ -92,6 +93,17 @@ class Scene:
         else:
             self.examined = ""
 
+    def load(self, file: Path, known: Mapping[str, Definition]) -> list[Definition]:
+        """The workflows of ``file`` (:func:`load_path`), read once per run while the file stays as it was."""
+        stat = file.stat()
+        key = (str(file.resolve()), stat.st_mtime_ns, stat.st_size, tuple(sorted(known)))
+        if key not in self.loaded:
+            self.loaded[key] = load_path(file, known=known)
+        return self.loaded[key]
+
+    def _workflow_id(self, file: Path) -> str:
+        return self.load(file, {})[0].id
+
     def resolve_workflow(self, path: str) -> Path:
         candidate = Path(normalise(path))
         if not candidate.is_absolute():
@@ -103,16 +115,8 @@ class Scene:
                 return override
             if candidate.is_file():
                 try:
-                    if load_file(override).id == load_file(candidate).id:
+                    if self._workflow_id(override) == self._workflow_id(candidate):
                         return override
                 except DefinitionError:
                     pass
         return candidate
-
-
-def scene_fixture(request: pytest.FixtureRequest) -> Scene:
-    overrides = [Path(p).resolve() for p in request.config.getoption("ijime_workflow") or []]
-    return Scene(rootdir=Path(request.config.rootpath), overrides=overrides)
-
-
-ijime_scene = pytest.fixture(name="ijime_scene")(scene_fixture)

@@ -16,8 +16,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pytest_bdd import parsers, step
-
 from ..case import Case
 from ..definition import Definition
 from ..engine import Engine
@@ -29,6 +27,7 @@ from .parse import (
     parse_moment,
     parse_value,
 )
+from .phrases import phrase
 from .scene import DATE, PolicyCheckFailed, Scene, _q
 
 # -- given: workflow, case, preconditions ---------------------------------------------------------------
@@ -36,25 +35,29 @@ from .scene import DATE, PolicyCheckFailed, Scene, _q
 POLICY_CHECK_SCHOOL = "policy-check"  # the school id of the cases a scenario opens
 
 
-@step(parsers.re(rf"ワークフロー {_q('path')} を読み込む"))
-@step(parsers.re(rf"the workflow {_q('path')} is loaded"))
+@phrase(rf"ワークフロー {_q('path')} を読み込む")
+@phrase(rf"the workflow {_q('path')} is loaded")
 def load_workflow(ijime_scene: Scene, path: str) -> None:
     file = ijime_scene.resolve_workflow(path)
     if not file.is_file():
         raise PolicyCheckFailed(f"ワークフローのファイルがありません / workflow file not found: {file}")
     if ijime_scene.engine is None:
         ijime_scene.engine = Engine(clock=ijime_scene.clock, school=POLICY_CHECK_SCHOOL)
-    loaded = ijime_scene.engine.load(file)  # a DefinitionError fails the scenario with file:line:col
+    engine = ijime_scene.engine
+    loaded = ijime_scene.load(file, engine.definitions)  # a DefinitionError fails the scenario with file:line:col
+    for definition in loaded:
+        engine.add_definition(definition)
     ijime_scene.definition = loaded[0]
     target = loaded[0].spec.escalation.to if loaded[0].spec.escalation else None
-    if target and target not in ijime_scene.engine.definitions:  # the checked file's folder lacks it
-        fallback = ijime_scene.rootdir / "workflows" / f"{target}.yaml"
-        if fallback.is_file():
-            ijime_scene.engine.load(fallback)
+    # what it escalates to: from its own folder (as Engine.load), else this project's workflows
+    for folder in (file.parent, ijime_scene.rootdir / "workflows"):
+        if target and target not in engine.definitions and (folder / f"{target}.yaml").is_file():
+            for definition in ijime_scene.load(folder / f"{target}.yaml", engine.definitions):
+                engine.add_definition(definition)
 
 
-@step(parsers.re(rf"{DATE} に (?P<role>\S+) が事案を開く"))
-@step(parsers.re(rf"(?P<role>\S+) opens a case on {DATE}"))
+@phrase(rf"{DATE} に (?P<role>\S+) が事案を開く")
+@phrase(rf"(?P<role>\S+) opens a case on {DATE}")
 def open_a_case(ijime_scene: Scene, date: str, role: str) -> None:
     engine, definition = ijime_scene.require_engine(), ijime_scene.definition
     assert definition is not None
@@ -62,8 +65,8 @@ def open_a_case(ijime_scene: Scene, date: str, role: str) -> None:
     _open(ijime_scene, lambda: engine.open_case(definition.id, actor=actor, at=at))
 
 
-@step(parsers.re(rf"{DATE} に (?P<role>\S+) が事案を (?P<data>.+) で開く"))
-@step(parsers.re(rf"(?P<role>\S+) opens a case with (?P<data>.+) on {DATE}"))
+@phrase(rf"{DATE} に (?P<role>\S+) が事案を (?P<data>.+) で開く")
+@phrase(rf"(?P<role>\S+) opens a case with (?P<data>.+) on {DATE}")
 def open_a_case_with(ijime_scene: Scene, date: str, role: str, data: str) -> None:
     engine, definition = ijime_scene.require_engine(), ijime_scene.definition
     assert definition is not None
@@ -81,8 +84,8 @@ def _open(ijime_scene: Scene, opening: Callable[[], Case]) -> None:
     ijime_scene.attempt("事案を開く", attempt)
 
 
-@step(parsers.re(r"次の操作を順に行う[:：]?"))
-@step(parsers.re(r"the following steps are taken:?"))
+@phrase(r"次の操作を順に行う[:：]?")
+@phrase(r"the following steps are taken:?")
 def take_steps(ijime_scene: Scene, datatable: list[list[str]]) -> None:
     """A table of steps that must all be accepted (日付 | 役割 | 操作 | データ, or date | role | step | data).
     A row whose 操作 is ``事実:NAME`` records a fact (データ holds the value)."""
@@ -110,8 +113,8 @@ def take_steps(ijime_scene: Scene, datatable: list[list[str]]) -> None:
 
 # -- when: acting -------------------------------------------------------------------------------------------
 
-@step(parsers.re(rf"{DATE} に (?P<role>\S+) が {_q('trigger')} を (?P<data>.+) で行う"))
-@step(parsers.re(rf"(?P<role>\S+) fires {_q('trigger')} with (?P<data>.+) on {DATE}"))
+@phrase(rf"{DATE} に (?P<role>\S+) が {_q('trigger')} を (?P<data>.+) で行う")
+@phrase(rf"(?P<role>\S+) fires {_q('trigger')} with (?P<data>.+) on {DATE}")
 def fire_with_data(ijime_scene: Scene, date: str, role: str, trigger: str, data: str) -> None:
     case = ijime_scene.require_case()
     at, actor = ijime_scene.at(date), ijime_scene.actor(role)
@@ -119,16 +122,16 @@ def fire_with_data(ijime_scene: Scene, date: str, role: str, trigger: str, data:
     ijime_scene.attempt(trigger, lambda: case.fire(trigger, actor=actor, at=at, data=payload))
 
 
-@step(parsers.re(rf"{DATE} に (?P<role>\S+) が {_q('trigger')} を行う"))
-@step(parsers.re(rf"(?P<role>\S+) fires {_q('trigger')} on {DATE}"))
+@phrase(rf"{DATE} に (?P<role>\S+) が {_q('trigger')} を行う")
+@phrase(rf"(?P<role>\S+) fires {_q('trigger')} on {DATE}")
 def fire(ijime_scene: Scene, date: str, role: str, trigger: str) -> None:
     case = ijime_scene.require_case()
     at, actor = ijime_scene.at(date), ijime_scene.actor(role)
     ijime_scene.attempt(trigger, lambda: case.fire(trigger, actor=actor, at=at))
 
 
-@step(parsers.re(rf"{DATE} に (?P<role>\S+) が事実 {_q('fact')} を (?P<value>.+) と記録する"))
-@step(parsers.re(rf"(?P<role>\S+) records {_q('fact')} as (?P<value>.+) on {DATE}"))
+@phrase(rf"{DATE} に (?P<role>\S+) が事実 {_q('fact')} を (?P<value>.+) と記録する")
+@phrase(rf"(?P<role>\S+) records {_q('fact')} as (?P<value>.+) on {DATE}")
 def record_fact(ijime_scene: Scene, date: str, role: str, fact: str, value: str) -> None:
     case = ijime_scene.require_case()
     at, actor = ijime_scene.at(date), ijime_scene.actor(role)
@@ -137,16 +140,16 @@ def record_fact(ijime_scene: Scene, date: str, role: str, fact: str, value: str)
     ijime_scene.attempt(f"事実:{fact}", lambda: case.record_fact(fact, typed, actor=actor, at=at))
 
 
-@step(parsers.re(rf"{DATE} から登校日 (?P<count>\S+) 日分の欠席を (?P<role>\S+) が記録する"))
-@step(parsers.re(rf"(?P<role>\S+) records (?P<count>\d+) school days of absence from {DATE}"))
+@phrase(rf"{DATE} から登校日 (?P<count>\S+) 日分の欠席を (?P<role>\S+) が記録する")
+@phrase(rf"(?P<role>\S+) records (?P<count>\d+) school days of absence from {DATE}")
 def record_absences(ijime_scene: Scene, date: str, count: str, role: str) -> None:
     """One ``absence`` fact per school day (the workflow's calendar: weekends and closures skipped),
     each recorded at 17:00 of that day."""
     _record_absences(ijime_scene, date, count, role, every=1)
 
 
-@step(parsers.re(rf"{DATE} から登校日に1日おきに (?P<count>\S+) 日分の欠席を (?P<role>\S+) が記録する"))
-@step(parsers.re(rf"(?P<role>\S+) records (?P<count>\d+) days of absence every other school day from {DATE}"))
+@phrase(rf"{DATE} から登校日に1日おきに (?P<count>\S+) 日分の欠席を (?P<role>\S+) が記録する")
+@phrase(rf"(?P<role>\S+) records (?P<count>\d+) days of absence every other school day from {DATE}")
 def record_absences_alternately(ijime_scene: Scene, date: str, count: str, role: str) -> None:
     """Absent, present, absent, ... on school days: absences that never form a run."""
     _record_absences(ijime_scene, date, count, role, every=2)
@@ -165,8 +168,8 @@ def _record_absences(ijime_scene: Scene, date: str, count: str, role: str, every
         case.record_fact("absence", day, actor=actor, at=at)
 
 
-@step(parsers.re(r"重大事態の事案が開かれて(?P<yes>いる|いない)"))
-@step(parsers.re(r"a serious incident case (?P<yes>is|is not) opened"))
+@phrase(r"重大事態の事案が開かれて(?P<yes>いる|いない)")
+@phrase(r"a serious incident case (?P<yes>is|is not) opened")
 def escalated(ijime_scene: Scene, yes: str) -> None:
     ijime_scene.settle()
     links = ijime_scene.escalations()
@@ -175,8 +178,8 @@ def escalated(ijime_scene: Scene, yes: str) -> None:
                                 f" / escalations: {[link.criterion for link in links]}")
 
 
-@step(parsers.re(rf"重大事態の基準 {_q('criterion')} が記録され、その内容に {_q('text')} が含まれる"))
-@step(parsers.re(rf"the criterion {_q('criterion')} is recorded, mentioning {_q('text')}"))
+@phrase(rf"重大事態の基準 {_q('criterion')} が記録され、その内容に {_q('text')} が含まれる")
+@phrase(rf"the criterion {_q('criterion')} is recorded, mentioning {_q('text')}")
 def criterion_recorded(ijime_scene: Scene, criterion: str, text: str) -> None:
     ijime_scene.settle()
     found = [e for e in ijime_scene.require_case().history()
@@ -188,8 +191,8 @@ def criterion_recorded(ijime_scene: Scene, criterion: str, text: str) -> None:
         raise PolicyCheckFailed(f"基準の内容に「{text}」がありません / figures: {found[0].data.get('figures')}")
 
 
-@step(parsers.re(r"重大事態の事案は (?P<count>\S+) 件である"))
-@step(parsers.re(r"there (?:is|are) (?P<count>\d+) serious incident cases?"))
+@phrase(r"重大事態の事案は (?P<count>\S+) 件である")
+@phrase(r"there (?:is|are) (?P<count>\d+) serious incident cases?")
 def serious_case_count(ijime_scene: Scene, count: str) -> None:
     ijime_scene.settle()
     ids = {link.case_id for link in ijime_scene.escalations()}
@@ -197,8 +200,8 @@ def serious_case_count(ijime_scene: Scene, count: str) -> None:
         raise PolicyCheckFailed(f"重大事態の事案は {len(ids)} 件です / {len(ids)} linked serious incident cases")
 
 
-@step(parsers.re(r"以降は重大事態の事案を扱う"))
-@step(parsers.re(r"the serious incident case is the case from now on"))
+@phrase(r"以降は重大事態の事案を扱う")
+@phrase(r"the serious incident case is the case from now on")
 def switch_to_serious_case(ijime_scene: Scene) -> None:
     ijime_scene.settle()
     engine = ijime_scene.require_engine()
@@ -209,16 +212,16 @@ def switch_to_serious_case(ijime_scene: Scene) -> None:
     ijime_scene.definition = engine.definition(ijime_scene.case.workflow_id)
 
 
-@step(parsers.re(rf"欠席の数え方を {_q('window')} にする"))
-@step(parsers.re(rf"absences are counted over {_q('window')}"))
+@phrase(rf"欠席の数え方を {_q('window')} にする")
+@phrase(rf"absences are counted over {_q('window')}")
 def absence_window(ijime_scene: Scene, window: str) -> None:
     """Try the workflow with another absence window (school_year or rolling_365): a setting in YAML.
     Takes effect for cases opened afterwards."""
     _absence_setting(ijime_scene, "absence", "window", normalise(window))
 
 
-@step(parsers.re(r"連続欠席の基準を (?P<days>\S+) 登校日にする"))
-@step(parsers.re(r"the absence run threshold is (?P<days>\d+) school days"))
+@phrase(r"連続欠席の基準を (?P<days>\S+) 登校日にする")
+@phrase(r"the absence run threshold is (?P<days>\d+) school days")
 def absence_run_days(ijime_scene: Scene, days: str) -> None:
     """Try the workflow with another run length for consecutive absence (a local setting)."""
     _absence_setting(ijime_scene, "absence_run", "days", int(normalise(days)))
