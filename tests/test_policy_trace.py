@@ -1,4 +1,6 @@
-"""docs/policy-trace.md: every bullet of section 4 has a row; every row points at real ids and scenarios."""
+"""docs/policy-trace.md: every bullet of sections 4 and 7 has a row; every row points at real ids and scenarios,
+and names the rules (rules/*.yaml) that check it — each traced (``source``) to that bullet's section — and
+every bundled rule is named by some row."""
 
 from __future__ import annotations
 
@@ -9,12 +11,14 @@ import pytest
 from conftest import ROOT, WORKFLOWS
 
 from ijime_flow import load_file
+from ijime_flow.policy.rules import BUNDLED_RULES, Rule, load_rules
 
 TRACE = ROOT / "docs" / "policy-trace.md"
 FEATURES = [ROOT / "features" / "response.feature", ROOT / "features" / "serious_incident.feature"]
 POLICY = ROOT.parent / "shared" / "policy" / "000_7405379810ed58d9.txt"
 RESPONSE = load_file(WORKFLOWS / "response.yaml")
 SERIOUS = load_file(WORKFLOWS / "serious_incident.yaml")
+RULES = {rule.id: rule for file in sorted(BUNDLED_RULES.glob("*.yaml")) for rule in load_rules(file).rules}
 BULLETS_PER_SECTION = {"4(1)": 3, "4(2)": 6, "4(3)": 8, "4(4)": 6, "4(5)": 4, "4(6)": 4}
 # section 7 is written as headed items rather than bullets: 7(1) two, 7(2) the report and three
 # criteria, 7(3) the decision, ①ア-オ one each, ② one
@@ -65,7 +69,7 @@ def _exists(defn: object, kind: str, name: str) -> bool:
 
 @pytest.mark.parametrize("row", rows(), ids=lambda r: f"{r[0]} {r[1][:12]}")
 def test_each_row_points_at_real_ids_and_scenarios(row: list[str]) -> None:
-    ids, scenarios = (row[2], row[3]) if len(row) == 4 else (row[1], row[2])
+    ids, scenarios = (row[2], row[3]) if len(row) == 5 else (row[1], row[2])
     found = carriers(ids)
     assert found, f"no carrier in {row}"
     for kind, name in found:
@@ -76,10 +80,40 @@ def test_each_row_points_at_real_ids_and_scenarios(row: list[str]) -> None:
     assert not missing, f"no such scenario in features/: {missing}"
 
 
+def named_rules(row: list[str]) -> list[str]:
+    return re.findall(r"`([a-z0-9_]+)`", row[-1])
+
+
+@pytest.mark.parametrize("row", rows(), ids=lambda r: f"{r[0]} {r[1][:12]}")
+def test_each_row_names_rules_that_exist_and_trace_to_its_section(row: list[str]) -> None:
+    named = named_rules(row)
+    assert named, f"no rule named for {row[:2]}"
+    for rule_id in named:
+        assert rule_id in RULES, f"no rule {rule_id} in rules/*.yaml"
+        if len(row) == 5:  # a bullet of the policy: the rule says it comes from that section
+            assert RULES[rule_id].traces_to(row[0]), f"{rule_id} (source {RULES[rule_id].source}) is named under {row[0]}"
+
+
+def test_every_bundled_rule_is_named_in_the_trace() -> None:
+    named = {rule_id for row in rows() for rule_id in named_rules(row)}
+    assert set(RULES) - named == set(), "rules no row of docs/policy-trace.md names"
+    assert len(RULES) > 100
+
+
+@pytest.mark.parametrize(("source", "section", "expected"), [
+    ("4(2)", "4(2)", True), ("4(2), 4(6)", "4(6)", True), ("4(2)", "4(3)", False), ("4", "4(5)", True),
+    ("7(3)①イ, ウ", "7(3)①ウ", True), ("7(3)①", "7(3)①ア", True), ("7(3)", "7(3)②", True), ("7(1)", "7(10)", False),
+    ("7(3)①イ", "7(3)①ウ", False), ("7", "7(2)", True), ("4(1)", "4(10)", False),
+])
+def test_a_rule_traces_to_its_sections_and_their_parts_only(source: str, section: str, expected: bool) -> None:
+    rule = Rule(id="x", ja="あ", source=source, reaches_final=True)
+    assert rule.traces_to(section) is expected
+
+
 def test_every_item_of_sections_4_and_7_has_a_row() -> None:
     counts: dict[str, int] = {}
     for row in rows():
-        if len(row) == 4:
+        if len(row) == 5:
             counts[row[0]] = counts.get(row[0], 0) + 1
     assert counts == {**BULLETS_PER_SECTION, **ITEMS_PER_SECTION_7}
 
@@ -94,7 +128,7 @@ def test_quotes_are_the_policy_words_and_cover_every_bullet() -> None:
     section = text[text.index("4 いじめに対する措置"):text.index("5 いじめの早期発見・早期対応のための年間計画")]
     bullets = [_norm(line.split("・", 1)[1]) for line in section.splitlines() if line.strip().startswith("- ・")]
     assert len(bullets) == sum(BULLETS_PER_SECTION.values())
-    quotes = [_norm(row[1]) for row in rows() if len(row) == 4 and row[0].startswith("4")]
+    quotes = [_norm(row[1]) for row in rows() if len(row) == 5 and row[0].startswith("4")]
     for quote in quotes:
         assert any(quote in bullet for bullet in bullets), f"not in the policy: {quote}"
     for bullet in bullets:
@@ -106,5 +140,5 @@ def test_section_7_quotes_are_the_policy_words() -> None:
     text = POLICY.read_text(encoding="utf-8")
     section = _norm(text[text.index("7 重大事態への対処"):])
     for row in rows():
-        if len(row) == 4 and row[0].startswith("7"):
+        if len(row) == 5 and row[0].startswith("7"):
             assert _norm(row[1]) in section, f"not in section 7 of the policy: {row[1]}"

@@ -57,12 +57,13 @@ def _dead_end_incident() -> str:
 
 # kind -> (workflow, mutant id or a text, the rule it breaks, the expectation, the policy bullet)
 BREAKING = {
-    "only_roles": ("response", "role_widened:report_to_board:staff", "board_report_by_principal", "refused", "4(2)"),
+    "only_roles": ("response", "role_widened:report_to_board:staff", "board_report_by_principal", "refused",
+                   "4(2), 7(1)"),
     "only_after": ("response", "source_added:report_to_administrator:discovered", "report_after_initial_response",
                    "refused", "4(2)"),
     "not_after": ("response", "source_added:stop_act:any", "initial_response_only_at_discovery", "refused", "4(2)"),
     "needs_data": ("response", "requires_dropped:outside_agency_liaison:agency", "agency_liaison_recorded", "refused",
-                   "6(2)"),
+                   "4(1), 6(2)"),
     "only_when": ("response", "condition_part_dropped:resolve:victim_distress.equals.false",
                   "resolution_needs_three_months_and_no_distress", "refused", "4(3)"),
     "deadline": ("response", "deadline_lengthened:report_to_administrator_same_day:P3D", "administrator_told_same_day",

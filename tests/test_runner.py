@@ -148,3 +148,35 @@ def test_mutate_judges_a_copy_with_too_many_configurations_part_of_the_way(tmp_p
     ran = run_check(workflow, [feature])
     assert ran.results and not ran.ok, ran.output  # the counterexample is real: the copy breaks the rule
     assert f"方針 {broken.rule.source}" in feature.read_text(encoding="utf-8")
+
+
+def _absence_mutants() -> list[str]:
+    return ["calendar_changed:calendar:weekends", "calendar_changed:calendar:closures", "criterion_loosened:absence_run:days.10",
+            "criterion_loosened:absence_30_days:days.40"]
+
+
+@pytest.mark.parametrize("mutant_id", _absence_mutants())
+def test_an_absence_counterexample_names_its_days_so_it_fails_on_the_copy_and_passes_on_the_policy(
+        tmp_path: Path, mutant_id: str) -> None:
+    """The escalation rules count absences on the policy's calendar: the scenario lists the days themselves,
+    so a copy that redefines its calendar cannot make its own counterexample pass."""
+    shipped = Engine()
+    shipped.load(WORKFLOWS)
+    others = {"serious_incident": shipped.definitions["serious_incident"]}
+    made = {m.id: m for m in make_mutants((WORKFLOWS / "response.yaml").read_text(encoding="utf-8"), others=others).mutants}
+    mutant = made[mutant_id]
+    report = check_rules(mutant.definition, load_rules(ROOT / "rules" / "response.yaml"), others=others)
+    [broken] = [r for r in report.results if r.status == "fail"]
+    assert broken.rule.escalates is not None and broken.counterexample is not None
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    (copy / "response.yaml").write_text(mutant.text, encoding="utf-8")
+    outcomes = {}
+    for name, workflow in (("copy", copy / "response.yaml"), ("shipped", WORKFLOWS / "response.yaml")):
+        feature = tmp_path / f"{name}.feature"
+        feature.write_text(scenario(broken.counterexample, workflow=str(workflow), rule_id=broken.rule.id,
+                                    rule_ja=broken.rule.ja, source=broken.rule.source), encoding="utf-8")
+        assert " の欠席を " in feature.read_text(encoding="utf-8")
+        outcomes[name] = run_check(workflow, [feature])
+    assert outcomes["copy"].results and not outcomes["copy"].ok
+    assert outcomes["shipped"].ok, outcomes["shipped"].output

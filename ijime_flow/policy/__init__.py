@@ -1,6 +1,7 @@
 """Policy checks: the Japanese step library (:mod:`.steps`, :mod:`.outcomes`, with :mod:`.scene` and
-:mod:`.parse`), the pytest plugin that ships it (:mod:`.plugin`, entry point ``ijime_flow``) and
-``ijime-flow check`` (:mod:`.check`: the features under pytest).
+:mod:`.parse`; each step declared once as a phrase, :mod:`.phrases`, all of them in :mod:`.library`), run
+in-process by ``ijime-flow check`` (:mod:`.check`, :mod:`.runner`) and under pytest by the plugin that
+ships it (:mod:`.plugin`, :mod:`.bdd`, entry point ``ijime_flow``).
 
 Policy rules as data (:mod:`.rules`), checked on every reachable configuration (:mod:`.explore` walks
 them with the engine's own stepper; :mod:`.rule_check`, :mod:`.static_checks` and

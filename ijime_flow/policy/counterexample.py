@@ -54,6 +54,8 @@ def _data(action: Action) -> str:
 
 
 def _json(value: Any) -> Any:
+    if isinstance(value, tuple | list):
+        return [_json(v) for v in value]
     return value.isoformat() if isinstance(value, date | datetime) else value
 
 
@@ -103,9 +105,8 @@ def _opening_phrase(action: Action) -> str:
 
 
 def _absences_phrase(action: Action) -> str:
-    values = dict(action.data)
-    every = "登校日に1日おきに" if values.get("every") == 2 else "登校日"
-    return f"{jst(action.at)} から{every} {values['count']} 日分の欠席を {action.role} が記録する"
+    days = dict(action.data)["days"]
+    return f"{', '.join(day.isoformat() for day in days)} の欠席を {action.role} が記録する"
 
 
 def _expectation(example: Counterexample) -> list[str]:

@@ -17,7 +17,6 @@ from .counterexample import Counterexample
 from .explore import START, Action, Explorer
 
 if TYPE_CHECKING:
-    from ..case import Case
     from .rules import Rule
 
 
@@ -52,9 +51,11 @@ def check_escalates(rule: Rule, defn: Definition, explorer: Explorer,
                 every = 2 if spec.absence_days is not None else 1
                 role = explorer.recorder(spec.absence_fact) if spec.absence_fact in defn.spec.facts else "staff"
                 first = datetime.combine(spec.start, time(10, 0), tzinfo=defn.tz) if spec.start else START
-                last = Action("absences", spec.absence_fact, role, (("count", count), ("every", every)), first)
-                _absences(case, defn, spec.absence_fact, count, every, Actor(f"{role}-1", {role}), spec.start,
-                          spec.closed)
+                days = _absent_days(defn, count, every, spec.start, spec.closed)
+                last = Action("absences", spec.absence_fact, role, (("days", tuple(days)),), first)
+                actor = Actor(f"{role}-1", {role})
+                for day in days:  # each at 17:00, as the step library records them
+                    case.record_fact(spec.absence_fact, day, actor=actor, at=datetime.combine(day, time(17, 0), tzinfo=defn.tz))
         except IjimeFlowError as exc:
             return (f"記録できません / could not be recorded: {exc}", None)
         escalated = any(link.relation == "escalated_to" for link in case.linked_cases())
@@ -66,16 +67,14 @@ def check_escalates(rule: Rule, defn: Definition, explorer: Explorer,
             Counterexample([action], last, "escalated", "重大事態に移行しない", "no serious incident is opened"))
 
 
-def _absences(case: Case, defn: Definition, fact: str, count: int, every: int, actor: Actor, start: date | None,
-              closed: list[date]) -> None:
-    """One absence per school day from ``start`` (default: the day the case was opened; every other
-    school day with ``every=2``, so no run forms), each recorded at 17:00 — as the step library does.
-    School days are the workflow's, or — when the rule lists ``closed`` days — Monday to Friday except
-    those: the policy's calendar, which a workflow cannot redefine."""
+def _absent_days(defn: Definition, count: int, every: int, start: date | None, closed: list[date]) -> list[date]:
+    """``count`` school days from ``start`` (default: the day the case was opened; every other school day
+    with ``every=2``, so no run forms). School days are the workflow's, or — when the rule lists ``closed``
+    days — Monday to Friday except those: the policy's calendar, which a workflow cannot redefine (the
+    counterexample then names the days themselves, so it shows the same on any workflow)."""
     calendar = calendar_of(defn)
 
     def school_day(day: date) -> bool:
         return day.weekday() < 5 and day not in closed if closed else calendar.is_school_day(day)
 
-    for day in absent_days(school_day, start or START.astimezone(defn.tz).date(), count, every):
-        case.record_fact(fact, day, actor=actor, at=datetime.combine(day, time(17, 0), tzinfo=defn.tz))
+    return list(absent_days(school_day, start or START.astimezone(defn.tz).date(), count, every))

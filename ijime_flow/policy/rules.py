@@ -189,6 +189,21 @@ class Rule(_Model):
     def kind(self) -> str:
         return next(k for k in RULE_KINDS if getattr(self, k) not in (None, False))
 
+    @property
+    def sections(self) -> list[str]:
+        """The policy sections of ``source``: ``"4(2), 4(6)"`` → 4(2), 4(6); ``"7(3)①イ, ウ"`` → 7(3)①イ, 7(3)①ウ."""
+        out: list[str] = []
+        for part in (p.strip() for p in self.source.replace("、", ",").split(",")):
+            if out and len(part) == 1 and part not in "0123456789":  # "イ, ウ": the item after the last section's head
+                out.append(out[-1][:-1] + part)
+            elif part:
+                out.append(part)
+        return out
+
+    def traces_to(self, section: str) -> bool:
+        """Whether the rule comes from ``section`` or from a part of it (``7(3)①`` for ``7(3)①ウ``; ``4`` for 4(2))."""
+        return any(section == s or (section.startswith(s) and section[len(s):][:1] not in "0123456789") for s in self.sections)
+
 
 RULE_KINDS = ("only_roles", "may_act", "only_after", "not_after", "needs_data", "only_when", "deadline", "escalates", "clears",
               "reaches_final")

@@ -13,6 +13,7 @@ scenario (at the next action, or at its end), so a policy check can never pass b
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -33,6 +34,7 @@ from .scene import DATE, PolicyCheckFailed, Scene, _q
 # -- given: workflow, case, preconditions ---------------------------------------------------------------
 
 POLICY_CHECK_SCHOOL = "policy-check"  # the school id of the cases a scenario opens
+DAY = r"\d{4}-\d{1,2}-\d{1,2}"
 
 
 @phrase(rf"ワークフロー {_q('path')} を読み込む")
@@ -153,6 +155,19 @@ def record_absences(ijime_scene: Scene, date: str, count: str, role: str) -> Non
 def record_absences_alternately(ijime_scene: Scene, date: str, count: str, role: str) -> None:
     """Absent, present, absent, ... on school days: absences that never form a run."""
     _record_absences(ijime_scene, date, count, role, every=2)
+
+
+@phrase(rf"(?P<days>{DAY}(?:[、,]\s*{DAY})*) の欠席を (?P<role>\S+) が記録する")
+@phrase(rf"(?P<role>\S+) records absences on (?P<days>{DAY}(?:,\s*{DAY})*)")
+def record_absences_on(ijime_scene: Scene, days: str, role: str) -> None:
+    """One ``absence`` fact for each day named (``2019-07-10, 2019-07-11``), at 17:00 of that day, whatever the
+    workflow's calendar says of them: what a counterexample of the policy's calendar records."""
+    case, actor = ijime_scene.require_case(), ijime_scene.actor(role)
+    for text in re.split(r"[、,]\s*", normalise(days)):
+        day = parse_moment(text).date()
+        at = ijime_scene.at(f"{day.isoformat()} 17:00")
+        ijime_scene.settle()
+        case.record_fact("absence", day, actor=actor, at=at)
 
 
 def _record_absences(ijime_scene: Scene, date: str, count: str, role: str, every: int) -> None:
