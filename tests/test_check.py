@@ -45,7 +45,7 @@ def test_a_school_whose_teachers_may_report_to_the_board_fails_that_scenario(tmp
     assert "1 件不合格" in result.stdout
     # and the rule says so on every path, with the shortest steps that show it
     [rule] = [line for line in failing if "board_report_by_principal" in line]
-    assert "[4(2)]" in rule and "反例 / counterexample:" in result.stdout
+    assert "[4(2), 7(1)]" in rule and "反例 / counterexample:" in result.stdout
 
 
 def test_a_school_that_resolves_without_the_waiting_period_fails(tmp_path: Path) -> None:
