@@ -20,7 +20,7 @@ from .clock import FUTURE_TOLERANCE, require_aware, storable
 from .deadlines import Deadline, Started, advance, case_deadlines
 from .errors import InvalidData
 from .events import Event, EventType, data_object, parse_event, seal
-from .language.conditions import holds
+from .language.conditions import ActorTally, EvalContext, holds
 from .language.models import TransitionDef
 from .projection import CaseRow, make_row
 from .stepper import (
@@ -30,6 +30,7 @@ from .stepper import (
     context,
     due_automatic,
     fact_json,
+    note_actor,
     resolve,
 )
 
@@ -59,7 +60,7 @@ class Case:
     def __init__(self, engine: Engine, runtime: Runtime, case_id: str, leaves: frozenset[str],
                  facts: dict[str, Any], seq: int, head: str | None, *, school: str | None, opened_at: datetime,
                  started: tuple[Started, ...] = (), met: set[str] | None = None,
-                 escalated_to: str | None = None) -> None:
+                 escalated_to: str | None = None, actors: ActorTally | None = None) -> None:
         self._engine = engine
         self._runtime = runtime
         self.id = case_id
@@ -72,6 +73,7 @@ class Case:
         self._head = head
         self._met = set(met or ())  # escalation criteria already met on this case
         self._escalated_to = escalated_to  # the linked case escalation opened, if any
+        self._actors: ActorTally = actors or {}  # who took the steps distinct_actors conditions count
 
     # -- reading --------------------------------------------------------------------------------
     @property
@@ -111,12 +113,18 @@ class Case:
         at = self._engine.clock.now() if at is None else at
         require_aware(at, "at")
         roles = defn.role_closure(check_actor(actor).roles)
-        ctx = context(defn, self._facts, at, self._leaves, self.id, self._engine.guards)
+        ctx = context(defn, self._facts, at, self._leaves, self.id, self._engine.guards, self._actors)
 
         def may(t: TransitionDef) -> bool:
             # a step whose data records facts may satisfy its own condition: offer it
             return (not t.automatic and defn.source_active(t, self._leaves) and bool(roles & set(t.roles))
-                    and (t.when is None or bool(t.records) or holds(t.when, ctx)))
+                    and (t.when is None or bool(t.records) or holds(t.when, own(t.trigger))))
+
+        def own(trigger: str) -> EvalContext:  # a step's condition counts its own actor (see stepper.resolve)
+            if trigger not in defn.counted_triggers:
+                return ctx
+            return context(defn, self._facts, at, self._leaves, self.id, self._engine.guards,
+                           note_actor(defn, self._actors, "action", trigger, actor.id, roles))
 
         return [trigger for trigger in allowed_triggers(defn, self._leaves)
                 if any(may(t) for _, t in defn.transitions_by_trigger[trigger])]
@@ -144,7 +152,7 @@ class Case:
             payload = data_object(data)
             roles = defn.role_closure(actor.roles)
             chosen = resolve(defn, self._leaves, self._facts, trigger, roles, actor.id, at, payload, self.id,
-                             self._engine.guards)
+                             self._engine.guards, self._actors)
             t = chosen.transition
             before = self._leaves
             after = self._runtime.machine.move(before, chosen.index) if t.to is not None else before
@@ -153,9 +161,10 @@ class Case:
                 facts.pop(name, None)
             apply_facts(facts, defn, chosen.recorded)
             kind: EventType = "transition" if t.to is not None else "action"
+            actors = note_actor(defn, self._actors, kind, trigger, actor.id, roles)
             steps: list[Step] = [(kind, trigger, before, after, actor, payload)]
-            steps += self._automatic_steps(after, facts, at)
-            event = self._commit(steps, at, now, facts, kind, payload)[0]  # nothing changes before this succeeds
+            steps += self._automatic_steps(after, facts, at, actors)
+            event = self._commit(steps, at, now, facts, kind, payload, actors)[0]  # nothing changes before this succeeds
             _log.info("case.fired", case_id=self.id, workflow=defn.id, trigger=trigger,
                       from_states=defn.sorted_states(before), to_states=defn.sorted_states(self._leaves), seq=event.seq)
             return event
@@ -186,10 +195,11 @@ class Case:
         now = storable(self._engine.clock.now(), "the clock's now()")
         return checked_time(at, now, opened_at=self.opened_at), now
 
-    def _automatic_steps(self, leaves: frozenset[str], facts: dict[str, Any], at: datetime) -> list[Step]:
+    def _automatic_steps(self, leaves: frozenset[str], facts: dict[str, Any], at: datetime,
+                         actors: ActorTally) -> list[Step]:
         defn, steps = self._runtime.definition, list[Step]()
         for _ in range(MAX_AUTOMATIC):
-            due = due_automatic(defn, leaves, facts, at, self.id, self._engine.guards)
+            due = due_automatic(defn, leaves, facts, at, self.id, self._engine.guards, actors)
             if due is None:
                 return steps
             index, t = due
@@ -199,9 +209,11 @@ class Case:
         raise InvalidData(f"automatic steps loop in workflow {defn.id}: more than {MAX_AUTOMATIC} in a row")
 
     def _commit(self, steps: list[Step], at: datetime, recorded_at: datetime, facts: dict[str, Any], kind: str,
-                data: Mapping[str, Any]) -> list[Event]:
+                data: Mapping[str, Any], actors: ActorTally | None = None) -> list[Event]:
         """Seal the steps, add what escalation criteria they meet, and append everything — this case's
-        events and the linked case's — in one atomic write. Only then does the case change."""
+        events and the linked case's — in one atomic write. Only then does the case change. ``actors``:
+        the tally after the steps (``None``: as it was)."""
+        actors = self._actors if actors is None else actors
         leaves = steps[-1][3]
         met = self._runtime.criteria.met_by(self._facts, facts, kind, data, at, steps[0][3], self.id, self._met)
         linked, link_records, link_rows = self._escalated_to, list[tuple[Event, str]](), list[CaseRow]()
@@ -222,10 +234,11 @@ class Case:
             head = event.hash
             # the facts after this commit are the facts after each of its events: only the first step records any
             started = advance(defn, started, trigger=trigger, at=at, seq=seq, before=before, after=after, facts=facts,
-                              case_id=self.id)
+                              case_id=self.id, actors=actors)
         row = make_row(defn, self.id, self.school, leaves, self.opened_at, at, seq, started)
         self._engine.store.append(records + link_records, [row, *link_rows])
         self._seq, self._head, self._leaves, self._facts, self._started = seq, head, leaves, facts, started
+        self._actors = actors
         if met:
             self._met |= {m.criterion.id for m in met}
             self._escalated_to = linked

@@ -3,6 +3,13 @@
 A deadline declared on a state starts each time the state is entered (at that event's ``at``) and is
 met by the first later event whose trigger is one of its ``met_by``. Nothing about deadlines is
 stored: like everything else they are read off the log, so they replay and verify with it.
+
+``within`` says when it is due (:func:`due_time`): ``same_day`` (即日) at midnight ending the day it
+started, in the workflow's zone; ``immediately`` (直ちに) one hour after it started
+(:data:`~ijime_flow.language.durations.IMMEDIATELY_GRACE`, where the module says why a time and not
+"before any other step"); a duration, that long after it started. Whatever the kind, a deadline met
+at or before its due time is 期限内に実施 (``met``), met later 期限後に実施 (``missed``), and not met
+by then 期限超過 (``overdue``).
 """
 
 from __future__ import annotations
@@ -15,10 +22,11 @@ from typing import Any, Literal, NamedTuple
 from .definition import Definition
 from .errors import InvalidData, StoreError
 from .events import Event
-from .language.conditions import holds
+from .language.conditions import ActorTally, holds
+from .language.durations import IMMEDIATELY, SAME_DAY, within_words
 from .language.models import DeadlineDef
 from .language.stored import add_duration
-from .stepper import context, fold_event
+from .stepper import context, fold_event, note_actor
 from .store.rows import OpenDeadline
 
 Status = Literal["met", "missed", "open", "overdue"]
@@ -44,6 +52,7 @@ class Deadline:
     met_at: datetime | None
     met_seq: int | None
     as_of: datetime
+    within: str = ""  # as the definition says it: same_day, immediately or a duration
 
     @property
     def status(self) -> Status:
@@ -55,12 +64,24 @@ class Deadline:
     def status_ja(self) -> str:
         return STATUS_JA[self.status]
 
+    @property
+    def within_ja(self) -> str:
+        """How long it allows, in Japanese: 直ちに（1時間以内）, 即日（当日中）, 3日以内 ..."""
+        return within_words(self.within)[0]
+
+    @property
+    def within_en(self) -> str:
+        return within_words(self.within)[1]
+
 
 def due_time(defn: Definition, spec: DeadlineDef, started_at: datetime) -> datetime:
-    """``same_day``: midnight at the end of the day it started, in the workflow's zone (即日)."""
-    if spec.within == "same_day":
+    """``same_day``: midnight at the end of the day it started, in the workflow's zone (即日);
+    ``immediately``: an hour after it started (直ちに); a duration: that long after it started."""
+    if spec.within == SAME_DAY:
         local = started_at.astimezone(defn.tz)
         return datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=defn.tz)
+    if spec.within == IMMEDIATELY:
+        return add_duration(started_at, IMMEDIATELY)
     return add_duration(started_at, spec.within)  # never overflows: see ijime_flow.language.stored
 
 
@@ -78,10 +99,12 @@ class Started(NamedTuple):
 
 
 def advance(defn: Definition, started: tuple[Started, ...], *, trigger: str | None, at: datetime, seq: int,
-            before: frozenset[str], after: frozenset[str], facts: dict[str, Any], case_id: str) -> tuple[Started, ...]:
+            before: frozenset[str], after: frozenset[str], facts: dict[str, Any], case_id: str,
+            actors: ActorTally | None = None) -> tuple[Started, ...]:
     """The deadlines after one more event: those it meets (its trigger is in their ``met_by``), then
-    those it starts (states it enters, whose ``when`` holds on the facts after it). The same tuple
-    when nothing changes. Live firing, :func:`case_deadlines` and the projection all use this."""
+    those it starts (states it enters, whose ``when`` holds on the facts, and the tally of who took the
+    counted steps, after it). The same tuple when nothing changes. Live firing, :func:`case_deadlines`
+    and the projection all use this."""
     if not defn.deadline_defs:
         return started
     if trigger is not None and any(s.met_at is None and trigger in s.spec.met_by for s in started):
@@ -94,7 +117,7 @@ def advance(defn: Definition, started: tuple[Started, ...], *, trigger: str | No
         for path in entered:
             for spec in defn.deadline_defs[path]:
                 if spec.when is not None:
-                    ctx = ctx or context(defn, facts, at, after, case_id, None)
+                    ctx = ctx or context(defn, facts, at, after, case_id, None, actors)
                     if not holds(spec.when, ctx):
                         continue
                 due = due_time(defn, spec, at)
@@ -113,6 +136,7 @@ class LogFold:
     leaves: frozenset[str] = frozenset()
     facts: dict[str, Any] = field(default_factory=dict)
     started: tuple[Started, ...] = ()
+    actors: ActorTally = field(default_factory=dict)  # who took the counted steps (see stepper.note_actor)
 
     def add(self, event: Event) -> None:
         """Fold one more event. An event the definition cannot take (states it does not have, data that
@@ -126,8 +150,11 @@ class LogFold:
                                  f" {self.definition.id} にありません / names states its workflow does not have"
                                  f" ({', '.join(unknown)[:200]}): run `ijime-flow verify`")
             fold_event(self.facts, self.definition, event.type, event.trigger, event.from_states, event.data)
+            self.actors = note_actor(self.definition, self.actors, event.type, event.trigger, event.actor.id,
+                                     event.actor.roles)
             self.started = advance(self.definition, self.started, trigger=event.trigger, at=event.at, seq=event.seq,
-                                   before=self.leaves, after=after, facts=self.facts, case_id=event.case_id)
+                                   before=self.leaves, after=after, facts=self.facts, case_id=event.case_id,
+                                   actors=self.actors)
         except (KeyError, TypeError, ValueError, OverflowError, InvalidData) as exc:  # InvalidData: a tampered fact value
             why = str(exc)[:300] if isinstance(exc, InvalidData) else type(exc).__name__
             raise StoreError(f"case {event.case_id} seq {event.seq}: この記録は読めません / the event cannot be read"
@@ -152,4 +179,4 @@ def case_deadlines(defn: Definition, events: Sequence[Event], as_of: datetime) -
 def as_deadlines(started: Sequence[Started], as_of: datetime) -> list[Deadline]:
     """Started deadlines (from a :class:`LogFold`) and where they stand at ``as_of``."""
     return [Deadline(s.spec.id, s.state, s.spec.ja, s.spec.en, s.spec.source, tuple(s.spec.met_by), s.started_at,
-                     s.due, s.met_at, s.met_seq, as_of) for s in started]
+                     s.due, s.met_at, s.met_seq, as_of, s.spec.within) for s in started]

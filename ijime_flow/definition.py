@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from .canonical import canonical_json, sha256_hex
 from .errors import Problem
 from .events import DefinitionPin
+from .language.conditions import DistinctActors, walk
 from .language.models import DeadlineDef, StateDef, TransitionDef, WorkflowDef
 from .language.stored import StoredRead
 
@@ -300,3 +301,23 @@ class Definition:
     @cached_property
     def fact_labels(self) -> dict[str, str]:
         return {name: fact.ja for name, fact in self.spec.facts.items()}
+
+    @cached_property
+    def step_labels(self) -> dict[str, str]:
+        """Trigger -> the Japanese label of its first transition (for refusals that name a step)."""
+        return {trigger: found[0][1].ja for trigger, found in self.transitions_by_trigger.items()}
+
+    @cached_property
+    def role_labels(self) -> dict[str, str]:
+        return {name: role.ja for name, role in self.spec.roles.items()}
+
+    @cached_property
+    def counted_triggers(self) -> frozenset[str]:
+        """The triggers some ``distinct_actors`` condition counts (in a step's, a deadline's or a
+        criterion's ``when``): only their actors are tallied, so a definition without one pays nothing."""
+        escalation = self.spec.escalation
+        conditions = [t.when for t in self.spec.transitions] + [
+            d.when for node in self.nodes.values() for d in node.spec.deadlines] + [
+            c.when for c in (escalation.criteria if escalation else [])]
+        return frozenset(c.distinct_actors for when in conditions if when is not None for c in walk(when)
+                         if isinstance(c, DistinctActors))

@@ -328,7 +328,7 @@ class Engine:
                 escalated_to = str(event.data["case"])
         return Case(self, runtime, case_id, fold.leaves, fold.facts, events[-1].seq, events[-1].hash,
                     school=events[0].school, opened_at=events[0].at, started=fold.started, met=met,
-                    escalated_to=escalated_to)
+                    escalated_to=escalated_to, actors=fold.actors)
 
     def case_ids(self) -> list[str]:
         return self.store.case_ids()

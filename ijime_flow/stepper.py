@@ -9,7 +9,8 @@ Rules, in order, for ``fire(trigger)``:
 2. the actor must hold one of its roles (with included roles)      -> else ``PermissionDenied``;
 3. the data must carry the facts it ``records`` and the fields it ``requires`` -> else ``InvalidData``;
 4. its ``when`` condition must hold at the step's time, on the facts as they would be after the
-   step's own recorded facts                                        -> else ``GuardFailed``.
+   step's own recorded facts (and a ``distinct_actors`` count with the step's own actor)
+                                                                    -> else ``GuardFailed``.
 
 Where several declared transitions share a trigger and an active source, the first whose
 conditions hold is taken: one trigger moves one transition.
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import math
 import reprlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -28,7 +29,8 @@ from .canonical import MAX_INT, check_text
 from .clock import EARLIEST, LATEST, storable
 from .definition import Definition
 from .errors import ConditionFailure, GuardFailed, InvalidData, InvalidTransition, PermissionDenied
-from .language.conditions import EvalContext, GuardFn, evaluate, holds
+from .language.conditions import ActorTally, EvalContext, GuardFn, evaluate, holds
+from .language.counting import tallied
 from .language.models import FactDef, TransitionDef
 
 Facts = Mapping[str, Any]
@@ -42,9 +44,26 @@ class Chosen:
 
 
 def context(defn: Definition, facts: Facts, at: datetime, leaves: frozenset[str], case_id: str,
-            guards: Mapping[str, GuardFn] | None) -> EvalContext:
-    return EvalContext(facts=facts, at=at, tz=defn.tz, case_id=case_id, active_states=leaves,
-                       guards=guards, fact_labels=defn.fact_labels)
+            guards: Mapping[str, GuardFn] | None, actors: ActorTally | None = None) -> EvalContext:
+    """What a condition reads. ``actors``: who took the counted steps so far (:func:`note_actor`); only a
+    ``distinct_actors`` condition reads it, and it is passed as it is kept, so it costs nothing here."""
+    if not defn.counted_triggers:
+        return EvalContext(facts=facts, at=at, tz=defn.tz, case_id=case_id, active_states=leaves,
+                           guards=guards, fact_labels=defn.fact_labels)
+    return EvalContext(facts=facts, at=at, tz=defn.tz, case_id=case_id, active_states=leaves, guards=guards,
+                       fact_labels=defn.fact_labels, actors=actors, step_labels=defn.step_labels,
+                       role_labels=defn.role_labels)
+
+
+def note_actor(defn: Definition, actors: ActorTally, kind: str, trigger: str | None, actor_id: str,
+               roles: Iterable[str]) -> ActorTally:
+    """The tally of who took the counted steps, after one more event: a manual step (``transition`` or
+    ``action``) whose trigger a ``distinct_actors`` condition of the definition counts adds its actor's
+    pseudonymous id, with the roles held (and those they include). The same tally for anything else —
+    every event of a definition that counts nothing — so only such a definition pays for it."""
+    if trigger is None or trigger not in defn.counted_triggers or kind not in ("transition", "action"):
+        return actors
+    return tallied(actors, trigger, actor_id, defn.role_closure(frozenset(roles)))
 
 
 def allowed_triggers(defn: Definition, leaves: frozenset[str]) -> list[str]:
@@ -54,14 +73,19 @@ def allowed_triggers(defn: Definition, leaves: frozenset[str]) -> list[str]:
 
 def resolve(defn: Definition, leaves: frozenset[str], facts: Facts, trigger: str, roles: frozenset[str],
             actor_id: str, at: datetime, data: Mapping[str, Any], case_id: str,
-            guards: Mapping[str, GuardFn] | None) -> Chosen:
+            guards: Mapping[str, GuardFn] | None, actors: ActorTally | None = None) -> Chosen:
+    """The transition ``trigger`` takes (rules 1-4 of the module docstring). ``actors``: the tally before
+    the step (:func:`note_actor`); its conditions count the step's own actor too."""
     first_failures: list[ConditionFailure] | None = None
+    after_step: ActorTally | None = None
     for index, t in candidates(defn, leaves, trigger, roles, actor_id):
         recorded = step_data(defn, t, data)
         if t.when is None:
             return Chosen(index, t, recorded)
         merged = {**facts, **recorded} if recorded else facts
-        failures = evaluate(t.when, context(defn, merged, at, leaves, case_id, guards))
+        if after_step is None and defn.counted_triggers:
+            after_step = note_actor(defn, actors or {}, "transition", trigger, actor_id, roles)
+        failures = evaluate(t.when, context(defn, merged, at, leaves, case_id, guards, after_step))
         if not failures:
             return Chosen(index, t, recorded)
         first_failures = first_failures or failures
@@ -212,10 +236,11 @@ def apply_facts(facts: dict[str, Any], defn: Definition, recorded: Mapping[str, 
 
 
 def due_automatic(defn: Definition, leaves: frozenset[str], facts: Facts, at: datetime, case_id: str,
-                  guards: Mapping[str, GuardFn] | None) -> tuple[int, TransitionDef] | None:
+                  guards: Mapping[str, GuardFn] | None,
+                  actors: ActorTally | None = None) -> tuple[int, TransitionDef] | None:
     """The first automatic step whose ``from`` state is active and done, and whose condition holds."""
     for index, t in defn.automatic_ready(leaves):
-        if t.when is None or holds(t.when, context(defn, facts, at, leaves, case_id, guards)):
+        if t.when is None or holds(t.when, context(defn, facts, at, leaves, case_id, guards, actors)):
             return index, t
     return None
 

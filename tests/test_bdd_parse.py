@@ -55,11 +55,13 @@ def test_roles_by_id_or_japanese_label(text: str, role: str) -> None:
     assert role_id(text, RESPONSE) == role
 
 
-def test_ambiguous_or_unknown_roles_are_refused() -> None:
-    with pytest.raises(ValueError, match="ambiguous"):
-        role_id("委員会", RESPONSE)  # 教育委員会 and 校内いじめ問題対策委員会
+def test_fragments_and_unknown_roles_are_refused() -> None:
+    with pytest.raises(ValueError, match="unknown"):
+        role_id("委員会", RESPONSE)  # a fragment of 教育委員会 and of 校内いじめ問題対策委員会: no name
     with pytest.raises(ValueError, match="unknown"):
         role_id("用務員", RESPONSE)
+    with pytest.raises(ValueError, match="unknown"):
+        role_id("教頭（代理）", RESPONSE)
 
 
 def test_refusal_kinds_and_statuses() -> None:

@@ -44,7 +44,7 @@ def test_validate_a_missing_file_and_broken_yaml(tmp_path: Path) -> None:
     broken.write_text("id: x\nstates: [a, b\n", encoding="utf-8")
     run = cli("validate", str(tmp_path / "missing.yaml"), str(broken))
     assert run.returncode == 1
-    assert "missing.yaml:1:1: file not found" in run.stdout
+    assert "missing.yaml:1:1: ファイルがありません / file not found" in run.stdout
     assert re.search(r"broken\.yaml:\d+:\d+: YAML", run.stdout)
     assert "Traceback" not in run.stderr
 

@@ -18,7 +18,8 @@ LINT = Path(__file__).resolve().parent / "fixtures" / "lint"
 RESPONSE = ROOT / "workflows" / "response.yaml"
 
 REFERENCE_RULES = ["unknown-state", "unknown-role", "unknown-fact", "fact-type", "automatic-source"]
-LINT_RULES = ["unreachable", "dead-end", "region-without-final", "duplicate-trigger"]
+LINT_RULES = ["unreachable", "dead-end", "region-without-final", "duplicate-trigger", "unmeetable-deadline",
+              "step-from-final"]
 MARKER = re.compile(r"#\s*<-\s*(?P<rule>[a-z-]+)(?:\s+@(?P<token>\S+))?")
 
 
@@ -73,6 +74,8 @@ def test_fixing_the_marked_construct_makes_the_fixture_load(rule: str) -> None:
         "dead-end": ('stuck: {ja: 行き止まり, source: "1"}', 'stuck: {ja: 行き止まり, source: "1", final: true}'),
         "region-without-final": ("b_more: {ja: B 続き, source: \"1\"}", "b_more: {ja: B 続き, source: \"1\", final: true}"),
         "duplicate-trigger": ("  - trigger: advance  #", "  - trigger: skip  #"),
+        "unmeetable-deadline": ('ja: 報告した, source: "1", from: start', 'ja: 報告した, source: "1", from: middle'),
+        "step-from-final": ("from: done, to: start", "from: start, to: start"),
     }
     text = (LINT / f"{rule}.yaml").read_text(encoding="utf-8")
     old, new = fixes[rule]
@@ -135,7 +138,8 @@ def test_unknown_state_suggests_the_dotted_path() -> None:
     text = text.replace("to: working.first.a_done", "to: a_done")
     with pytest.raises(DefinitionError) as info:
         load_text(text)
-    assert "did you mean 'working.first.a_done'" in info.value.message
+    assert "did you mean: working.first.a_done" in info.value.message
+    assert "もしかして: working.first.a_done" in info.value.message
 
 
 def test_duplicate_trigger_with_distinguishing_conditions_is_allowed() -> None:

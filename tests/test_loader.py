@@ -202,7 +202,7 @@ def test_cyclic_alias_is_a_definition_error() -> None:
 def test_unknown_top_level_field_points_at_its_key() -> None:
     text = MINIMAL.replace("source: test\n", "source: test\nx: 1\n")
     [problem] = problems_of(text)
-    assert problem.message == "unknown field 'x'"
+    assert problem.message == "不明な項目「x」です / unknown field 'x'"
     assert (problem.line, problem.col) == (line_of(text, "x: 1"), 1)
     assert problem.path == "x"
 
@@ -210,7 +210,7 @@ def test_unknown_top_level_field_points_at_its_key() -> None:
 def test_unknown_nested_field_points_at_its_key() -> None:
     text = MINIMAL.replace("    ja: 終える\n", "    ja: 終える\n    x: 1\n")
     [problem] = problems_of(text)
-    assert problem.message == "unknown field 'x'"
+    assert problem.message == "不明な項目「x」です / unknown field 'x'"
     assert (problem.line, problem.col) == (line_of(text, "    x: 1"), col_of(text, "x: 1"))
     assert problem.path == "transitions[0].x"
 
@@ -219,7 +219,7 @@ def test_unknown_field_in_a_flow_mapping() -> None:
     text = MINIMAL.replace('done: {ja: 終了, source: "1", final: true}', 'done: {ja: 終了, source: "1", fnal: true}')
     problems = problems_of(text)
     [unknown] = [p for p in problems if "unknown field" in p.message]
-    assert unknown.message == "unknown field 'fnal'"
+    assert unknown.message == "不明な項目「fnal」です（もしかして: final） / unknown field 'fnal' (did you mean: final)"
     assert (unknown.line, unknown.col) == (line_of(text, "fnal"), col_of(text, "fnal"))
 
 
@@ -230,13 +230,14 @@ def test_missing_top_level_field_is_named(field: str) -> None:
     end = next((i for i in range(start + 1, len(lines)) if not lines[i].startswith(" ")), len(lines))
     text = "".join(lines[:start] + lines[end:])
     problems = problems_of(text)
-    assert any(p.message == f"missing required field '{field}'" and p.path == field for p in problems), problems
+    assert any(p.message == f"必須の項目「{field}」がありません / missing required field '{field}'" and p.path == field
+               for p in problems), problems
 
 
 def test_missing_nested_field_points_at_its_mapping() -> None:
     text = MINIMAL.replace('    source: "1"\n', "")
     [problem] = problems_of(text)
-    assert problem.message == "missing required field 'source'"
+    assert problem.message == "必須の項目「source」がありません / missing required field 'source'"
     assert problem.path == "transitions[0].source"
     assert problem.line == line_of(text, "- trigger: finish")
 
@@ -259,7 +260,7 @@ def test_invalid_state_name_points_at_the_key() -> None:
 def test_every_problem_of_a_file_is_reported() -> None:
     text = MINIMAL.replace("source: test\n", "source: test\nx: 1\n").replace("    ja: 終える\n", "    ja: 終える\n    y: 2\n")
     problems = problems_of(text)
-    assert [p.message for p in problems] == ["unknown field 'x'", "unknown field 'y'"]
+    assert [p.message for p in problems] == ["不明な項目「x」です / unknown field 'x'", "不明な項目「y」です / unknown field 'y'"]
 
 
 def test_unknown_time_zone() -> None:

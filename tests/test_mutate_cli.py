@@ -14,12 +14,13 @@ WORKFLOWS = ROOT / "workflows"
 
 
 def test_check_rules_only_passes_the_shipped_workflows_with_json(capsys: pytest.CaptureFixture[str]) -> None:
-    for wid in ("response", "serious_incident"):
-        assert main(["check", "--workflow", str(WORKFLOWS / f"{wid}.yaml"), "--no-scenarios", "--json"]) == 0
-        out = json.loads(capsys.readouterr().out)
-        [workflow] = out["workflows"]
-        assert out["ok"] and workflow["workflow"] == wid and workflow["configurations"] > 100
+    assert main(["check", "--workflow", str(WORKFLOWS), "--no-scenarios", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["ok"] and [w["workflow"] for w in out["workflows"]] == ["response", "serious_incident"]
+    for workflow in out["workflows"]:
+        assert workflow["configurations"] > 100 and Path(workflow["file"]).parent == WORKFLOWS
         assert all(rule["status"] == "pass" for rule in workflow["rules"])
+    assert not [x for x in out["contract_lacks"] if x["departure"]]
 
 
 def test_check_writes_counterexamples_that_name_the_bullet(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

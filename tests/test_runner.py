@@ -180,3 +180,60 @@ def test_an_absence_counterexample_names_its_days_so_it_fails_on_the_copy_and_pa
         outcomes[name] = run_check(workflow, [feature])
     assert outcomes["copy"].results and not outcomes["copy"].ok
     assert outcomes["shipped"].ok, outcomes["shipped"].output
+
+
+def _deadline_feature(opened: str, reported: str, workflow: Path) -> str:
+    return (HEADER + "  シナリオ: 時差\n"
+            f'    前提 ワークフロー "{workflow}" を読み込む\n'
+            f"    かつ {opened} に 教職員 が事案を開く\n"
+            "    かつ 次の操作を順に行う:\n"
+            "      | 日付 | 役割 | 操作 | データ |\n"
+            f"      | {opened} | 教職員 | stop_act | |\n"
+            f'    もし {reported} に 教職員 が "report_to_administrator" を行う\n'
+            "    ならば 受け付けられる\n"
+            f'    かつ {reported} 時点で期限 "report_to_administrator_same_day" は 期限内に実施 である\n')
+
+
+@pytest.mark.parametrize(("opened", "reported", "met"), [
+    ("2019-05-13 23:30+07:00", "2019-05-14 10:00", True),   # 01:30 on the 14th in Tokyo: the same day
+    ("2019-05-13 23:30", "2019-05-14 10:00", False),        # Tokyo time: the next day
+    ("2019-05-13 15:30 UTC", "2019-05-14 10:00", True),     # 00:30 on the 14th in Tokyo
+    ("2019-05-13 23:30 Asia/Jakarta", "2019-05-14 10:00", True),
+], ids=["offset", "tokyo", "utc-zone", "named-zone"])
+def test_a_date_with_its_own_offset_or_zone_is_read_as_written(tmp_path: Path, opened: str, reported: str,
+                                                               met: bool) -> None:
+    feature = tmp_path / "zone.feature"
+    feature.write_text(_deadline_feature(opened, reported, WORKFLOWS / "response.yaml"), encoding="utf-8")
+    [result] = run_check(WORKFLOWS / "response.yaml", [feature]).results
+    assert result.passed is met, result.message
+
+
+def test_dates_are_read_in_the_workflow_time_zone(tmp_path: Path) -> None:
+    """01:30 and 03:00 on the 14th in Jakarta are one school day there (read as Tokyo time they would straddle
+    Jakarta's midnight, and the report would be late)."""
+    for source in WORKFLOWS.glob("*.yaml"):
+        (tmp_path / source.name).write_text(source.read_text(encoding="utf-8").replace(
+            "timezone: Asia/Tokyo", "timezone: Asia/Jakarta"), encoding="utf-8")
+    feature = tmp_path / "jakarta.feature"
+    feature.write_text(_deadline_feature("2019-05-14 01:30", "2019-05-14 03:00", tmp_path / "response.yaml"),
+                       encoding="utf-8")
+    [result] = run_check(tmp_path / "response.yaml", [feature]).results
+    assert result.passed, result.message
+
+
+def test_a_workflow_path_in_a_feature_is_read_from_the_feature_file(tmp_path: Path) -> None:
+    nested = tmp_path / "features" / "deep"
+    nested.mkdir(parents=True)
+    (tmp_path / "school").mkdir()
+    for source in WORKFLOWS.glob("*.yaml"):
+        (tmp_path / "school" / source.name).write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    (nested / "case.feature").write_text(HEADER + "  シナリオ: 相対パス\n"
+                                         '    前提 ワークフロー "../../school/response.yaml" を読み込む\n'
+                                         "    かつ 2019年5月13日 に 教職員 が事案を開く\n"
+                                         '    ならば 状態は "discovered" である\n', encoding="utf-8")
+    (tmp_path / "test_it.py").write_text("from pytest_bdd import scenarios\nscenarios('features')\n", encoding="utf-8")
+    elsewhere = tmp_path / "features"  # pytest run from another folder than the feature's
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path / "test_it.py")],
+                          capture_output=True, text=True, check=False, cwd=elsewhere, timeout=300)
+    assert done.returncode == 0, done.stdout[-2000:]
+    assert "1 passed" in done.stdout

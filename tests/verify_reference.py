@@ -37,7 +37,7 @@ from ijime_flow.case import FUTURE_TOLERANCE
 from ijime_flow.errors import IjimeFlowError, UnknownCase
 from ijime_flow.escalation import Met
 from ijime_flow.events import Event, body_hash
-from ijime_flow.stepper import check_fact, due_automatic, fold_event, opening_data, resolve
+from ijime_flow.stepper import check_fact, due_automatic, fold_event, note_actor, opening_data, resolve
 
 if TYPE_CHECKING:
     from ijime_flow.engine import Engine
@@ -176,6 +176,7 @@ def check_replay(engine: Engine, case_id: str, events: Sequence[Event]) -> list[
     except IjimeFlowError as exc:
         return bad(1, "illegal", f"opened with data the workflow does not allow: {exc}")
     fold_event(facts, defn, first.type, first.trigger, first.from_states, first.data)
+    actors: Any = {}  # who took the steps distinct_actors conditions count
     due: tuple[int, Any] | None = None
     met_ids: set[str] = set()
     pending: list[Met] = []  # criteria met by the last step, whose escalated events must follow
@@ -222,7 +223,7 @@ def check_replay(engine: Engine, case_id: str, events: Sequence[Event]) -> list[
                     return bad(ev.seq, "link", link)
             elif ev.type in ("transition", "action"):
                 chosen = resolve(defn, leaves, facts, ev.trigger or "", defn.role_closure(ev.actor.roles),
-                                 ev.actor.id, ev.at, ev.data, case_id, engine.guards)
+                                 ev.actor.id, ev.at, ev.data, case_id, engine.guards, actors)
                 moves = chosen.transition.to is not None
                 if moves != (ev.type == "transition"):
                     return bad(ev.seq, "illegal", f"'{label}' is recorded as a {ev.type} but the"
@@ -239,6 +240,7 @@ def check_replay(engine: Engine, case_id: str, events: Sequence[Event]) -> list[
                     return bad(ev.seq, "illegal", f"automatic step '{label}' was not due here")
                 after = machine.move(leaves, due[0])
             fold_event(facts, defn, ev.type, ev.trigger, ev.from_states, ev.data)
+            actors = note_actor(defn, actors, ev.type, ev.trigger, ev.actor.id, ev.actor.roles)
         except IjimeFlowError as exc:
             return bad(ev.seq, "illegal", f"{label} by {who} — not allowed under {defn.id} {defn.version}:"
                                           f" {exc}")
@@ -248,7 +250,7 @@ def check_replay(engine: Engine, case_id: str, events: Sequence[Event]) -> list[
         if ev.type in ("transition", "action", "fact"):
             pending = runtime.criteria.met_by(before_facts, facts, ev.type, ev.data, ev.at, after, case_id, met_ids)
         leaves = after
-        due = (due_automatic(defn, leaves, facts, ev.at, case_id, engine.guards)
+        due = (due_automatic(defn, leaves, facts, ev.at, case_id, engine.guards, actors)
                if ev.type in ("transition", "automatic") else None)
     if due is not None:
         bad(events[-1].seq, "illegal", f"the automatic step '{due[1].trigger}' was due after the last event"

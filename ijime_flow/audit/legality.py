@@ -12,7 +12,7 @@ from ..actor import SYSTEM
 from ..clock import FUTURE_TOLERANCE
 from ..errors import IjimeFlowError, StoredDefinitionError
 from ..escalation import Met
-from ..stepper import check_fact, due_automatic, fold_event, resolve
+from ..stepper import check_fact, due_automatic, fold_event, note_actor, resolve
 
 if TYPE_CHECKING:
     from ..definition import Definition
@@ -120,6 +120,7 @@ def _case_steps(run: _Run, case_id: str, *, streaming: bool) -> _Steps:
             else:
                 facts = dict(opening_facts)
         facts_changed = True  # whether facts criteria read may have changed since criteria were last looked at
+        actors: Any = {}  # who took the steps distinct_actors conditions count (their steps take no quick lane)
         due: tuple[int, Any] | None = None
         met_ids: set[str] = set()
         pending: list[Met] = []  # criteria met by the last step, whose escalated events must follow
@@ -200,7 +201,7 @@ def _case_steps(run: _Run, case_id: str, *, streaming: bool) -> _Steps:
                                                       met_ids)
                             facts_changed = False
                         leaves = step[2]
-                        due = (due_automatic(defn, leaves, facts, fromisoformat(at), case_id, guards)
+                        due = (due_automatic(defn, leaves, facts, fromisoformat(at), case_id, guards, actors)
                                if kind == "transition" and step[5] else None)
                         continue
                 elif (to_text == from_text and (data_text, roles_text) in fact_ok
@@ -281,7 +282,7 @@ def _case_steps(run: _Run, case_id: str, *, streaming: bool) -> _Steps:
                         continue
                 elif kind == "transition" or kind == "action":
                     chosen = resolve(defn, leaves, facts, trigger or "", closure(actor_roles), actor_id, at, data, case_id,
-                                     guards)
+                                     guards, actors)
                     moves = chosen.transition.to is not None
                     if moves != (kind == "transition"):
                         replaying = bad(seq, "illegal", f"'{trigger or kind}' is recorded as a {kind} but the"
@@ -304,6 +305,7 @@ def _case_steps(run: _Run, case_id: str, *, streaming: bool) -> _Steps:
                         continue
                     after = machine.move(leaves, due[0])
                 fold_event(facts, defn, kind, trigger, from_states, data)
+                actors = note_actor(defn, actors, kind, trigger, actor_id, actor_roles)
             except IjimeFlowError as exc:
                 replaying = bad(seq, "illegal", _refusal(trigger or kind, actor_id, actor_roles, defn, exc))
                 continue
@@ -320,7 +322,7 @@ def _case_steps(run: _Run, case_id: str, *, streaming: bool) -> _Steps:
                 pending = criteria.met_by(before_facts, facts, kind, data, at, after, case_id, met_ids)
                 facts_changed = False
             leaves = after
-            due = (due_automatic(defn, leaves, facts, at, case_id, guards)
+            due = (due_automatic(defn, leaves, facts, at, case_id, guards, actors)
                    if kind == "transition" or kind == "automatic" else None)
         rows = batch = item = text = m = None  # nothing of the rows is kept while the case waits for more
         batch = yield

@@ -25,8 +25,9 @@ from ..deadlines import Deadline, as_deadlines
 from ..definition import Definition
 from ..errors import IjimeFlowError, InvalidData, PermissionDenied, StoreError
 from ..events import DefinitionPin, Event
+from ..language.conditions import ActorTally
 from ..machine import CompiledMachine
-from ..stepper import check_fact, due_automatic, fold_event, opening_data, resolve
+from ..stepper import check_fact, due_automatic, fold_event, note_actor, opening_data, resolve
 from .folding import FoldProblem, fold_checked, pinned_definition, read_events
 from .timeline import describe_event, states_label
 
@@ -225,6 +226,7 @@ def replay_against(engine: Engine, case_id: str, definition: Definition) -> Agai
     machine = runtime.machine if runtime is not None else CompiledMachine(defn)
     leaves = frozenset(defn.initial_leaves)
     facts: dict[str, Any] = {}
+    actors: ActorTally = {}  # who took the steps distinct_actors conditions count
     due: tuple[int, Any] | None = None
 
     def refused(ev: Event, kind: str, reason: str, allowed_roles: Sequence[str] = ()) -> AgainstResult:
@@ -263,7 +265,7 @@ def replay_against(engine: Engine, case_id: str, definition: Definition) -> Agai
         try:
             if ev.type in ("transition", "action"):
                 chosen = resolve(defn, leaves, facts, ev.trigger or "", defn.role_closure(ev.actor.roles), ev.actor.id,
-                                 ev.at, ev.data, case_id, engine.guards)
+                                 ev.at, ev.data, case_id, engine.guards, actors)
                 if chosen.transition.to is not None:
                     after = machine.move(leaves, chosen.index)
             elif ev.type == "fact":
@@ -279,12 +281,13 @@ def replay_against(engine: Engine, case_id: str, definition: Definition) -> Agai
                                                     f" under {defn.id} {defn.version}")
                 after = machine.move(leaves, due[0])
             fold_event(facts, defn, ev.type, ev.trigger, sorted(leaves), ev.data)
+            actors = note_actor(defn, actors, ev.type, ev.trigger, ev.actor.id, ev.actor.roles)
         except PermissionDenied as exc:
             return refused(ev, type(exc).__name__, str(exc), exc.allowed_roles)
         except IjimeFlowError as exc:
             return refused(ev, type(exc).__name__, str(exc))
         leaves = after
-        due = (due_automatic(defn, leaves, facts, ev.at, case_id, engine.guards)
+        due = (due_automatic(defn, leaves, facts, ev.at, case_id, engine.guards, actors)
                if ev.type in ("transition", "automatic") else None)
 
     then: list[str] = []
@@ -292,7 +295,7 @@ def replay_against(engine: Engine, case_id: str, definition: Definition) -> Agai
     while due is not None and len(then) < 32:  # what the engine would have done after the last step
         then.append(due[1].trigger)
         leaves = machine.move(leaves, due[0])
-        due = due_automatic(defn, leaves, facts, at, case_id, engine.guards)
+        due = due_automatic(defn, leaves, facts, at, case_id, engine.guards, actors)
     states = defn.sorted_states(leaves)
     return AgainstResult(case_id, pinned.pin, defn.pin, len(events), True, states, _labels(defn, states),
                          then_automatic=tuple(then))
@@ -326,7 +329,7 @@ def render_replay(point: ReplayPoint) -> str:
     out.append("  期限 / deadlines:" + ("" if point.deadlines else " （なし / none）"))
     for d in point.deadlines:
         met = f"、実施 {jst(d.met_at)} JST (seq {d.met_seq})" if d.met_at is not None else ""
-        out.append(f"    {d.id}: {d.status_ja} / {d.status} — {d.ja}（期限 {jst(d.due)} JST{met}）")
+        out.append(f"    {d.id}: {d.status_ja} / {d.status} — {d.ja}（{d.within_ja}、期限 {jst(d.due)} JST{met}）")
     if problem is not None:
         out.append(f"  ※ seq {problem.seq} 以降の記録は反映されていません（期限の判定も同じ） / events from seq"
                    f" {problem.seq} on are not taken into account (nor are they in the deadlines)")

@@ -155,7 +155,8 @@ def _deadlines(deadlines: Sequence[Deadline], defn: Definition, as_of: datetime)
             "|---|---|---|---|---|---|"]
     for d in deadlines:
         met = f"{jst(d.met_at)} (seq {d.met_seq})" if d.met_at is not None else "—"
-        cells = [f"`{d.id}` {_cell(d.ja)}", _cell(defn.state_label(d.state)), jst(d.started_at), jst(d.due), met,
+        cells = [f"`{d.id}` {_cell(d.ja)} — {d.within_ja}", _cell(defn.state_label(d.state)), jst(d.started_at),
+                 jst(d.due), met,
                  f"{d.status_ja} ({d.status})"]
         out.append("| " + " | ".join(cells) + " |")
     out.append("")

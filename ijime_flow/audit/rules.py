@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..errors import IjimeFlowError
-from ..language.conditions import FactIs, GuardRef, Since, walk
+from ..language.conditions import CountOf, DistinctActors, FactIs, GuardRef, Since, walk
 from ..stepper import Chosen, candidates, fold_event, opening_data
 
 if TYPE_CHECKING:
@@ -31,9 +31,10 @@ class _Rules:
       on the configuration, the trigger and the roles) in order, up to the first without a condition at
       the latest, passing each the step's data (``step_data`` depends on the transition and the data)
       and evaluating its condition on the facts with the data's over them: when none of those
-      conditions reads the time (``since``) or a guard, the choice depends on the key and those facts'
-      values alone. The move is the machine's; the facts a step clears and records are read off the
-      transition ``fold_event`` finds and the data.
+      conditions reads the time (``since``), a guard or who took a step (``distinct_actors``), the choice
+      depends on the key and those facts' values alone. A step ``distinct_actors`` counts is not remembered
+      either: the replay keeps the tally of who took it, on the general way. The move is the machine's;
+      the facts a step clears and records are read off the transition ``fold_event`` finds and the data.
     - ``facts``: for a fact, keyed by ``(canonical data, actor roles)``: :func:`check_fact` let it pass.
     - ``opening``: for the first event, keyed by its canonical data: why :func:`opening_data` refused it
       (``None``: it did not) and the facts ``fold_event`` makes of it.
@@ -60,7 +61,8 @@ class _Rules:
         criteria = escalation.criteria if escalation else []
         conditions = [c for criterion in criteria if criterion.when is not None for c in walk(criterion.when)]
         self.facts_only = not any(isinstance(c, Since) for c in conditions)
-        self.criteria_facts = frozenset(c.fact for c in conditions if isinstance(c, FactIs))
+        self.criteria_facts = frozenset([c.fact for c in conditions if isinstance(c, FactIs)]
+                                        + [c.count for c in conditions if isinstance(c, CountOf)])
         self.absence_facts = frozenset(rule.fact for criterion in criteria
                                        for rule in (criterion.absence, criterion.absence_run) if rule is not None)
 
@@ -120,6 +122,8 @@ class _Rules:
                  facts: dict[str, Any]) -> None:
         """Keep what a manual step did, under its key and the values of the facts its choice read, when
         nothing else went into the choice (see the class notes). ``facts``: as they were before it."""
+        if trigger in self.defn.counted_triggers:
+            return
         key = (self.run.state_text(leaves), trigger, roles_text, data_text)
         entry = self.steps.get(key)
         if entry is None:
@@ -128,10 +132,12 @@ class _Rules:
                 if t.when is None:
                     break
                 for c in walk(t.when):
-                    if isinstance(c, Since | GuardRef):
+                    if isinstance(c, Since | GuardRef | DistinctActors):
                         return
                     if isinstance(c, FactIs):
                         names.add(c.fact)
+                    elif isinstance(c, CountOf):
+                        names.add(c.count)
             if len(self.steps) >= 100_000:
                 return
             entry = self.steps[key] = (tuple(sorted(names)), {})

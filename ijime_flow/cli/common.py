@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 from typing import Any
 
 from ..engine import Engine
 from ..errors import IjimeFlowError
+from ..language.conditions import GuardFn
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_UNUSABLE, EXIT_BUG, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -68,3 +70,13 @@ def verdict(ok: bool, cases: int, events: int, problems: int) -> str:
     if ok:
         return f"検証OK / verified: {cases} case(s), {events} event(s), no problems"
     return f"検証NG / verification FAILED: {problems} problem(s) in {cases} case(s), {events} event(s)"
+
+
+def guards_of(args: argparse.Namespace) -> dict[str, GuardFn]:
+    """The Python guards ``--guards module:attr`` (repeatable) names; a wrong one is refused (exit 2)."""
+    from ..language.guards import load_guards
+
+    found: dict[str, GuardFn] = {}
+    for spec in getattr(args, "guards", None) or []:
+        found.update(load_guards(spec))
+    return found

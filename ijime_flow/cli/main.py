@@ -9,7 +9,9 @@ error inside ijime-flow (a bug: never a verdict); 130 — interrupted.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import os
 import sys
 import traceback
 from collections.abc import Sequence
@@ -43,6 +45,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except IjimeFlowError as exc:
         print(f"ijime-flow: {exc}", file=sys.stderr)
         return EXIT_UNUSABLE
+    except BrokenPipeError:  # the reader went away (``| head``): stop quietly with 141, as a SIGPIPE would
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except OSError as exc:  # a path the system cannot use (too long, a folder, no permission): unusable input
         where = f" {exc.filename}"[:120] if exc.filename else ""
         print(f"ijime-flow: ファイルを扱えません / cannot use the file{where}: {exc.strerror or exc}", file=sys.stderr)
@@ -71,6 +77,7 @@ def _parser() -> argparse.ArgumentParser:
 
     from .auditing import register_checkpoints, register_verify
     from .bundle import register as register_bundle
+    from .contract import register as register_contract
     from .replay import register as register_replay
     from .report import register as register_report
     from .workflows import register as register_workflows
@@ -81,6 +88,7 @@ def _parser() -> argparse.ArgumentParser:
     register_replay(sub)
     register_report(sub)
     register_checkpoints(sub)
+    register_contract(sub)
     return parser
 
 

@@ -18,9 +18,13 @@ from .common import (
     EXIT_UNUSABLE,
     Unusable,
     emit,
+    guards_of,
     open_existing,
     verdict,
 )
+
+GUARDS_HELP = ("ワークフローの guard: が使う Python の関数（module:attr、複数可） / the Python guards the workflow's"
+               " `guard:` conditions use (module:attr: a mapping name -> callable, or one callable; repeatable)")
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -28,16 +32,23 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("validate", help="check workflow files (exit 1 with one file:line:col line per problem)")
     p.add_argument("paths", nargs="+", metavar="PATH", help="workflow file(s) or folder(s) of *.yaml files")
     p.add_argument("--no-lint", action="store_true", help="check shape and references only, skip lint rules")
+    p.add_argument("--guards", action="append", metavar="MODULE:ATTR", help=GUARDS_HELP)
     p.set_defaults(run=_validate)
 
 
     p = sub.add_parser("check", help="check a workflow against the policy: its rules on every reachable configuration,"
                                      " and the policy features (exit 1 when a rule or a scenario fails)")
-    p.add_argument("--workflow", type=Path, required=True, metavar="FILE", help="the workflow file to check")
+    p.add_argument("--workflow", type=Path, required=True, action="append", metavar="FILE_OR_FOLDER",
+                   help="学校のワークフロー（ファイルまたはフォルダ、複数可） / the school's workflow files or folder"
+                        " (repeatable): every workflow of the school, checked together, and nothing else")
     p.add_argument("features", nargs="*", type=Path, metavar="FEATURES",
                    help="feature files or folders (default: the bundled policy features)")
     p.add_argument("--rules", type=Path, action="append", metavar="PATH",
                    help="規則ファイルまたはフォルダ / rule files or folders (default: the bundled rules for the workflow's id)")
+    p.add_argument("--contract-map", type=Path, metavar="FILE",
+                   help="学校の id と契約の id の対応表 / the school's ids for the contract's (default: contract-map.yaml"
+                        " beside each workflow file)")
+    p.add_argument("--guards", action="append", metavar="MODULE:ATTR", help=GUARDS_HELP)
     p.add_argument("--no-rules", action="store_true", help="run the scenarios only")
     p.add_argument("--no-scenarios", action="store_true", help="check the rules only (not the scenarios)")
     p.add_argument("--counterexamples", type=Path, metavar="DIR",
@@ -84,7 +95,7 @@ def _validate(args: argparse.Namespace) -> int:
     """Every file given is checked together (an escalation may name a workflow of another file)."""
     from ..language.loader import validate_paths
 
-    definitions, problems = validate_paths(args.paths, run_lint=not args.no_lint)
+    definitions, problems = validate_paths(args.paths, run_lint=not args.no_lint, guards=sorted(guards_of(args)))
     for defn in definitions:
         print(f"ok: {defn.file} ({defn.id} {defn.version}, sha256 {defn.sha256[:16]}…)")
     for problem in problems:

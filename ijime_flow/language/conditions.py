@@ -17,6 +17,8 @@ from .condition_models import (
     AllOf,
     AnyOf,
     Condition,
+    CountOf,
+    DistinctActors,
     FactIs,
     GuardRef,
     NotCond,
@@ -24,16 +26,20 @@ from .condition_models import (
     Since,
     _Cond,
 )
+from .counting import ActorTally, count_failures, count_holds, describe_count
 from .durations import DurationError, check_duration, parse_duration
 from .stored import add_duration
 
 __all__ = [
     "COMPARISONS",
     "CONDITION_TAGS",
+    "ActorTally",
     "AllOf",
     "AnyOf",
     "Check",
     "Condition",
+    "CountOf",
+    "DistinctActors",
     "DurationError",
     "EvalContext",
     "FactIs",
@@ -62,8 +68,10 @@ FactKind = Literal["bool", "int", "number", "string", "date", "datetime", "enum"
 
 @dataclass(slots=True)
 class EvalContext:
-    """What a condition may look at: the case's facts, the time of the step and the school's zone.
-    (Not frozen: several are built for every step, and a frozen dataclass is slow to build.)"""
+    """What a condition may look at: the case's facts, the time of the step and the school's zone, and
+    who took the counted steps (``actors``: see :mod:`.counting`; ``None`` counts no one). The labels
+    are for refusal messages. (Not frozen: several are built for every step, and a frozen dataclass is
+    slow to build.)"""
 
     facts: Mapping[str, Any]
     at: datetime
@@ -72,6 +80,9 @@ class EvalContext:
     active_states: frozenset[str] = frozenset()
     guards: Mapping[str, GuardFn] | None = None
     fact_labels: Mapping[str, str] | None = None
+    actors: ActorTally | None = None
+    step_labels: Mapping[str, str] | None = None
+    role_labels: Mapping[str, str] | None = None
 
     @property
     def local_date(self) -> date:
@@ -79,6 +90,12 @@ class EvalContext:
 
     def label(self, fact: str) -> str:
         return (self.fact_labels or {}).get(fact, fact)
+
+    def step_label(self, trigger: str) -> str:
+        return (self.step_labels or {}).get(trigger, trigger)
+
+    def role_label(self, role: str) -> str:
+        return (self.role_labels or {}).get(role, role)
 
 
 def holds(cond: Condition, ctx: EvalContext) -> bool:
@@ -95,6 +112,8 @@ def holds(cond: Condition, ctx: EvalContext) -> bool:
     if isinstance(cond, Since):
         earliest = _since_earliest(cond, ctx)
         return earliest is not None and ctx.local_date >= earliest
+    if isinstance(cond, CountOf | DistinctActors):
+        return count_holds(cond, ctx)
     guard = (ctx.guards or {}).get(cond.guard)
     return guard is not None and bool(guard(ctx))
 
@@ -143,6 +162,8 @@ def evaluate(cond: Condition, ctx: EvalContext) -> list[ConditionFailure]:
         return [] if _fact_holds(cond, ctx) else [ConditionFailure(*describe(cond, ctx.label))]
     if isinstance(cond, Since):
         return _since_failures(cond, ctx)
+    if isinstance(cond, CountOf | DistinctActors):
+        return count_failures(cond, ctx)
     if isinstance(cond, GuardRef):
         guard = (ctx.guards or {}).get(cond.guard)
         if guard is None:
@@ -266,6 +287,8 @@ def _describe(cond: Condition, label: Callable[[str], str]) -> tuple[str, str]:
     if isinstance(cond, Since):
         return (f"「{label(cond.since)}」から {cond.at_least} 以上経過していること",
                 f"at least {cond.at_least} since '{cond.since}'")
+    if isinstance(cond, CountOf | DistinctActors):
+        return describe_count(cond, label)
     return f"条件「{cond.guard}」を満たすこと", f"guard '{cond.guard}' holds"
 
 

@@ -15,6 +15,20 @@ refuses exactly what :func:`check_duration` refuses, with the same :class:`Durat
 so a definition that was validated can never fail later with an ``OverflowError`` or an ``isodate`` error.
 A definition read back from a store may hold durations earlier versions accepted and these rules refuse:
 :mod:`.stored` reads those (the runtime adds every duration through :func:`.stored.add_duration`).
+
+A deadline's ``within`` may also be one of two words (:func:`check_within`):
+
+- ``same_day`` (即日): by midnight at the end of the day it started, in the workflow's time zone;
+- ``immediately`` (直ちに): within :data:`IMMEDIATELY_GRACE` (one hour) of the moment it started. The
+  policy means "at once, before anything else"; a time is what the rest of the system can hold to: the
+  projection lists overdue cases by a due *time* (no case is loaded), a clock can say when it became
+  overdue, and a record is often made a little after the act (``at`` may be earlier than recording).
+  "Before any other step" was the other reading, and it was refused: parallel regions and automatic
+  steps move without anyone neglecting anything, and a case where nothing else happens would never be
+  overdue. The grace is fixed, not configurable: it is part of what a definition means, and a stored
+  definition must keep meaning what it meant when its cases were recorded (a grace of its own would have
+  to be a field of the definition, hashed with it). It is shorter than ``same_day`` for policy checks,
+  even late at night (23:30 + 1 hour is after midnight): 直ちに asks more than 即日.
 """
 
 from __future__ import annotations
@@ -40,6 +54,11 @@ DATE_DURATION_PATTERN = r"^P(?:[0-9]+W|(?:[0-9]+Y)?(?:[0-9]+M)?(?:[0-9]+D)?)$"  
 _SECONDS = (("weeks", 7 * 86_400), ("years", 0), ("months", 0), ("days", 86_400), ("hours", 3_600),
             ("minutes", 60), ("seconds", 1))
 _EXAMPLES = "P3M, P30D, P2W, PT2H"
+SAME_DAY = "same_day"
+IMMEDIATELY = "immediately"
+IMMEDIATELY_GRACE = timedelta(hours=1)
+"""How long ``within: immediately`` (直ちに) leaves: due this long after the deadline started."""
+WITHIN_PATTERN = f"^{SAME_DAY}$|^{IMMEDIATELY}$|{DURATION_PATTERN}"
 
 
 class DurationError(ValueError):
@@ -107,6 +126,40 @@ def check_duration(value: str) -> str:
     """``value`` if it is a duration the language accepts, else a :class:`DurationError` saying why."""
     parse_duration(value)
     return value
+
+
+def check_within(value: str) -> str:
+    """``value`` if it is a deadline's ``within`` the language accepts: ``same_day``, ``immediately`` or a
+    duration (:func:`check_duration`); else a :class:`DurationError` saying why."""
+    if value in (SAME_DAY, IMMEDIATELY):
+        return value
+    if isinstance(value, str) and value[:1].isalpha() and value[:1].upper() != "P":  # a word, not a duration
+        seen = shown(value)
+        raise DurationError(f"期限「{seen}」は書けません（same_day: 即日、immediately: 直ちに、または ISO 8601 の期間:"
+                            f" {_EXAMPLES}） / within '{seen}' is not a deadline: write same_day, immediately or an"
+                            f" ISO 8601 duration such as {_EXAMPLES}")
+    return check_duration(value)
+
+
+_UNITS = (("years", "年", "year"), ("months", "か月", "month"), ("weeks", "週間", "week"), ("days", "日", "day"),
+          ("hours", "時間", "hour"), ("minutes", "分", "minute"), ("seconds", "秒", "second"))
+
+
+def within_words(within: str) -> tuple[str, str]:
+    """A deadline's ``within`` as people read it, (Japanese, English): 直ちに, 即日, 3日以内 ..."""
+    if within == IMMEDIATELY:
+        return "直ちに（1時間以内）", "immediately (within 1 hour)"
+    if within == SAME_DAY:
+        return "即日（当日中）", "the same day (by midnight)"
+    try:
+        parts = _parts(within)
+    except DurationError:  # a stored definition's duration that the strict rules refuse: as written
+        return f"{within} 以内", f"within {within}"
+    given = [(n, ja, en) for (name, ja, en) in _UNITS if (n := parts[name])]
+    if not given:
+        return f"{within} 以内", f"within {within}"
+    return ("".join(f"{n}{ja}" for n, ja, _ in given) + "以内",
+            "within " + " ".join(f"{n} {en}{'s' if n != 1 else ''}" for n, _, en in given))
 
 
 def check_date_duration(value: str) -> str:

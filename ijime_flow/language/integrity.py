@@ -11,7 +11,12 @@ Run with the other reference checks (:func:`ijime_flow.language.lint.check_refer
   data may carry a fact only if the step records it (anything else is recorded with ``record_fact``),
   so such a step was offered to people and could never be taken;
 - ``automatic-data`` — an automatic step with ``records`` or ``requires``: the engine takes it
-  without any data, so what it records would never be recorded and what it requires never checked.
+  without any data, so what it records would never be recorded and what it requires never checked;
+- the counting conditions (:func:`counting_problems`): ``count`` naming no fact (``unknown-fact``) or a
+  fact that holds one value (``fact-type``: use ``is_set``); ``distinct_actors`` naming no step
+  (``unknown-trigger``) or a ``role`` no one has (``unknown-role``); and ``count-never`` — a
+  ``distinct_actors`` that can never count anyone: of a step only the engine takes (automatic), or in an
+  escalation criterion (criteria read the facts alone).
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from .models import FactDef, RoleDef, TransitionDef
+from .conditions import AllOf, AnyOf, Condition, CountOf, DistinctActors, NotCond
+from .models import FactDef, RoleDef, StateDef, TransitionDef, WorkflowDef
 
 Path = tuple[Any, ...]
 
@@ -134,3 +140,65 @@ def step_data_problems(i: int, t: TransitionDef,
                    f"（requires のままではこの操作は行えません） / '{name}' is a fact: a step's data may carry it only if"
                    f" the step records it; list it in 'records' of '{t.trigger}' (as it is, the step can never be taken)",
                    False)
+
+
+def counting_problems(spec: WorkflowDef) -> Iterator[tuple[str, Path, str]]:
+    """(rule, path, message) for each counting condition (``count``, ``distinct_actors``) of the workflow,
+    in a step's, a deadline's or a criterion's ``when``, that names what is not there or can never count."""
+    manual = {t.trigger for t in spec.transitions if not t.automatic}
+    automatic = {t.trigger for t in spec.transitions if t.automatic} - manual
+    for i, t in enumerate(spec.transitions):
+        if t.when is not None:
+            yield from _counting(t.when, ("transitions", i, "when"), spec, manual, automatic, criterion=False)
+    for path, deadline_when in _deadline_conditions(spec.states, ("states",)):
+        yield from _counting(deadline_when, path, spec, manual, automatic, criterion=False)
+    for k, criterion in enumerate(spec.escalation.criteria if spec.escalation else []):
+        if criterion.when is not None:
+            yield from _counting(criterion.when, ("escalation", "criteria", k, "when"), spec, manual, automatic,
+                                 criterion=True)
+
+
+def _deadline_conditions(states: Mapping[str, StateDef], doc: Path) -> Iterator[tuple[Path, Condition]]:
+    for name, state in states.items():
+        for k, deadline in enumerate(state.deadlines):
+            if deadline.when is not None:
+                yield (*doc, name, "deadlines", k, "when"), deadline.when
+        for key, inner in (("states", state.states), ("parallel", state.parallel)):
+            if inner:
+                yield from _deadline_conditions(inner, (*doc, name, key))
+
+
+def _counting(cond: Condition, path: Path, spec: WorkflowDef, manual: set[str], automatic: set[str], *,
+              criterion: bool) -> Iterator[tuple[str, Path, str]]:
+    if isinstance(cond, AllOf | AnyOf):
+        key = "all" if isinstance(cond, AllOf) else "any"
+        for i, part in enumerate(cond.all if isinstance(cond, AllOf) else cond.any):
+            yield from _counting(part, (*path, key, i), spec, manual, automatic, criterion=criterion)
+    elif isinstance(cond, NotCond):
+        yield from _counting(cond.not_, (*path, "not"), spec, manual, automatic, criterion=criterion)
+    elif isinstance(cond, CountOf):
+        fact, name = spec.facts.get(cond.count), cond.count
+        if fact is None:
+            declared = ", ".join(spec.facts) or "none"
+            yield ("unknown-fact", (*path, "count"),
+                   f"count の事実「{name}」は宣言されていません / unknown fact '{name}' (declared: {declared})")
+        elif not fact.many:
+            yield ("fact-type", (*path, "count"),
+                   f"count は many: true の事実を数えます。「{name}」は値を一つだけ持ちます（記録の有無は is_set）"
+                   f" / 'count' counts the values of a fact with many: true; '{name}' holds one value (use is_set)")
+    elif isinstance(cond, DistinctActors):
+        trigger = cond.distinct_actors
+        if trigger in automatic:
+            yield ("count-never", (*path, "distinct_actors"),
+                   f"「{trigger}」はシステムが自動で行う操作なので、行った人を数えられません"
+                   f" / '{trigger}' is an automatic step: the engine takes it, so no one is ever counted")
+        elif trigger not in manual:
+            yield ("unknown-trigger", (*path, "distinct_actors"),
+                   f"操作「{trigger}」はありません / unknown trigger '{trigger}'")
+        if cond.role is not None and cond.role not in spec.roles:
+            yield ("unknown-role", (*path, "role"),
+                   f"役割「{cond.role}」は宣言されていません / unknown role '{cond.role}' (declared: {', '.join(spec.roles)})")
+        if criterion:
+            yield ("count-never", (*path, "distinct_actors"),
+                   "重大事態の要件は事実だけを見るため、distinct_actors は使えません / escalation criteria read the"
+                   " facts alone: 'distinct_actors' would never count anyone there")

@@ -15,78 +15,92 @@ file — the very file :meth:`ijime_flow.Engine.load` brings along — and other
 author redeploying one revised workflow (its target already loaded in the engine, from elsewhere)
 expects it to load, and the engine still refuses to open a case while the target is not loaded.
 :func:`load_text` has no folder, so it cannot check the target.
+
+``guards``: the names of the Python guards that will be registered (``Engine.register_guard``, or the
+command's ``--guards module:attr``, see :func:`.guards.load_guards`). With a collection, the lint rule
+``unregistered-guard`` reports every ``guard: NAME`` not in it, at its line. The library's loaders default
+to ``None``, not checked: a guard may be registered after loading, and the engine refuses to open a case
+while one is missing. :func:`validate_paths` (what ``ijime-flow validate`` runs) defaults to none
+registered, so a policy author hears which guards a workflow needs, and how to provide them.
 """
 
 from __future__ import annotations
 
 import zoneinfo
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
-from typing import Any
 
 from pydantic import ValidationError
 
 from ..definition import Definition
 from ..errors import DefinitionError, Problem
-from .conditions import CONDITION_TAGS
 from .lint import Finding, check_references, lint
 from .models import WorkflowDef
+from .shape_messages import validation_problems
+from .suggest import both, hint
 from .workflow_set import duplicate_ids, escalation_findings
-from .yaml_source import Located, format_path, parse
+from .yaml_source import Located, parse
 
 WORKFLOW_SUFFIXES = (".yaml", ".yml")
 Loaded = tuple[Definition, Located]
 
 
-def load_text(text: str, file: str = "<text>", *, run_lint: bool = True) -> Definition:
+Guards = Collection[str] | None
+
+
+def load_text(text: str, file: str = "<text>", *, run_lint: bool = True, guards: Guards = None) -> Definition:
     """Load one workflow from YAML text. ``file`` is only used in error messages."""
-    return _load_text(text, file, run_lint=run_lint)[0]
+    return _load_text(text, file, run_lint=run_lint, guards=guards)[0]
 
 
-def _load_text(text: str, file: str, *, run_lint: bool) -> Loaded:
-    located = parse(text, file)
+def _load_text(text: str, file: str, *, run_lint: bool, guards: Guards = None) -> Loaded:
+    located = parse(text, file, WorkflowDef)
     if not isinstance(located.data, dict):
-        raise DefinitionError([located.problem(
-            (), "a workflow file must be a mapping with id, version, title, roles, states and transitions")])
+        raise DefinitionError([located.problem((), "ワークフローのファイルは id、version、title、roles、states、transitions"
+                                                   "などのキーと値の組（マッピング）です / a workflow file must be a mapping"
+                                                   " with id, version, title, roles, states and transitions")])
     try:
         spec = WorkflowDef.model_validate(located.data)
     except ValidationError as exc:
         raise DefinitionError(_validation_problems(exc, located)) from None
     except RecursionError:
-        raise DefinitionError([located.problem((), "the document is nested too deeply")]) from None
-    defn, findings = checked_definition(spec, file, run_lint=run_lint)
+        raise DefinitionError([located.problem((), "入れ子が深すぎます / the document is nested too deeply")]) from None
+    defn, findings = checked_definition(spec, file, run_lint=run_lint, guards=guards)
     if findings:
         raise DefinitionError(_located(findings, located))
     return defn, located
 
 
-def checked_definition(spec: WorkflowDef, file: str, *, run_lint: bool = True) -> tuple[Definition, list[Finding]]:
+def checked_definition(spec: WorkflowDef, file: str, *, run_lint: bool = True,
+                       guards: Guards = None) -> tuple[Definition, list[Finding]]:
     """A validated model as a definition, with what the checks after the model find (references, the
     time zone, lint): the loader's own steps after reading, for a document that is already a tree (a
     mutated copy, say). An empty list: it loads."""
     defn = Definition(spec, file=file)
     findings = check_references(defn) + _timezone(spec)
     if run_lint and not findings:
-        findings += lint(defn)
+        findings += lint(defn, guards=guards)
     return defn, findings
 
 
-def _load_file(path: Path, *, run_lint: bool) -> Loaded:
+def _load_file(path: Path, *, run_lint: bool, guards: Guards = None) -> Loaded:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise DefinitionError([Problem(str(path), 1, 1, "", "file not found")]) from None
+        raise DefinitionError([Problem(str(path), 1, 1, "", "ファイルがありません / file not found")]) from None
     except UnicodeDecodeError as exc:
-        raise DefinitionError([Problem(str(path), 1, 1, "", f"not UTF-8 text ({exc.reason})")]) from None
+        raise DefinitionError([Problem(str(path), 1, 1, "", f"UTF-8 のテキストではありません（UTF-8 で保存してください） /"
+                                                            f" not UTF-8 text ({exc.reason})")]) from None
     except OSError as exc:
-        raise DefinitionError([Problem(str(path), 1, 1, "", f"cannot read the file: {exc.strerror}")]) from None
-    return _load_text(text, str(path), run_lint=run_lint)
+        raise DefinitionError([Problem(str(path), 1, 1, "", f"ファイルを読めません（{exc.strerror}） / cannot read the"
+                                                            f" file: {exc.strerror}")]) from None
+    return _load_text(text, str(path), run_lint=run_lint, guards=guards)
 
 
-def load_file(path: str | Path, *, run_lint: bool = True) -> Definition:
+def load_file(path: str | Path, *, run_lint: bool = True, guards: Guards = None) -> Definition:
     """Load one workflow file, alone (its escalation target checked against ``<to>.yaml`` beside it)."""
     path = Path(path)
-    loaded = _load_file(path, run_lint=run_lint)
+    loaded = _load_file(path, run_lint=run_lint, guards=guards)
     problems = _escalation_problems([(loaded, path)], known={})
     if problems:
         raise DefinitionError(problems)
@@ -94,27 +108,30 @@ def load_file(path: str | Path, *, run_lint: bool = True) -> Definition:
 
 
 def workflow_files(path: str | Path) -> list[Path]:
-    """A file as is, or the ``*.yaml`` / ``*.yml`` files of a folder (not recursive), sorted."""
+    """A file as is, or the ``*.yaml`` / ``*.yml`` files of a folder (not recursive), sorted — except a school's
+    map of its ids to the contract's (``contract-map.yaml``), which lives beside its workflows."""
     path = Path(path)
     if path.is_dir():
-        return sorted(p for p in path.iterdir() if p.suffix in WORKFLOW_SUFFIXES and p.is_file())
+        return sorted(p for p in path.iterdir() if p.suffix in WORKFLOW_SUFFIXES and p.is_file()
+                      and p.stem != "contract-map")
     return [path]
 
 
-def load_path(path: str | Path, *, run_lint: bool = True,
-              known: Mapping[str, Definition] | None = None) -> list[Definition]:
+def load_path(path: str | Path, *, run_lint: bool = True, known: Mapping[str, Definition] | None = None,
+              guards: Guards = None) -> list[Definition]:
     """Load a file or every workflow file of a folder. Problems of all files are reported together.
     ``known``: workflows loaded before (an engine's), which escalation targets may also name."""
-    definitions, problems = validate_paths([path], run_lint=run_lint, known=known)
+    definitions, problems = validate_paths([path], run_lint=run_lint, known=known, guards=guards)
     if problems:
         raise DefinitionError(problems)
     return definitions
 
 
-def validate_paths(paths: Iterable[str | Path], *, run_lint: bool = True,
-                   known: Mapping[str, Definition] | None = None) -> tuple[list[Definition], list[Problem]]:
+def validate_paths(paths: Iterable[str | Path], *, run_lint: bool = True, known: Mapping[str, Definition] | None = None,
+                   guards: Guards = ()) -> tuple[list[Definition], list[Problem]]:
     """Load files and folders *together*: (the definitions without problems, every problem found).
-    Escalation targets are checked across all of them (see the module docstring)."""
+    Escalation targets are checked across all of them; ``guards`` are the guards that will be registered
+    (none by default: every guard a workflow uses is reported; see the module docstring)."""
     loaded: list[tuple[Loaded, Path]] = []
     problems: list[Problem] = []
     failed: set[str] = set()  # stems of files that did not load: a target there is not reported again
@@ -122,11 +139,12 @@ def validate_paths(paths: Iterable[str | Path], *, run_lint: bool = True,
     for path in paths:
         files = workflow_files(path)
         if not files:
-            problems.append(Problem(str(path), 1, 1, "", "no workflow files (*.yaml, *.yml) in this folder"))
+            problems.append(Problem(str(path), 1, 1, "", "このフォルダーにワークフローのファイル（*.yaml、*.yml）がありません"
+                                                         " / no workflow files (*.yaml, *.yml) in this folder"))
         start = len(loaded)
         for file in files:
             try:
-                loaded.append((_load_file(file, run_lint=run_lint), file))
+                loaded.append((_load_file(file, run_lint=run_lint, guards=guards), file))
             except DefinitionError as exc:
                 problems.extend(exc.problems)
                 failed.add(file.stem)
@@ -173,7 +191,10 @@ def _timezone(spec: WorkflowDef) -> list[Finding]:
     try:
         zoneinfo.ZoneInfo(spec.timezone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return [Finding("timezone", ("timezone",), f"unknown time zone '{spec.timezone}' (e.g. Asia/Tokyo)")]
+        zone = spec.timezone
+        return [Finding("timezone", ("timezone",), both(f"タイムゾーン「{zone}」はありません（例: Asia/Tokyo）",
+                                                        f"unknown time zone '{zone}' (e.g. Asia/Tokyo)",
+                                                        hint(zone, sorted(zoneinfo.available_timezones()))))]
     return []
 
 
@@ -183,28 +204,6 @@ def _located(findings: list[Finding], located: Located) -> list[Problem]:
 
 
 def _validation_problems(exc: ValidationError, located: Located) -> list[Problem]:
-    problems: list[Problem] = []
-    for err in exc.errors(include_url=False):
-        loc = [part for part in err["loc"] if part not in CONDITION_TAGS and part != "[key]"]
-        kind, msg = err["type"], err["msg"]
-        at_key = False
-        if kind == "extra_forbidden":
-            msg, at_key = f"unknown field '{loc[-1]}'", True
-        elif kind == "missing":
-            msg = f"missing required field '{loc[-1]}'"
-            located_problem = located.problem(loc[:-1], msg, at_key=True)
-            problems.append(Problem(located_problem.file, located_problem.line, located_problem.col,
-                                    format_path(loc), msg))
-            continue
-        elif "[key]" in err["loc"]:
-            msg, at_key = f"'{loc[-1]}' is not a valid name: {msg.lower()} (lower-case ASCII snake_case)", True
-        else:
-            msg = msg.removeprefix("Value error, ")
-            msg = f"{msg} (got {_short(err.get('input'))})" if kind.endswith("_type") else msg
-        problems.append(located.problem(loc, msg, at_key=at_key))
-    return sorted(problems, key=lambda p: (p.line, p.col))
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
+    """pydantic's errors in plain words (:mod:`.shape_messages`); the rule files of :mod:`ijime_flow.policy`
+    use it too, for their own models."""
+    return validation_problems(exc, located, WorkflowDef if exc.title == WorkflowDef.__name__ else None)

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
@@ -22,8 +23,9 @@ from pydantic import (
     model_validator,
 )
 
-from .conditions import Condition, check_duration
-from .durations import DURATION_PATTERN
+from .conditions import Condition
+from .dates import check_date
+from .durations import IMMEDIATELY, SAME_DAY, WITHIN_PATTERN, check_within
 from .stored import reading
 
 Ident = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
@@ -80,7 +82,9 @@ class DeadlineDef(_Model):
     """An obligation that starts when its state is entered and is met by one of ``met_by``.
 
     ``within`` is ``same_day`` (by midnight of the day the state was entered, in the workflow's
-    time zone: 即日) or an ISO 8601 duration from the moment it was entered (``P1D``, ``PT2H``).
+    time zone: 即日), ``immediately`` (直ちに: within an hour of the moment it was entered, see
+    :data:`~.durations.IMMEDIATELY_GRACE`) or an ISO 8601 duration from the moment it was entered
+    (``P1D``, ``PT2H``).
     A deadline, once started, runs until it is met, even if the case leaves the state."""
 
     id: Ident
@@ -88,19 +92,20 @@ class DeadlineDef(_Model):
     en: str | None = None
     source: str = Field(min_length=1, description="policy section, e.g. 4(3)")
     met_by: list[Ident] = Field(min_length=1, description="triggers that meet it")
-    within: str = Field(description="same_day, or an ISO 8601 duration such as P1D (whole numbers, at most P100Y)",
-                        json_schema_extra={"pattern": f"^same_day$|{DURATION_PATTERN}"})
+    within: str = Field(description="same_day (即日), immediately (直ちに: within 1 hour), or an ISO 8601 duration"
+                                    " such as P1D (whole numbers, at most P100Y)",
+                        json_schema_extra={"pattern": WITHIN_PATTERN})
     when: Condition | None = Field(default=None, description="starts only if this holds when the state is entered")
 
     @field_validator("within")
     @classmethod
     def _within(cls, value: str, info: ValidationInfo) -> str:
-        if value == "same_day":
+        if value in (SAME_DAY, IMMEDIATELY):
             return value
         stored = reading(info)  # a definition read back from a store: as earlier versions read it
         if stored is not None:
             return stored.duration(value, f"deadline '{info.data.get('id', '?')}' within")
-        return check_duration(value)
+        return check_within(value)
 
 
 class StateDef(_Model):
@@ -224,7 +229,8 @@ class CalendarDef(_Model):
     """The school calendar: which days are not school days."""
 
     weekends: list[Weekday] = Field(default_factory=lambda: list[Weekday](["saturday", "sunday"]))
-    closures: list[date] = Field(default_factory=list, description="listed closure days: holidays, school closures")
+    closures: list[Annotated[date, BeforeValidator(check_date)]] = Field(
+        default_factory=list, description="listed closure days: holidays, school closures")
 
 
 class WorkflowDef(_Model):

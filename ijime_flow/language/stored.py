@@ -53,7 +53,15 @@ from pydantic import ValidationError, ValidationInfo
 
 from ..canonical import sha256_hex
 from ..errors import Problem, StoredDefinitionError
-from .durations import DurationError, check_date_duration, check_duration, parse_duration, shown
+from .durations import (
+    IMMEDIATELY,
+    IMMEDIATELY_GRACE,
+    DurationError,
+    check_date_duration,
+    check_duration,
+    parse_duration,
+    shown,
+)
 
 EARLIEST_DUE = datetime(1, 1, 2, tzinfo=UTC)
 """The earliest due time a stored definition's deadline is given (a day inside Python's dates, so any zone shows it)."""
@@ -155,7 +163,11 @@ def add_duration(start: _D, text: str) -> _D:
     """``start`` plus the duration ``text``: a datetime for a deadline, a date for ``since``. A stored
     duration (:class:`StoredDuration`) is read leniently and clamped as the module docstring says; any
     other is read strictly (:func:`~.durations.parse_duration`). Never an ``OverflowError`` or an
-    ``isodate`` ``ValueError``: only :class:`StoredDefinitionError` for fractional months or years."""
+    ``isodate`` ``ValueError``: only :class:`StoredDefinitionError` for fractional months or years.
+    A deadline's ``immediately`` (直ちに) is :data:`~.durations.IMMEDIATELY_GRACE` (``same_day`` depends on
+    the zone: :func:`ijime_flow.deadlines.due_time` reads it)."""
+    if text == IMMEDIATELY:
+        return start + IMMEDIATELY_GRACE  # a step's time is at most 2999: no overflow
     duration = _lenient(text) if isinstance(text, StoredDuration) else parse_duration(text)
     if isinstance(duration, isodate.Duration) and not (float(duration.years).is_integer()
                                                        and float(duration.months).is_integer()):

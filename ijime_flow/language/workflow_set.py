@@ -21,7 +21,8 @@ from collections.abc import Iterator, Mapping, Sequence
 
 from ..definition import Definition
 from ..errors import Problem
-from .lint import Finding
+from .findings import Finding
+from .suggest import both, hint
 
 RULE = "escalation-target"
 DUPLICATE_RULE = "duplicate-id"
@@ -61,9 +62,9 @@ def escalation_findings(defn: Definition, pool: Mapping[str, Definition]) -> Ite
     target = pool.get(to)
     if target is None:
         ids = ", ".join(sorted(pool)) or "-"
-        yield Finding(RULE, ("escalation", "to"),
-                      f"エスカレーション先のワークフロー「{to}」がありません（一緒に読み込んだワークフロー: {ids}）"
-                      f" / escalation target workflow '{to}' is not among the workflows loaded with it ({ids})")
+        yield Finding(RULE, ("escalation", "to"), both(
+            f"エスカレーション先のワークフロー「{to}」がありません（一緒に読み込んだワークフロー: {ids}）",
+            f"escalation target workflow '{to}' is not among the workflows loaded with it ({ids})", hint(to, sorted(pool))))
         return
     fact = target.spec.facts.get("criterion")
     if fact is None or "criterion" not in target.spec.records_on_open or fact.type not in ("enum", "string"):

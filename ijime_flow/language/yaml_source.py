@@ -16,10 +16,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import yaml
+from pydantic import BaseModel, ValidationError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ..errors import Problem
+from .dates import date_refusal
 from .yaml_messages import disallowed_character, plain_message, reader_error_position
+from .yaml_repair import locate
 
 _BASE = yaml.CSafeLoader
 
@@ -46,6 +49,14 @@ class _StrictLoader(_BASE):
         return super().construct_mapping(node, deep=deep)
 
 
+def _construct_timestamp(loader: _StrictLoader, node: ScalarNode) -> Any:
+    """A plain ``2019-02-30`` looks like a date to YAML and is none: a located error, not a ValueError."""
+    try:
+        return _BASE.construct_yaml_timestamp(loader, node)
+    except (ValueError, OverflowError):
+        raise yaml.constructor.ConstructorError(None, None, date_refusal(str(node.value)), node.start_mark) from None
+
+
 def _construct_int(loader: _StrictLoader, node: ScalarNode) -> int:
     text = str(loader.construct_scalar(node))
     return int(text, 16) if text.lower().startswith("0x") else int(text, 10)
@@ -70,6 +81,7 @@ def _yaml12_resolvers() -> None:
         "tag:yaml.org,2002:int", re.compile(r"^(?:[-+]?[0-9]+|0x[0-9a-fA-F]+)$"), list("-+0123456789")
     )
     _StrictLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+    _StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
     _StrictLoader.add_implicit_resolver(
         "tag:yaml.org,2002:float",
         re.compile(r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"),
@@ -172,8 +184,37 @@ def _expanded_size(root: Node) -> int:
     return sizes[id(root)]
 
 
-def parse(text: str, file: str) -> Located:
-    """Parse one YAML document. Raises :class:`~ijime_flow.errors.DefinitionError` on any YAML error."""
+def _problems_against(model: type[BaseModel]) -> Any:
+    def judge(text: str) -> int:
+        """How many problems ``text`` has as a ``model`` (a text that does not read: very many)."""
+        loader = _StrictLoader(text)
+        try:
+            model.model_validate(loader.get_single_data())
+        except ValidationError as exc:
+            return exc.error_count()
+        except (yaml.YAMLError, ValueError, RecursionError):
+            return 1_000_000
+        finally:
+            loader.dispose()
+        return 0
+    return judge
+
+
+def _syntax_problem(file: str, text: str, exc: yaml.MarkedYAMLError, model: type[BaseModel] | None) -> Problem:
+    """A YAML error at the line of the mistake (:mod:`.yaml_repair`), else where PyYAML stopped."""
+    if isinstance(exc, yaml.scanner.ScannerError | yaml.parser.ParserError):
+        repair = locate(text, exc, None if model is None else _problems_against(model))
+        if repair is not None:
+            return Problem(file, repair.line, repair.col, "", f"YAML: {repair.ja} / {repair.en}")
+    mark = exc.problem_mark or exc.context_mark
+    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    return Problem(file, line, col, "", plain_message(exc, text))
+
+
+def parse(text: str, file: str, model: type[BaseModel] | None = None) -> Located:
+    """Parse one YAML document. Raises :class:`~ijime_flow.errors.DefinitionError` on any YAML error, at
+    the line of the mistake as far as it can be told; ``model``: what the document will be read as, which
+    tells a mistake's likelier repair when there are several (a line one space off between two levels)."""
     from ..errors import DefinitionError
 
     bad = disallowed_character(text)
@@ -188,9 +229,7 @@ def parse(text: str, file: str) -> Located:
                                                            f" (*name) are expanded (more than {MAX_NODES} nodes)")])
         data = loader.construct_document(root) if root is not None else None
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        raise DefinitionError([Problem(file, line, col, "", plain_message(exc, text))]) from None
+        raise DefinitionError([_syntax_problem(file, text, exc, model)]) from None
     except yaml.reader.ReaderError as exc:
         line, col = reader_error_position(text, exc)
         raise DefinitionError([Problem(file, line, col, "", f"YAML: 使えない文字 U+{exc.character:04X} があります"

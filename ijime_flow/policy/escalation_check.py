@@ -31,6 +31,8 @@ def check_escalates(rule: Rule, defn: Definition, explorer: Explorer,
         return ("事案を開けません / a case of this workflow cannot be opened", None)
     action = opening[0]
     with Engine(clock=FixedClock(START + timedelta(days=800)), school="rule-check") as engine:
+        for name, guard in explorer.guards.items():
+            engine.register_guard(name, guard)
         for other in others.values():
             engine.add_definition(other)
         engine.add_definition(defn)

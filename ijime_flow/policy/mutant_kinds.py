@@ -289,7 +289,7 @@ def _deadline_dropped(ctx: Context) -> Iterator[Candidate]:
 
 def _deadline_lengthened(ctx: Context) -> Iterator[Candidate]:
     for path, deadline in ctx.deadlines():
-        longer = "P3D" if deadline.within == "same_day" else thrice(deadline.within)
+        longer = "P3D" if deadline.within in ("same_day", "immediately") else thrice(deadline.within)
         yield Candidate("deadline_lengthened", deadline.id, (deadline.id, longer),
                         f"期限「{deadline.id}」を {deadline.within} から {longer} に延ばす",
                         f"deadline '{deadline.id}' lengthened from {deadline.within} to {longer}", put((*path, "within"), longer))

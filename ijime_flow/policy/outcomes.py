@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
+from ..events import EventType
 from .parse import (
     REFUSAL_JA,
+    NotChecked,
     deadline_status,
     normalise,
-    parse_moment,
     refusal_kind,
 )
 from .phrases import phrase
@@ -90,23 +91,57 @@ def deadline_is(ijime_scene: Scene, date: str, deadline: str, status: str) -> No
     ijime_scene.settle()
     case = ijime_scene.require_case()
     wanted = deadline_status(status)
-    found = [d for d in case.deadlines(at=parse_moment(date)) if d.id == deadline]
-    _latest_is(found, wanted, f"期限「{deadline}」", f"deadline '{deadline}'")
+    found = [d for d in case.deadlines(at=ijime_scene.moment(date)) if d.id == deadline]
+    _latest_is(ijime_scene, found, wanted, f"期限「{deadline}」", f"deadline '{deadline}'")
 
 
-def _latest_is(found: list[Any], wanted: str, ja: str, en: str) -> None:
-    """The latest of the deadlines ``found`` stands as ``wanted``; else the check fails, naming it."""
+def _latest_is(ijime_scene: Scene, found: list[Any], wanted: str, ja: str, en: str) -> None:
+    """The latest of the deadlines ``found`` stands as ``wanted``; else the check fails, naming it — unless
+    (``check``) the school's deadline is stricter than the policy's and so judges late what the policy does
+    not: doing more is not a departure, and the scenario cannot tell, so it is 未確認."""
     if not found:
         raise PolicyCheckFailed(f"{ja}は始まっていません / {en} has not started")
     latest = found[-1]
+    if latest.status != wanted and wanted in ("met", "open"):
+        stricter = _stricter(ijime_scene, latest.id)
+        if stricter is not None:
+            raise NotChecked(f"{ja}は {latest.status_ja}: 学校の期限 {stricter[0]} は方針の {stricter[1]} より厳しいため、"
+                             f"このシナリオでは確かめられません（未確認） / the school's deadline ({stricter[0]}) is stricter"
+                             f" than the policy's ({stricter[1]})", [f"deadline:{latest.id}"])
     if latest.status != wanted:
         raise PolicyCheckFailed(f"{ja}は {latest.status_ja}（期限 {latest.due.isoformat()}） / {en} is {latest.status},"
                                 f" expected {wanted}")
 
 
-@phrase(rf"履歴の最後は {_q('trigger')} である")
-@phrase(rf"the last event is {_q('trigger')}")
-def last_event_is(ijime_scene: Scene, trigger: str) -> None:
+def _stricter(ijime_scene: Scene, deadline_id: str) -> tuple[str, str] | None:
+    """(the school's, the policy's) ``within`` when the school's deadline ``deadline_id`` is stricter than the
+    reference workflow's deadline met by the same steps; else None."""
+    from .static_checks import not_longer
+
+    defn = ijime_scene.definition
+    if ijime_scene.reference is None or defn is None or defn.id not in ijime_scene.reference:
+        return None
+    ours = [d for ds in defn.deadline_defs.values() for d in ds if d.id == deadline_id]
+    theirs = [d for ds in ijime_scene.reference[defn.id].deadline_defs.values() for d in ds]
+    for mine in ours:
+        for policy in theirs:
+            if set(mine.met_by) & set(policy.met_by) and mine.within != policy.within and not_longer(mine.within,
+                                                                                                   policy.within):
+                return mine.within, policy.within
+    return None
+
+
+def _entry(ijime_scene: Scene, entry: str) -> str:
+    """A history entry as a step names it: an event type (``fact``, ``escalated`` …) or a trigger of the workflow."""
+    if entry not in get_args(EventType):
+        ijime_scene.require("trigger", entry)
+    return entry
+
+
+@phrase(rf"履歴の最後は {_q('entry')} である")
+@phrase(rf"the last event is {_q('entry')}")
+def last_event_is(ijime_scene: Scene, entry: str) -> None:
+    trigger = _entry(ijime_scene, entry)
     ijime_scene.settle()
     last = ijime_scene.require_case().history()[-1]
     if (last.trigger or last.type) != trigger:
@@ -114,9 +149,10 @@ def last_event_is(ijime_scene: Scene, trigger: str) -> None:
                                 f" '{last.trigger or last.type}', expected '{trigger}'")
 
 
-@phrase(rf"履歴に {_q('trigger')} が (?P<count>\S+) 件ある")
-@phrase(rf"the history has (?P<count>\S+) {_q('trigger')} events?")
-def history_count(ijime_scene: Scene, trigger: str, count: str) -> None:
+@phrase(rf"履歴に {_q('entry')} が (?P<count>\S+) 件ある")
+@phrase(rf"the history has (?P<count>\S+) {_q('entry')} events?")
+def history_count(ijime_scene: Scene, entry: str, count: str) -> None:
+    trigger = _entry(ijime_scene, entry)
     ijime_scene.settle()
     found = sum(1 for e in ijime_scene.require_case().history() if (e.trigger or e.type) == trigger)
     if found != int(normalise(count)):
@@ -151,8 +187,8 @@ def deadline_of_step_is(ijime_scene: Scene, date: str, trigger: str, status: str
     """Whatever the deadline is called: the latest one started that ``trigger`` meets."""
     ijime_scene.settle()
     wanted = deadline_status(status)
-    found = [d for d in ijime_scene.require_case().deadlines(at=parse_moment(date)) if trigger in d.met_by]
-    _latest_is(found, wanted, f"「{trigger}」を行う期限", f"the deadline to take '{trigger}'")
+    found = [d for d in ijime_scene.require_case().deadlines(at=ijime_scene.moment(date)) if trigger in d.met_by]
+    _latest_is(ijime_scene, found, wanted, f"「{trigger}」を行う期限", f"the deadline to take '{trigger}'")
 
 
 @phrase(rf"事実 {_q('fact')} は記録されていない")

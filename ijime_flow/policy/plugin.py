@@ -16,6 +16,7 @@ run with ``-p no:pytest-bdd`` does not trip over them either).
 from __future__ import annotations
 
 import importlib.util
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -56,6 +57,12 @@ class BddHooks:
         the checks of one policy section, and ``--strict-markers`` does not trip over them."""
         self.config.addinivalue_line("markers", f"{tag}: policy section or feature tag from a .feature file")
         return getattr(pytest.mark, tag)(function)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_bdd_before_scenario(self, request: pytest.FixtureRequest, feature: Any, scenario: Any) -> None:
+        """Workflow paths in a feature are read from the feature file's folder (the scene is made here, before
+        the first step asks for it: pytest-bdd requests step fixtures as the steps run)."""
+        request.getfixturevalue("ijime_scene").base = Path(feature.filename).resolve().parent
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_bdd_after_scenario(self, request: pytest.FixtureRequest, feature: Any, scenario: Any) -> None:

@@ -15,8 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-from ..errors import IjimeFlowError
+from ..definition import Definition
+from ..errors import IjimeFlowError, UnknownWorkflow
+from ..language.conditions import GuardFn
 from .library import matching
+from .parse import NotChecked, normalise
 from .scene import PolicyCheckFailed, Scene
 
 
@@ -25,8 +28,14 @@ class ScenarioResult:
     feature: str
     name: str
     tags: list[str]
-    passed: bool
+    status: str  # "pass" 合格, "fail" 不合格, "unchecked" 未確認 (the workflows lack a contract element it needs)
     message: str = ""
+    files: list[str] = field(default_factory=list)  # the workflow files it ran against
+    missing: list[str] = field(default_factory=list)  # "kind:id" of what it needed and the workflows lack
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "pass"
 
 
 @dataclass
@@ -38,15 +47,20 @@ class CheckReport:
 
     @property
     def passed(self) -> int:
-        return sum(r.passed for r in self.results)
+        return sum(r.status == "pass" for r in self.results)
 
     @property
     def failed(self) -> int:
-        return len(self.results) - self.passed
+        return sum(r.status == "fail" for r in self.results)
+
+    @property
+    def unchecked(self) -> int:
+        return sum(r.status == "unchecked" for r in self.results)
 
     @property
     def ok(self) -> bool:
-        return bool(self.results) and not self.failed and not self.errors
+        """No departure: nothing failed and something was checked (未確認 is not a failure)."""
+        return self.passed > 0 and not self.failed and not self.errors
 
 
 def feature_files(paths: list[Path]) -> list[Path]:
@@ -57,9 +71,15 @@ def feature_files(paths: list[Path]) -> list[Path]:
     return out
 
 
-def run_features(workflow: Path, features: list[Path], *, rootdir: Path) -> CheckReport:
+def run_features(workflow: Path, features: list[Path], *, rootdir: Path,
+                 school: Mapping[str, tuple[Path, Definition]] | None = None,
+                 reference: Mapping[str, Definition] | None = None,
+                 guards: Mapping[str, GuardFn] | None = None) -> CheckReport:
     """Run every scenario of ``features`` with ``workflow`` standing in for the workflow file of its id
-    that a scenario loads (``ワークフロー "..." を読み込む``); relative paths in steps are read from ``rootdir``."""
+    that a scenario loads (``ワークフロー "..." を読み込む``); relative paths in steps are read from the
+    feature file's folder. ``school`` (``check``): by id, the only workflows (file, definition) a scenario
+    may load — a scenario that needs one the school lacks is 未確認; ``reference``: the workflows "extra" steps
+    and data are measured against (:mod:`.bridge`)."""
     report = CheckReport(workflow.resolve())
     loaded: dict[tuple[Any, ...], Any] = {}  # the workflows read, shared by every scenario of the run
     failures: list[str] = []
@@ -72,44 +92,78 @@ def run_features(workflow: Path, features: list[Path], *, rootdir: Path) -> Chec
         feature = document.get("feature") or {}
         keywords, rows = _ast(feature)
         for pickle in pickles:
-            scene = Scene(rootdir=rootdir, overrides=[report.workflow], loaded=loaded)
-            message = _play(scene, pickle, keywords)
+            scene = Scene(rootdir=rootdir, overrides=[report.workflow], loaded=loaded, school=school,
+                          base=file.resolve().parent, reference=reference, guards=dict(guards or {}))
+            status, message, missing = _play(scene, pickle, keywords)
+            if status == "fail" and scene.skipped:  # what it left out may be why: not a departure it showed
+                status, missing = "unchecked", list(scene.skipped)
+                left = ", ".join(scene.skipped)
+                message = (f"準備の手順 {left} がこの学校にないため省いた後、次の手順が成り立ちません（未確認）"
+                           f" / left out {left} (the school lacks it), then: {message}")
+            needed = _needs(pickle, school)
+            if needed:  # the scenario is about something the school does not have
+                status, missing, message = "unchecked", needed, (f"このシナリオが確かめる {', '.join(needed)} がこの学校のワーク"
+                                                                 f"フローにありません（未確認） / the school's workflows lack"
+                                                                 f" what this scenario checks: {', '.join(needed)}")
             name = pickle["name"]
             row = next((rows[i] for i in pickle["astNodeIds"][1:] if i in rows), None)
             if row is not None:  # an outline's example: show its values
                 name = f"{name} [{'-'.join(row)}]"
             tags = [t["name"].lstrip("@") for t in pickle.get("tags", [])]
-            report.results.append(ScenarioResult(feature.get("name", ""), name, tags, not message, message))
-            if message:
+            report.results.append(ScenarioResult(feature.get("name", ""), name, tags, status, message,
+                                                 list(dict.fromkeys(scene.files)), missing))
+            if status == "fail":
                 failures.append(f"{file}: {name}\n  {message}")
     report.output = "\n".join(failures)
     return report
 
 
-def _play(scene: Scene, pickle: Mapping[str, Any], keywords: Mapping[str, str]) -> str:
-    """Run one scenario's steps; "" when it passed, else why it failed (the step first)."""
+def _play(scene: Scene, pickle: Mapping[str, Any], keywords: Mapping[str, str]) -> tuple[str, str, list[str]]:
+    """Run one scenario's steps: (status, why — the step first —, the contract elements it lacked)."""
     for item in pickle["steps"]:
         text = item["text"]
         said = f"{keywords.get(item['astNodeIds'][0], '').strip()} {text}".strip()
         found = matching(text)
         if not found:
-            return f"未定義のステップ / undefined step: {said}"
+            return "fail", f"未定義のステップ / undefined step: {said}", []
         phrase, arguments = found[0]
         kwargs: dict[str, Any] = {"ijime_scene": scene, **arguments}
         table = (item.get("argument") or {}).get("dataTable")
         if table is not None:
             kwargs["datatable"] = [[cell["value"] for cell in row["cells"]] for row in table["rows"]]
         try:
+            for kind in ("trigger", "state", "fact", "deadline"):  # what the step names must be in the workflow
+                if kind in arguments:
+                    scene.require(kind, normalise(arguments[kind]))
             phrase.func(**kwargs)
+        except NotChecked as exc:
+            return "unchecked", f"{said}\n{exc}", exc.missing
+        except UnknownWorkflow as exc:
+            return "unchecked", f"{said}\n{exc}", [f"workflow:{exc.workflow_id}"] if exc.workflow_id else []
         except (PolicyCheckFailed, IjimeFlowError) as exc:
-            return f"{said}\n{exc}"
+            return "fail", f"{said}\n{exc}", []
         except Exception as exc:  # a step the library did not foresee: the scenario fails, the run goes on
-            return f"{said}\n{type(exc).__name__}: {exc}"
+            return "fail", f"{said}\n{type(exc).__name__}: {exc}", []
     try:
         scene.settle()
     except PolicyCheckFailed as exc:
-        return str(exc)
-    return ""
+        return "fail", str(exc), []
+    return "pass", "", []
+
+
+def _needs(pickle: Mapping[str, Any], school: Mapping[str, tuple[Path, Definition]] | None) -> list[str]:
+    """``check``: the elements a scenario's ``@needs-ID`` tags name that none of the school's workflows has (a
+    trigger or a state): what the scenario is about, even when no step of it names it."""
+    if school is None:
+        return []
+    out = []
+    for tag in pickle.get("tags", []):
+        name = tag["name"].lstrip("@")
+        if name.startswith("needs-"):
+            wanted = name[len("needs-"):]
+            if not any(wanted in d.transitions_by_trigger or wanted in d.nodes for _, d in school.values()):
+                out.append(f"trigger:{wanted}")
+    return out
 
 
 def _parse(file: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:

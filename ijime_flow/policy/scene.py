@@ -4,9 +4,10 @@ examined. The steps (:mod:`.steps`, :mod:`.outcomes`) take it as ``ijime_scene``
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -17,14 +18,17 @@ from ..definition import Definition
 from ..engine import Engine
 from ..errors import DefinitionError, IjimeFlowError
 from ..events import Event
-from ..language.loader import load_path
+from ..language.conditions import GuardFn
+from ..language.loader import load_path, load_text
 from .parse import (
+    NotChecked,
     normalise,
     parse_moment,
     role_id,
 )
 
-DATE = r"(?P<date>\S+(?:\s\d{1,2}(?:[:：]\d{2}|時(?:\d{1,2}分)?))?)"
+DATE = (r"(?P<date>\S+(?:\s\d{1,2}(?:[:：]\d{2}|時(?:\d{1,2}分)?))?"
+        r"(?:Z|[+-]\d{2}:?\d{2}|\s[A-Za-z_]+/[A-Za-z_/+-]+|\sUTC)?)")
 QUOTED = r'"(?P<{name}>[^"]+)"'
 
 
@@ -34,6 +38,31 @@ def _q(name: str) -> str:
 
 class PolicyCheckFailed(AssertionError):
     """A scenario's expectation did not hold. The message is Japanese first."""
+
+
+KINDS_JA = {"trigger": "操作", "state": "状態", "fact": "事実", "role": "役割", "workflow": "ワークフロー", "deadline": "期限"}
+
+
+def absent_workflow(workflow_id: str, source: Definition) -> Definition:
+    """A stand-in for a workflow the school lacks that ``source`` escalates to: it takes the escalation (so the
+    school's own workflow runs and escalates as written) and has no step, state or fact of its own, so every
+    step of it a scenario names is 未確認. Shown as 「なし」 where results name their files."""
+    escalation = source.spec.escalation
+    assert escalation is not None
+    ids = ", ".join(c.id for c in escalation.criteria)
+    role = next(iter(source.spec.roles))
+    text = (f"id: {workflow_id}\nversion: absent\ntitle: {{ja: この学校にないワークフロー, en: a workflow the school lacks}}\n"
+            "source: なし / absent\n"
+            f"timezone: {source.spec.timezone}\nroles:\n  {role}: {{ja: {role}}}\n"
+            f"facts:\n  criterion: {{type: enum, many: true, values: [{ids}], ja: 要件}}\n"
+            f"opened_by: [{role}]\nrecords_on_open: [criterion]\ninitial: absent\n"
+            "states:\n  absent: {ja: この学校にないワークフロー, source: なし, final: true}\ntransitions: []\n")
+    return load_text(text, file=f"（{workflow_id}: なし / absent）", run_lint=False)
+
+
+def missing_element(kind: str, name: str, where: str) -> NotChecked:
+    return NotChecked(f"{KINDS_JA.get(kind, kind)}「{name}」が {where} にないため確かめられません（未確認） / cannot be"
+                      f" checked: {where} has no {kind} '{name}'", [f"{kind}:{name}"])
 
 
 @dataclass
@@ -49,10 +78,37 @@ class Scene:
     examined: str = ""  # the text of the last refusal a step examined
     last_event: Event | None = None
     loaded: dict[tuple[Any, ...], list[Definition]] = field(default_factory=dict)  # shared by a run's scenarios
+    school: Mapping[str, tuple[Path, Definition]] | None = None  # ``check``: the only workflows a scenario may use
+    base: Path | None = None  # the folder of the feature file: relative workflow paths are read from it
+    files: list[str] = field(default_factory=list)  # the workflow files this scenario ran against
+    reference: Mapping[str, Definition] | None = None  # ``check``: the bundled workflows, what "extra" is measured by
+    bridged: list[str] = field(default_factory=list)  # the school's extra steps taken on the scenario's way
+    guards: dict[str, GuardFn] = field(default_factory=dict)  # ``check --guards``: registered on the scene's engine
+    skipped: list[str] = field(default_factory=list)  # "kind:id" of preparatory steps left out: the school lacks them
+
+    def require(self, kind: str, name: str) -> None:
+        """Fail as 未確認 when the current workflow lacks the trigger, state or fact a step names."""
+        defn = self.definition
+        if defn is None:
+            return
+        kinds: dict[str, Mapping[str, object]] = {
+            "trigger": defn.transitions_by_trigger, "state": defn.nodes, "fact": defn.spec.facts,
+            "deadline": {d.id: d for ds in defn.deadline_defs.values() for d in ds}}
+        known = kinds.get(kind)
+        if known is not None and name not in known:
+            raise missing_element(kind, name, f"{defn.id}（{Path(defn.file).name}）")
 
     # -- helpers ------------------------------------------------------------------------------------
+    @property
+    def tz(self) -> tzinfo:
+        """The time zone dates in steps are read in: the workflow's (Asia/Tokyo by default)."""
+        return self.definition.tz if self.definition is not None else TOKYO
+
+    def moment(self, text: str) -> datetime:
+        return parse_moment(text, self.tz)
+
     def at(self, text: str) -> datetime:
-        moment = parse_moment(text)
+        moment = self.moment(text)
         if moment > self.clock.now():
             self.clock.set(moment)
         return moment
@@ -98,16 +154,39 @@ class Scene:
         stat = file.stat()
         key = (str(file.resolve()), stat.st_mtime_ns, stat.st_size, tuple(sorted(known)))
         if key not in self.loaded:
-            self.loaded[key] = load_path(file, known=known)
+            from .contract_map import apply_map, load_map, map_beside
+
+            found = map_beside(file)
+            maps = load_map(found) if found is not None else {}  # the school's ids for the contract's, beside it
+            self.loaded[key] = [apply_map(d, maps[d.id], str(found)) if d.id in maps else d
+                                for d in load_path(file, known=known)]
         return self.loaded[key]
 
     def _workflow_id(self, file: Path) -> str:
         return self.load(file, {})[0].id
 
-    def resolve_workflow(self, path: str) -> Path:
+    def named_file(self, path: str) -> Path:
+        """A workflow path as a feature writes it: from the feature file's folder (else the project's)."""
         candidate = Path(normalise(path))
         if not candidate.is_absolute():
-            candidate = self.rootdir / candidate
+            candidate = (self.base or self.rootdir) / candidate
+        return candidate
+
+    def school_workflow(self, path: str) -> tuple[Path, Definition]:
+        """``check``: the school's workflow of the id the named file has (its stem, when the file is not
+        there); 未確認 when the school has none — never the named file itself."""
+        assert self.school is not None
+        candidate = self.named_file(path)
+        wid = candidate.stem
+        if candidate.is_file():
+            with contextlib.suppress(DefinitionError):
+                wid = self._workflow_id(candidate)
+        if wid not in self.school:
+            raise missing_element("workflow", wid, "この学校のワークフロー / the school's workflows")
+        return self.school[wid]
+
+    def resolve_workflow(self, path: str) -> Path:
+        candidate = self.named_file(path)
         if not candidate.is_file() and len(self.overrides) == 1:
             return self.overrides[0]  # the one workflow being checked stands in for a file this project lacks
         for override in self.overrides:

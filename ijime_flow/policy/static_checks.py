@@ -18,9 +18,13 @@ if TYPE_CHECKING:
 
 def not_longer(within: str, limit: str) -> bool:
     """True when a deadline of ``within`` is never later than one of ``limit`` (``same_day`` counts as
-    at most a day: it ends at midnight of the day it starts)."""
+    at most a day: it ends at midnight of the day it starts). Against ``same_day``, a duration of at most
+    12 hours counts as not longer too: a school that says "within 4 hours" of a discovery in the school
+    day is stricter than "the same day", though one started late in the evening would end after midnight."""
     if limit == "same_day":
-        return within == "same_day"
+        if within in ("same_day", "immediately"):  # immediately (直ちに) asks more than same_day (即日)
+            return True
+        return add_duration(START, within) <= START + timedelta(hours=12)
     end = add_duration(START, limit)
     if within == "same_day":
         return START + timedelta(days=1) <= end

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from ..case import Case
@@ -22,14 +23,16 @@ from ..definition import Definition
 from ..engine import Engine
 from ..errors import IjimeFlowError
 from ..events import Event
+from .bridge import bridge, extra_data
 from .parse import (
+    NotChecked,
     normalise,
     parse_data,
     parse_moment,
     parse_value,
 )
 from .phrases import phrase
-from .scene import DATE, PolicyCheckFailed, Scene, _q
+from .scene import DATE, PolicyCheckFailed, Scene, _q, absent_workflow
 
 # -- given: workflow, case, preconditions ---------------------------------------------------------------
 
@@ -40,16 +43,30 @@ DAY = r"\d{4}-\d{1,2}-\d{1,2}"
 @phrase(rf"ワークフロー {_q('path')} を読み込む")
 @phrase(rf"the workflow {_q('path')} is loaded")
 def load_workflow(ijime_scene: Scene, path: str) -> None:
+    if ijime_scene.engine is None:
+        ijime_scene.engine = Engine(clock=ijime_scene.clock, school=POLICY_CHECK_SCHOOL)
+        for name, guard in ijime_scene.guards.items():
+            ijime_scene.engine.register_guard(name, guard)
+    engine = ijime_scene.engine
+    if ijime_scene.school is not None:  # ``check``: the school's own workflows, and only those
+        file, definition = ijime_scene.school_workflow(path)
+        for other in [definition, *(d for _, d in ijime_scene.school.values() if d.id != definition.id)]:
+            if other.id not in engine.definitions:
+                engine.add_definition(other)
+            target = other.spec.escalation.to if other.spec.escalation else None
+            if target and target not in ijime_scene.school and target not in engine.definitions:
+                engine.add_definition(absent_workflow(target, other))  # its steps are 未確認, never the bundled ones
+        ijime_scene.definition = definition
+        ijime_scene.files.append(str(file))
+        return
     file = ijime_scene.resolve_workflow(path)
     if not file.is_file():
         raise PolicyCheckFailed(f"ワークフローのファイルがありません / workflow file not found: {file}")
-    if ijime_scene.engine is None:
-        ijime_scene.engine = Engine(clock=ijime_scene.clock, school=POLICY_CHECK_SCHOOL)
-    engine = ijime_scene.engine
     loaded = ijime_scene.load(file, engine.definitions)  # a DefinitionError fails the scenario with file:line:col
     for definition in loaded:
         engine.add_definition(definition)
     ijime_scene.definition = loaded[0]
+    ijime_scene.files.append(str(file))
     target = loaded[0].spec.escalation.to if loaded[0].spec.escalation else None
     # what it escalates to: from its own folder (as Engine.load), else this project's workflows
     for folder in (file.parent, ijime_scene.rootdir / "workflows"):
@@ -100,17 +117,39 @@ def take_steps(ijime_scene: Scene, datatable: list[list[str]]) -> None:
         role = cell.get("役割") or cell.get("role") or ""
         trigger = normalise(cell.get("操作") or cell.get("step") or "")
         data = cell.get("データ") or cell.get("data") or ""
+        try:
+            if trigger.startswith(("事実:", "fact:")):
+                ijime_scene.require("fact", trigger.split(":", 1)[1].strip())
+            else:
+                ijime_scene.require("trigger", trigger)
+        except NotChecked as exc:
+            if ijime_scene.school is None:
+                raise
+            ijime_scene.skipped += exc.missing  # ``check``: a preparatory step the school lacks is left out
+            continue
         at, actor = ijime_scene.at(date), ijime_scene.actor(role)
         try:
             if trigger.startswith(("事実:", "fact:")):
                 name = trigger.split(":", 1)[1].strip()
                 fact = ijime_scene.definition.spec.facts.get(name) if ijime_scene.definition else None
-                case.record_fact(name, parse_value(data, fact.type if fact else None), actor=actor, at=at)
+                case.record_fact(name, parse_value(data, fact.type if fact else None, ijime_scene.tz), actor=actor, at=at)
             else:
-                case.fire(trigger, actor=actor, at=at, data=parse_data(data, ijime_scene.definition) if data else None)
+                payload = _prepared(ijime_scene, case, trigger, at, parse_data(data, ijime_scene.definition) if data else {})
+                case.fire(trigger, actor=actor, at=at, data=payload or None)
         except IjimeFlowError as exc:
             raise PolicyCheckFailed(f"前提の操作「{trigger}」（{date}, {role}）が拒否されました"
                                     f" / precondition step '{trigger}' was refused: {exc}") from exc
+
+
+def _prepared(ijime_scene: Scene, case: Case, trigger: str, at: datetime, data: dict[str, Any]) -> dict[str, Any]:
+    """``check`` on a school's workflow: its extra steps taken first and its extra data given (:mod:`.bridge`)."""
+    defn = ijime_scene.definition
+    if ijime_scene.reference is None or defn is None:
+        return data
+    reference = ijime_scene.reference.get(defn.id)
+    taken = bridge(case, defn, reference, trigger, at)
+    ijime_scene.bridged += taken
+    return {**data, **extra_data(defn, reference, trigger, data)}
 
 
 # -- when: acting -------------------------------------------------------------------------------------------
@@ -121,7 +160,8 @@ def fire_with_data(ijime_scene: Scene, date: str, role: str, trigger: str, data:
     case = ijime_scene.require_case()
     at, actor = ijime_scene.at(date), ijime_scene.actor(role)
     payload = parse_data(data, ijime_scene.definition)
-    ijime_scene.attempt(trigger, lambda: case.fire(trigger, actor=actor, at=at, data=payload))
+    ijime_scene.attempt(trigger, lambda: case.fire(trigger, actor=actor, at=at,
+                                                   data=_prepared(ijime_scene, case, trigger, at, payload)))
 
 
 @phrase(rf"{DATE} に (?P<role>\S+) が {_q('trigger')} を行う")
@@ -129,7 +169,8 @@ def fire_with_data(ijime_scene: Scene, date: str, role: str, trigger: str, data:
 def fire(ijime_scene: Scene, date: str, role: str, trigger: str) -> None:
     case = ijime_scene.require_case()
     at, actor = ijime_scene.at(date), ijime_scene.actor(role)
-    ijime_scene.attempt(trigger, lambda: case.fire(trigger, actor=actor, at=at))
+    ijime_scene.attempt(trigger, lambda: case.fire(trigger, actor=actor, at=at,
+                                                   data=_prepared(ijime_scene, case, trigger, at, {}) or None))
 
 
 @phrase(rf"{DATE} に (?P<role>\S+) が事実 {_q('fact')} を (?P<value>.+) と記録する")
@@ -138,7 +179,7 @@ def record_fact(ijime_scene: Scene, date: str, role: str, fact: str, value: str)
     case = ijime_scene.require_case()
     at, actor = ijime_scene.at(date), ijime_scene.actor(role)
     declared = ijime_scene.definition.spec.facts.get(fact) if ijime_scene.definition else None
-    typed = parse_value(value, declared.type if declared else None)
+    typed = parse_value(value, declared.type if declared else None, ijime_scene.tz)
     ijime_scene.attempt(f"事実:{fact}", lambda: case.record_fact(fact, typed, actor=actor, at=at))
 
 
@@ -164,7 +205,7 @@ def record_absences_on(ijime_scene: Scene, days: str, role: str) -> None:
     workflow's calendar says of them: what a counterexample of the policy's calendar records."""
     case, actor = ijime_scene.require_case(), ijime_scene.actor(role)
     for text in re.split(r"[、,]\s*", normalise(days)):
-        day = parse_moment(text).date()
+        day = parse_moment(text, ijime_scene.tz).date()
         at = ijime_scene.at(f"{day.isoformat()} 17:00")
         ijime_scene.settle()
         case.record_fact("absence", day, actor=actor, at=at)
@@ -177,7 +218,7 @@ def _record_absences(ijime_scene: Scene, date: str, count: str, role: str, every
     case = ijime_scene.require_case()
     assert ijime_scene.definition is not None
     calendar, actor = calendar_of(ijime_scene.definition), ijime_scene.actor(role)
-    for day in absent_days(calendar.is_school_day, parse_moment(date).date(), int(normalise(count)), every):
+    for day in absent_days(calendar.is_school_day, parse_moment(date, ijime_scene.tz).date(), int(normalise(count)), every):
         at = ijime_scene.at(f"{day.isoformat()} 17:00")
         ijime_scene.settle()
         case.record_fact("absence", day, actor=actor, at=at)
@@ -225,6 +266,8 @@ def switch_to_serious_case(ijime_scene: Scene) -> None:
         raise PolicyCheckFailed("重大事態の事案がありません / the case has not escalated")
     ijime_scene.case = engine.get_case(links[0].case_id)
     ijime_scene.definition = engine.definition(ijime_scene.case.workflow_id)
+    if ijime_scene.school is not None and ijime_scene.definition.id in ijime_scene.school:
+        ijime_scene.files.append(str(ijime_scene.school[ijime_scene.definition.id][0]))
 
 
 @phrase(rf"欠席の数え方を {_q('window')} にする")
