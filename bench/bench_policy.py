@@ -3,8 +3,9 @@ and ``mutate`` of each, against a raw baseline in the same run.
 
 Baseline: loading and validating the two workflow files (``validate_paths``, what ``ijime-flow validate
 workflows/`` does) — the least any check of a workflow costs. Measured: the rules of both workflows, the
-bundled scenarios run in-process against each, ``check`` of both (rules and scenarios, in-process, and as two
-``ijime-flow check`` commands with their interpreter start-up), and with ``--mutate`` ``mutate`` of each.
+bundled scenarios run in-process against the two (a school's whole set), ``check`` of both (rules and
+scenarios, in-process, and as one ``ijime-flow check --workflow workflows/`` command with its interpreter
+start-up), and with ``--mutate`` ``mutate`` of each.
 Targets (issue 12): ``check`` of both shipped workflows in under 2 s; ``mutate`` of about 150 mutants in
 under 3 minutes. Reported as seconds and as ratios to the baseline (these machines are shared and noisy;
 never a timed test).
@@ -25,7 +26,7 @@ from pathlib import Path
 import structlog
 
 from ijime_flow.language.loader import validate_paths
-from ijime_flow.policy.check import run_check
+from ijime_flow.policy.check import reference_workflows, run_check
 from ijime_flow.policy.mutation import mutate
 from ijime_flow.policy.rule_check import check_rules
 from ijime_flow.policy.rules import load_rules
@@ -57,16 +58,15 @@ def main() -> int:
             assert report.failed == 0, wid
         best["rules"] = min(best.get("rules", 1e9), time.perf_counter() - started)
         started = time.perf_counter()
-        for wid in by_id:
-            ran = run_check(WORKFLOWS / f"{wid}.yaml")
-            figures["scenario_runs"] = len(ran.results)
-            assert ran.ok, ran.output
+        school = {wid: (WORKFLOWS / f"{wid}.yaml", d) for wid, d in by_id.items()}
+        ran = run_check(WORKFLOWS / "response.yaml", school=school, reference=reference_workflows())
+        figures["scenario_runs"] = len(ran.results)
+        assert ran.ok and ran.passed == len(ran.results), ran.output
         best["scenarios"] = min(best.get("scenarios", 1e9), time.perf_counter() - started)
         started = time.perf_counter()
-        for wid in by_id:
-            done = subprocess.run([sys.executable, "-m", "ijime_flow", "check", "--workflow", str(WORKFLOWS / f"{wid}.yaml")],
-                                  capture_output=True, check=False)
-            assert done.returncode == 0, done.stdout[-2000:]
+        done = subprocess.run([sys.executable, "-m", "ijime_flow", "check", "--workflow", str(WORKFLOWS)],
+                              capture_output=True, check=False)
+        assert done.returncode == 0, done.stdout[-2000:]
         best["check_commands"] = min(best.get("check_commands", 1e9), time.perf_counter() - started)
     best["check"] = best["rules"] + best["scenarios"]
     figures.update({k: round(v, 3) for k, v in best.items()})
@@ -90,7 +90,7 @@ def main() -> int:
     else:
         for key, value in figures.items():
             print(f"{key:32} {value}")
-        print(f"check of both workflows: {best['check']:.2f} s in-process, {best['check_commands']:.2f} s as two commands"
+        print(f"check of both workflows: {best['check']:.2f} s in-process, {best['check_commands']:.2f} s as the command"
               f" (target < 2 s)  {'PASS' if best['check'] < 2 else 'MISS'}")
         if "mutate_seconds" in figures:
             seconds = float(str(figures["mutate_seconds"]))
