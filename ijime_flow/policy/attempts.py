@@ -56,9 +56,9 @@ class Trials:
             return None
         values = tuple(_hashable(node.facts.get(n)) for n in reads)
         if moving:
-            return trigger, active, explorer.key(node.leaves, node.facts, node.at, frozenset()), values
-        return (trigger, active, explorer.key(frozenset(), {n: node.facts.get(n) for n in reads}, node.at, frozenset()),
-                values)
+            return trigger, active, explorer.key(node.leaves, node.facts, node.at, frozenset(), node.actors), values
+        return (trigger, active, explorer.key(frozenset(), {n: node.facts.get(n) for n in reads}, node.at, frozenset(),
+                                              node.actors), values)
 
     def attempts(self, node: Node, trigger: str, key: tuple[Any, ...] | None = None) -> list[Attempt]:
         """Every accepted way to fire ``trigger`` here, as any role of the workflow: (the step, facts
@@ -91,7 +91,7 @@ class Trials:
                 facts = explorer.record(current, name, who, value)
                 assert facts is not None  # it was accepted on a configuration the engine does not tell apart
                 before.append(Action("fact", name, who, (("value", value),), node.at))
-                current = Node(current.leaves, facts, current.at, current.flags)
+                current = Node(current.leaves, facts, current.at, current.flags, actors=current.actors)
             out.append((Action("fire", trigger, role, given, node.at), before, current, moved))
         return out
 

@@ -67,7 +67,7 @@ def bridge(case: Case, defn: Definition, reference: Definition | None, trigger: 
                         case.fire(name, actor=Actor(f"{who}-1", {who}), at=at, data=payload)
                     return [name for name, _, _ in steps]
                 seen.add(moved[0])
-                queue.append((Node(moved[0], moved[1], at, frozenset()), steps))
+                queue.append((Node(moved[0], moved[1], at, frozenset(), actors=moved[3]), steps))
     return []
 
 

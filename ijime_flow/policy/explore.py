@@ -21,7 +21,6 @@ from __future__ import annotations
 import itertools
 from collections import deque
 from collections.abc import Hashable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from functools import lru_cache
 from typing import Any
@@ -30,90 +29,22 @@ from ..case import MAX_AUTOMATIC
 from ..clock import TOKYO
 from ..definition import Definition
 from ..errors import IjimeFlowError
-from ..language.condition_models import AllOf, AnyOf, Condition, FactIs, NotCond, Since
-from ..language.conditions import GuardFn
+from ..language.condition_models import Condition, DistinctActors, FactIs, Since
+from ..language.conditions import GuardFn, walk
+from ..language.counting import ActorTally
 from ..language.models import FactDef, TransitionDef
 from ..language.stored import add_duration
 from ..machine import CompiledMachine
-from ..stepper import apply_facts, check_fact, due_automatic, opening_data, resolve
+from ..stepper import apply_facts, check_fact, due_automatic, note_actor, opening_data, resolve
+from .configuration import Action, Exploration, Monitor, Node, condition_facts, frozen
+
+__all__ = ["CASE_ID", "MAX_CONFIGURATIONS", "START", "Action", "Exploration", "Explorer", "Monitor", "Node",
+           "condition_facts"]
 
 START = datetime(2019, 5, 13, 10, 0, tzinfo=TOKYO)
 """When every explored case is opened: a Monday, a school day, 10:00 in Tokyo."""
 MAX_CONFIGURATIONS = 200_000
 CASE_ID = "explore-1"
-
-
-@dataclass(frozen=True)
-class Action:
-    """One step of a path: open the case, fire a trigger, record a fact, or let time pass."""
-
-    kind: str  # "open", "fire", "fact", "wait"
-    name: str  # the workflow (open), the trigger (fire), the fact (fact); "" for wait
-    role: str
-    data: tuple[tuple[str, Any], ...]
-    at: datetime
-
-    def data_dict(self) -> dict[str, Any]:
-        return dict(self.data)
-
-
-@dataclass(frozen=True)
-class Monitor:
-    """An order rule's flag: set once one of ``atoms`` happened (a trigger fired or a state entered),
-    unset again by any trigger of ``reset_by`` (a recurrence: the order starts over)."""
-
-    flag: str
-    atoms: frozenset[str]
-    reset_by: frozenset[str] = frozenset()
-
-
-@dataclass(eq=False)
-class Node:
-    leaves: frozenset[str]
-    facts: dict[str, Any]
-    at: datetime
-    flags: frozenset[str]
-    parent: Node | None = None
-    action: Action | None = None
-    successors: list[Node] = field(default_factory=list)
-
-    def path(self) -> list[Action]:
-        actions: list[Action] = []
-        node: Node | None = self
-        while node is not None and node.action is not None:
-            actions.append(node.action)
-            node = node.parent
-        return actions[::-1]
-
-
-@dataclass
-class Exploration:
-    definition: Definition
-    nodes: list[Node]
-    truncated: bool  # more than MAX_CONFIGURATIONS: what was not reached is not checked
-    edges: int
-    complete: bool = True  # False: part of the way (:meth:`Explorer.search`); only what breaks a rule counts
-
-    def closed(self, node: Node) -> bool:
-        return self.definition.is_closed(node.leaves)
-
-
-def condition_facts(condition: Condition | None) -> Iterator[tuple[str, Condition]]:
-    """Every (fact, leaf condition) a condition reads."""
-    if condition is None:
-        return
-    if isinstance(condition, AllOf):
-        for part in condition.all:
-            yield from condition_facts(part)
-    elif isinstance(condition, AnyOf):
-        for part in condition.any:
-            yield from condition_facts(part)
-    elif isinstance(condition, NotCond):
-        yield from condition_facts(condition.not_)
-    elif isinstance(condition, FactIs):
-        yield condition.fact, condition
-    elif isinstance(condition, Since):
-        yield condition.since, condition
 
 
 class Explorer:
@@ -125,6 +56,7 @@ class Explorer:
         self.machine = CompiledMachine(definition)
         self.guards = dict(guards or {})
         self.monitors = tuple(monitors)
+        rule_conditions = list(conditions)
         self.limit = limit
         known = definition.spec.facts
         # what a move reads tells configurations apart; what only an internal action or a rule reads
@@ -133,11 +65,18 @@ class Explorer:
         read: list[tuple[str, Condition]] = [pair for t in moving for pair in condition_facts(t.when)]
         self.relevant = sorted({name for name, _ in read if name in known})
         atoms = {a for m in self.monitors for a in m.atoms} | {r for m in self.monitors for r in m.reset_by}
+        self.counted: dict[str, int] = {}  # trigger -> the most people a distinct_actors condition tells apart
+        for condition in [t.when for t in definition.spec.transitions if t.when is not None] + rule_conditions:
+            for leaf in walk(condition):
+                if isinstance(leaf, DistinctActors):
+                    counted = leaf.distinct_actors
+                    self.counted[counted] = max(self.counted.get(counted, 0), leaf.number + 1)
         self._from = {id(t): frozenset(t.from_) for t in definition.spec.transitions}
         self.edges_of = [t for t in definition.spec.transitions if not t.automatic and (
-            t.to is not None or t.trigger in atoms or set(t.records + t.clears) & set(self.relevant))]
+            t.to is not None or t.trigger in atoms or t.trigger in self.counted
+            or set(t.records + t.clears) & set(self.relevant))]
         every = read + [pair for t in definition.spec.transitions for pair in condition_facts(t.when)]
-        for condition in conditions:
+        for condition in rule_conditions:
             every += condition_facts(condition)
         self.periods: dict[str, list[str]] = {}
         self.numbers: dict[str, set[Any]] = {}
@@ -159,7 +98,8 @@ class Explorer:
                        if name in known and name not in self.relevant})
 
     # -- what tells configurations apart ---------------------------------------------------------------
-    def key(self, leaves: frozenset[str], facts: Mapping[str, Any], at: datetime, flags: frozenset[str]) -> Hashable:
+    def key(self, leaves: frozenset[str], facts: Mapping[str, Any], at: datetime, flags: frozenset[str],
+            actors: ActorTally | None = None) -> Hashable:
         told: list[Any] = []
         today = at.astimezone(self.defn.tz).date()
         for name in self.relevant:
@@ -168,6 +108,8 @@ class Explorer:
                 told.append(tuple(today >= _after(value, p) for p in self.periods[name]))
             else:
                 told.append(value)
+        if self.counted:  # how many people took each counted step, as far as a condition tells apart
+            told += [min(len((actors or {}).get(t, {})), cap) for t, cap in self.counted.items()]
         return leaves, tuple(told), flags
 
     def values(self, fact: FactDef, name: str, at: datetime) -> list[Any]:
@@ -198,9 +140,9 @@ class Explorer:
             facts: dict[str, Any] = {}
             apply_facts(facts, self.defn, recorded)
             leaves = frozenset(self.defn.initial_leaves)  # as Engine.open_case: no automatic step at opening
-            yield Action("open", self.defn.id, role, _frozen(data), START), leaves, facts
+            yield Action("open", self.defn.id, role, frozen(data), START), leaves, facts
 
-    def fires(self, node: Node) -> Iterator[tuple[Action, frozenset[str], dict[str, Any], TransitionDef]]:
+    def fires(self, node: Node) -> Iterator[tuple[Action, frozenset[str], dict[str, Any], TransitionDef, ActorTally]]:
         """Every step some role can take here, with what it leads to."""
         for t in self.edges_of:
             if not self.source_active(t, node.leaves):
@@ -209,7 +151,7 @@ class Explorer:
                 for data in self.step_data(t, node.at):
                     moved = self.take(node, t.trigger, role, data)
                     if moved is not None:
-                        yield Action("fire", t.trigger, role, _frozen(data), node.at), *moved
+                        yield Action("fire", t.trigger, role, frozen(data), node.at), *moved
 
     def step_data(self, t: TransitionDef, at: datetime) -> Iterator[dict[str, Any]]:
         spec = self.defn.spec
@@ -220,12 +162,19 @@ class Explorer:
             yield data
 
     def take(self, node: Node, trigger: str, role: str, data: Mapping[str, Any],
-             at: datetime | None = None) -> tuple[frozenset[str], dict[str, Any], TransitionDef] | None:
-        """What firing ``trigger`` as ``role`` with ``data`` leads to, or None when it is refused."""
+             at: datetime | None = None) -> tuple[frozenset[str], dict[str, Any], TransitionDef, ActorTally] | None:
+        """What firing ``trigger`` as ``role`` with ``data`` leads to (active states, facts, the step, who took
+        the counted steps), or None when it is refused. A step some ``distinct_actors`` condition counts is
+        taken by someone new each time (up to the most any condition tells apart): the explorer asks what
+        can happen, and a school has more than one teacher."""
         defn, when = self.defn, node.at if at is None else at
+        actor = "explorer"
+        if trigger in self.counted:
+            actor = f"person-{min(len(node.actors.get(trigger, {})), self.counted[trigger]) + 1}"
+        roles = defn.role_closure([role])
         try:
-            chosen = resolve(defn, node.leaves, node.facts, trigger, defn.role_closure([role]), "explorer", when,
-                             data, CASE_ID, self.guards)
+            chosen = resolve(defn, node.leaves, node.facts, trigger, roles, actor, when, data, CASE_ID, self.guards,
+                             node.actors)
         except IjimeFlowError:
             return None
         t = chosen.transition
@@ -234,8 +183,9 @@ class Explorer:
         for name in t.clears:
             facts.pop(name, None)
         apply_facts(facts, defn, chosen.recorded)
-        moved = self._automatic(after, facts, when)
-        return None if moved is None else (moved, facts, t)
+        actors = note_actor(defn, node.actors, "transition" if t.to is not None else "action", trigger, actor, roles)
+        moved = self._automatic(after, facts, when, actors)
+        return None if moved is None else (moved, facts, t, actors)
 
     def record(self, node: Node, name: str, role: str, value: Any) -> dict[str, Any] | None:
         """The facts after recording ``name`` = ``value`` as ``role``, or None when it is refused."""
@@ -253,11 +203,12 @@ class Explorer:
         fact = self.defn.spec.facts[name]
         return fact.roles[0] if fact.roles else sorted(self.defn.spec.roles)[0]
 
-    def _automatic(self, leaves: frozenset[str], facts: dict[str, Any], at: datetime) -> frozenset[str] | None:
+    def _automatic(self, leaves: frozenset[str], facts: dict[str, Any], at: datetime,
+                   actors: ActorTally | None = None) -> frozenset[str] | None:
         """The automatic steps that follow, as :meth:`Case.fire` takes them; None where the engine refuses
         the step (more than ``MAX_AUTOMATIC`` in a row)."""
         for _ in range(MAX_AUTOMATIC):
-            due = due_automatic(self.defn, leaves, facts, at, CASE_ID, self.guards)
+            due = due_automatic(self.defn, leaves, facts, at, CASE_ID, self.guards, actors)
             if due is None:
                 return leaves
             leaves = self.machine.move(leaves, due[0])
@@ -287,7 +238,7 @@ class Explorer:
                 if facts is None:
                     break
                 actions.append(Action("fact", name, role, (("value", value),), node.at))
-                current = Node(current.leaves, facts, current.at, current.flags)
+                current = Node(current.leaves, facts, current.at, current.flags, actors=current.actors)
             else:
                 yield actions, current
 
@@ -330,7 +281,7 @@ class Explorer:
         mark = every
 
         def reach(node: Node, parent: Node | None) -> None:
-            key = self.key(node.leaves, node.facts, node.at, node.flags)
+            key = self.key(node.leaves, node.facts, node.at, node.flags, node.actors)
             found = seen.get(key)
             if found is None:
                 seen[key] = node
@@ -352,10 +303,10 @@ class Explorer:
                 yield Exploration(self.defn, nodes, False, edges, complete=False)
                 mark *= 4
             node = queue.popleft()
-            for action, leaves, facts, _ in self.fires(node):
+            for action, leaves, facts, _, actors in self.fires(node):
                 edges += 1
                 flags = self.flags_after(node.flags, action.name, leaves)
-                reach(Node(leaves, facts, node.at, flags, node, action), node)
+                reach(Node(leaves, facts, node.at, flags, node, action, actors=actors), node)
             for name in self.relevant:
                 role = self.recorder(name)
                 for value in self.values(self.defn.spec.facts[name], name, node.at):
@@ -363,11 +314,12 @@ class Explorer:
                     if recorded is not None:
                         edges += 1
                         action = Action("fact", name, role, (("value", value),), node.at)
-                        reach(Node(node.leaves, recorded, node.at, node.flags, node, action), node)
+                        reach(Node(node.leaves, recorded, node.at, node.flags, node, action, actors=node.actors), node)
             later = self.next_time(node)
             if later is not None:
                 edges += 1
-                reach(Node(node.leaves, node.facts, later, node.flags, node, Action("wait", "", "", (), later)), node)
+                reach(Node(node.leaves, node.facts, later, node.flags, node, Action("wait", "", "", (), later),
+                           actors=node.actors), node)
         yield Exploration(self.defn, nodes, False, edges)
 
 
@@ -377,5 +329,4 @@ def _after(day: date, period: str) -> date:
     return add_duration(day, period)
 
 
-def _frozen(data: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
-    return tuple(sorted(data.items()))
+

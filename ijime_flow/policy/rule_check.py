@@ -273,7 +273,7 @@ def _holds(explorer: Explorer, condition: Any, current: Node, last: Action) -> b
     defn = explorer.defn
     recorded = {k: coerce_fact(defn.spec.facts[k], k, v) for k, v in last.data if k in defn.spec.facts}
     facts = {**current.facts, **recorded}
-    return holds(condition, context(defn, facts, last.at, current.leaves, CASE_ID, explorer.guards))
+    return holds(condition, context(defn, facts, last.at, current.leaves, CASE_ID, explorer.guards, current.actors))
 
 
 def _needs_data(rule: Rule, trials: Trials, space: Exploration) -> Problem | None:
