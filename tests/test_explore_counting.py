@@ -61,3 +61,26 @@ def test_a_rule_asking_for_two_watchers_fails_where_one_suffices(tmp_path: Path)
                        encoding="utf-8")
     ran = run_check(tmp_path / "response.yaml", [feature])
     assert ran.results and not ran.ok  # resolved with fewer than two watchers: the scenario shows it
+
+
+def test_features_can_name_another_person_in_a_role(tmp_path: Path) -> None:
+    """``教職員#2`` is a second teacher (``staff-2``): two of them watching lets the school that asks for two
+    resolve; the same teacher twice does not."""
+    (tmp_path / "response.yaml").write_text((WORKFLOWS / "response.yaml").read_text(encoding="utf-8").replace(OLD, TWO),
+                                            encoding="utf-8")
+    bundled = (ROOT / "features" / "response.feature").read_text(encoding="utf-8")
+    start = bundled.index("  シナリオ: 行為が止んでから3か月に満たない解消")
+    table = bundled[bundled.index("    前提 次の操作を順に行う:", start):bundled.index("    もし 2019年8月11日", start)]
+    for second, resolves in (("教職員", False), ("教職員#2", True)):
+        feature = tmp_path / f"two_{resolves}.feature"
+        feature.write_text(
+            "# language: ja\n機能: 複数の教職員で見守る\n  シナリオ: 二人目\n"
+            f'    前提 ワークフロー "{tmp_path / "response.yaml"}" を読み込む\n'
+            "    かつ 2019年5月13日 12:40 に 教職員 が事案を開く\n" + table.replace("前提 次の", "かつ 次の")
+            + '    かつ 2019年6月3日 に 教職員 が "check_in_with_victim" を行う\n'
+            + f'    かつ 2019年6月10日 に {second} が "check_in_with_victim" を行う\n'
+            + '    もし 2019年8月13日 9:00 に 対策委員会 が "resolve" を行う\n'
+            + ("    ならば 状態は \"resolved\" である\n" if resolves else "    ならば \"条件を満たさない\" として拒否される\n"),
+            encoding="utf-8")
+        [result] = run_check(tmp_path / "response.yaml", [feature]).results
+        assert result.passed, (second, result.message)

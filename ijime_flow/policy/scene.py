@@ -5,6 +5,7 @@ examined. The steps (:mod:`.steps`, :mod:`.outcomes`) take it as ``ijime_scene``
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
@@ -114,8 +115,11 @@ class Scene:
         return moment
 
     def actor(self, role: str) -> Actor:
-        name = role_id(role, self.definition)
-        return Actor(f"{name}-1", {name})
+        """The pseudonymous actor ``<role>-1`` — or ``<role>-N`` for ``教職員#2`` (another person in that role:
+        what a ``distinct_actors`` condition counts)."""
+        person = re.fullmatch(r"(.+?)[#＃]([0-9０-９]+)", role.strip())
+        name = role_id(person.group(1) if person else role, self.definition)
+        return Actor(f"{name}-{int(normalise(person.group(2))) if person else 1}", {name})
 
     def require_case(self) -> Case:
         if self.case is None:
