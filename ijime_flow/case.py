@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import structlog
-
+from . import logs
 from .actor import SYSTEM, Actor, check_actor
 from .canonical import check_id
 from .clock import FUTURE_TOLERANCE, require_aware, storable
@@ -165,7 +164,7 @@ class Case:
             steps: list[Step] = [(kind, trigger, before, after, actor, payload)]
             steps += self._automatic_steps(after, facts, at, actors)
             event = self._commit(steps, at, now, facts, kind, payload, actors)[0]  # nothing changes before this succeeds
-            _log.info("case.fired", case_id=self.id, workflow=defn.id, trigger=trigger,
+            logs.info("case.fired", case_id=self.id, workflow=defn.id, trigger=trigger,
                       from_states=defn.sorted_states(before), to_states=defn.sorted_states(self._leaves), seq=event.seq)
             return event
 
@@ -186,7 +185,7 @@ class Case:
             payload = {"fact": name, "value": fact_json(typed)}
             event = self._commit([("fact", None, self._leaves, self._leaves, actor, payload)], at, now, facts,
                                  "fact", payload)[0]
-            _log.info("case.fact_recorded", case_id=self.id, workflow=defn.id, fact=name, seq=event.seq)
+            logs.info("case.fact_recorded", case_id=self.id, workflow=defn.id, fact=name, seq=event.seq)
             return event
 
     # -- internals ----------------------------------------------------------------------------------
@@ -242,7 +241,7 @@ class Case:
         if met:
             self._met |= {m.criterion.id for m in met}
             self._escalated_to = linked
-            _log.warning("case.escalated", case_id=self.id, to_case=linked, criteria=[m.criterion.id for m in met])
+            logs.warning("case.escalated", case_id=self.id, to_case=linked, criteria=[m.criterion.id for m in met])
         return [event for event, _ in records]
 
     def linked_cases(self) -> list[LinkedCase]:
@@ -277,4 +276,3 @@ def checked_time(at: datetime | None, now: datetime, *, opened_at: datetime | No
 
 
 # a lazy proxy: it picks up whatever configuration the application makes, before or after import
-_log = structlog.get_logger("ijime_flow")

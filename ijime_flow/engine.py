@@ -15,8 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import structlog
-
+from . import logs
 from .actor import SYSTEM, Actor, check_actor
 from .audit.verify import VerificationReport, verify_store
 from .canonical import check_id, check_int, sha256_hex
@@ -170,7 +169,7 @@ class Engine:
             started = advance(definition, (), trigger=None, at=at, seq=1, before=frozenset(), after=leaves, facts=typed,
                               case_id=case_id)
             self.store.append([(event, body)], [make_row(definition, case_id, school, leaves, at, at, 1, started)])
-            structlog.get_logger("ijime_flow").info("case.opened", case_id=case_id, workflow=definition.id,
+            logs.info("case.opened", case_id=case_id, workflow=definition.id,
                                                     version=definition.version, to_states=sorted(leaves))
             return Case(self, runtime, case_id, leaves, typed, 1, event.hash, school=school, opened_at=at,
                         started=started)
@@ -302,7 +301,7 @@ class Engine:
         written = self.store.rebuild_projection(
             lambda events: project_log(events, self._definition_by_hash, problems))
         for problem in problems:
-            structlog.get_logger("ijime_flow").warning("projection.case_skipped", case_id=problem.case_id)
+            logs.warning("projection.case_skipped", case_id=problem.case_id)
         return ProjectionReport(written, problems)
 
     def get_case(self, case_id: str) -> Case:

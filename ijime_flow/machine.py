@@ -17,6 +17,7 @@ parallel states — and nothing else:
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
 from functools import cached_property
@@ -27,6 +28,12 @@ from transitions.extensions.nesting import HierarchicalMachine, NestedState
 from .definition import Definition
 from .escalation import Criteria
 from .language.models import StateDef
+
+# ``transitions`` reports each callback it runs at INFO on its own logger: how the adapter works, not what
+# happened to a case (the library's records are :mod:`.logs`). Unless the host set that logger's level
+# itself, it is kept to warnings, so a host that turns on INFO logging sees the records that matter.
+if logging.getLogger("transitions").level == logging.NOTSET:
+    logging.getLogger("transitions").setLevel(logging.WARNING)
 
 NestedState.separator = "."
 
