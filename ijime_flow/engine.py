@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from . import logs
+from . import bundled, logs
 from .actor import SYSTEM, Actor, check_actor
 from .audit.verify import VerificationReport, verify_store
 from .canonical import check_id, check_int, sha256_hex
@@ -68,10 +68,12 @@ class Engine:
 
     # -- definitions ------------------------------------------------------------------------------
     def load(self, path: str | Path, *, lint: bool = True) -> list[Definition]:
-        """Load a workflow file or every ``*.yaml`` file of a folder. The last loaded definition of
-        an id is the one new cases are opened under; existing cases keep their pinned one. A workflow
-        that escalates to another (``escalation.to``) also loads ``<to>.yaml`` from its folder if that
-        workflow is not loaded yet."""
+        """Load a workflow file or every ``*.yaml`` file of a folder — or a shipped one, ``"bundled:response"``
+        (:mod:`ijime_flow.bundled`). The last loaded definition of an id is the one new cases are opened under;
+        existing cases keep their pinned one. A workflow that escalates to another (``escalation.to``) also
+        loads ``<to>.yaml`` from its folder if that workflow is not loaded yet."""
+        if isinstance(path, str) and path.startswith(bundled.PREFIX):
+            path = bundled.workflow(path)
         loaded = load_path(path, run_lint=lint, known=self._current)
         for defn in loaded:
             self.add_definition(defn)
@@ -81,6 +83,10 @@ class Engine:
             if target and target not in self._current and (folder / f"{target}.yaml").is_file():
                 loaded += self.load(folder / f"{target}.yaml", lint=lint)
         return loaded
+
+    def load_bundled(self) -> list[Definition]:
+        """The workflows that ship with the package (``response``, ``serious_incident``)."""
+        return self.load(bundled.path("workflows"))
 
     def add_definition(self, definition: Definition) -> None:
         """Make ``definition`` the one new cases of its id open under. One read back from a store with what

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from pathlib import Path
 
+from .. import bundled
 from ..actor import Actor
 from ..case import Case
 from ..clock import TOKYO
@@ -28,9 +29,8 @@ def jst(month: int, day: int, hour: int, minute: int = 0) -> datetime:
 
 
 def find_workflows(explicit: str | Path | None = None) -> Path:
-    """The workflows folder: the one given, ``./workflows``, or the one beside the package (editable
-    installs and source checkouts)."""
-    candidates = [Path(explicit)] if explicit else [Path("workflows"), Path(__file__).resolve().parents[2] / "workflows"]
+    """The workflows folder: the one given, ``./workflows``, or the package's own (:mod:`ijime_flow.bundled`)."""
+    candidates = [Path(explicit)] if explicit else [Path("workflows"), bundled.path("workflows")]
     for candidate in candidates:
         if (candidate / "response.yaml").is_file() or (candidate.is_file() and candidate.suffix in (".yaml", ".yml")):
             return candidate

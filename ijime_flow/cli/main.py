@@ -78,6 +78,7 @@ def _parser() -> argparse.ArgumentParser:
     from .auditing import register_checkpoints, register_verify
     from .bundle import register as register_bundle
     from .contract import register as register_contract
+    from .init import register as register_init
     from .replay import register as register_replay
     from .report import register as register_report
     from .workflows import register as register_workflows
@@ -85,6 +86,7 @@ def _parser() -> argparse.ArgumentParser:
     register_workflows(sub)
     register_verify(sub)
     register_bundle(sub)
+    register_init(sub)
     register_replay(sub)
     register_report(sub)
     register_checkpoints(sub)

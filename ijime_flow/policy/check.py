@@ -12,12 +12,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+from .. import bundled
 from ..definition import Definition
 from ..language.conditions import GuardFn
 from .runner import CheckReport, ScenarioResult, run_features
 
-BUNDLED_FEATURES = Path(__file__).resolve().parents[2] / "features"
-BUNDLED_WORKFLOWS = Path(__file__).resolve().parents[2] / "workflows"
+BUNDLED_FEATURES = bundled.path("features")
+BUNDLED_WORKFLOWS = bundled.path("workflows")
 
 
 def reference_workflows() -> dict[str, Definition]:

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ..bundled import path
 from ..definition import Definition
 from ..errors import DefinitionError, Problem
 from ..language.conditions import GuardFn
@@ -37,7 +38,7 @@ def companions(workflow: Path, definition: Definition) -> dict[str, Definition]:
     """The workflows ``definition`` escalates to (or that escalate to it), from its folder — else the
     bundled workflows — so that escalation rules can open the linked case."""
     pool: dict[str, Definition] = {}
-    bundled = Path(__file__).resolve().parents[2] / "workflows"
+    bundled = path("workflows")
     for folder in (workflow.resolve().parent, bundled):
         if not folder.is_dir():
             continue

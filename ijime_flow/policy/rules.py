@@ -34,13 +34,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError, model_validator
 
+from .. import bundled
 from ..errors import DefinitionError, Problem
 from ..language.condition_models import Condition, Scalar
 from ..language.loader import _validation_problems
 from ..language.models import Ident, StatePath
 from ..language.yaml_source import parse
 
-BUNDLED_RULES = Path(__file__).resolve().parents[2] / "rules"
+BUNDLED_RULES = bundled.path("rules")
 
 
 class _Model(BaseModel):
