@@ -20,6 +20,7 @@ from .deadlines import Deadline
 from .definition import Definition
 from .engine import Engine
 from .errors import (
+    CaseExists,
     ConcurrencyError,
     ConditionFailure,
     DefinitionError,
@@ -32,20 +33,25 @@ from .errors import (
     StoredDefinitionError,
     StoreError,
     UnknownCase,
+    UnknownTrigger,
     UnknownWorkflow,
 )
 from .events import Event
 from .language.conditions import EvalContext
 from .language.loader import load_file, load_path, load_text
+from .step_api import DataField, DeadlineDue, StepInfo, StepResult
 from .version import __version__
 
 __all__ = [
     "Actor",
     "Case",
+    "CaseExists",
     "Clock",
     "ConcurrencyError",
     "ConditionFailure",
+    "DataField",
     "Deadline",
+    "DeadlineDue",
     "Definition",
     "DefinitionError",
     "Engine",
@@ -58,10 +64,13 @@ __all__ = [
     "InvalidTransition",
     "PermissionDenied",
     "Problem",
+    "StepInfo",
+    "StepResult",
     "StoreError",
     "StoredDefinitionError",
     "SystemClock",
     "UnknownCase",
+    "UnknownTrigger",
     "UnknownWorkflow",
     "VerificationProblem",
     "VerificationReport",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from .errors import InvalidData
@@ -22,6 +23,13 @@ def canonical_json(obj: Any) -> str:
     """Keys sorted, no insignificant white space, UTF-8 text as is (not ``\\u`` escapes). One
     encoder made once: ``json.dumps`` with these options would build a new one on every call."""
     return _ENCODER.encode(obj)
+
+
+def json_time(value: datetime) -> str:
+    """A time as every JSON-ready value of ijime-flow carries it (``to_dict``, ``StepInfo``, errors):
+    UTC, ISO 8601, with an explicit ``+00:00`` offset (never ``Z``, never the workflow's local offset),
+    microseconds only when there are some: ``2019-05-01T01:00:00+00:00`` is 10:00 in Tokyo."""
+    return value.astimezone(UTC).isoformat()
 
 
 def sha256_hex(text: str) -> str:

@@ -17,11 +17,12 @@ from .actor import SYSTEM, Actor, check_actor
 from .canonical import check_id
 from .clock import FUTURE_TOLERANCE, require_aware, storable
 from .deadlines import Deadline, Started, advance, case_deadlines
-from .errors import InvalidData
+from .errors import InvalidData, InvalidTransition
 from .events import Event, EventType, data_object, parse_event, seal
 from .language.conditions import ActorTally, EvalContext, holds
 from .language.models import TransitionDef
 from .projection import CaseRow, make_row
+from .step_api import StepInfo, StepResult, step_infos
 from .stepper import (
     allowed_triggers,
     apply_facts,
@@ -128,6 +129,19 @@ class Case:
         return [trigger for trigger in allowed_triggers(defn, self._leaves)
                 if any(may(t) for _, t in defn.transitions_by_trigger[trigger])]
 
+    def available_steps(self, actor: Actor, at: datetime | None = None, *, everywhere: bool = False) -> list[StepInfo]:
+        """Every step at the active states, sorted by trigger, as this actor may take it at ``at``
+        (default: the engine's clock): those it may take (``allowed``, the same as
+        :meth:`available_triggers`) and those it may not, with ``why_not`` (``role`` or ``condition``)
+        and the reason. ``everywhere``: also every other manual step of the workflow, ``why_not="state"``.
+        JSON-ready: see :mod:`ijime_flow.step_api`."""
+        defn = self._runtime.definition
+        at = self._engine.clock.now() if at is None else at
+        require_aware(at, "at")
+        roles = defn.role_closure(check_actor(actor).roles)
+        return step_infos(defn, self._leaves, self._facts, roles, actor.id, at, self.id, self._engine.guards,
+                          self._actors, self._started, everywhere=everywhere)
+
     def deadlines(self, at: datetime | None = None) -> list[Deadline]:
         """Every deadline this case has started, with its due time and whether it was met, as of
         ``at`` (default: the engine's clock)."""
@@ -142,7 +156,14 @@ class Case:
     # -- acting -----------------------------------------------------------------------------------
     def fire(self, trigger: str, *, actor: Actor, at: datetime | None = None,
              data: Mapping[str, Any] | None = None) -> Event:
-        """Take a step. Returns the recorded event; raises and records nothing if the step is refused."""
+        """Take a step. Returns the recorded event; raises and records nothing if the step is refused.
+        :meth:`fire_result` returns every event the step wrote."""
+        return self.fire_result(trigger, actor=actor, at=at, data=data).event
+
+    def fire_result(self, trigger: str, *, actor: Actor, at: datetime | None = None,
+                    data: Mapping[str, Any] | None = None) -> StepResult:
+        """Take a step, as :meth:`fire`; return everything it wrote: the step, the automatic steps it
+        led to, the ``escalated`` events, and the ids of the cases an escalation opened."""
         with self._engine.lock:
             defn = self._runtime.definition
             check_id(trigger, "trigger")
@@ -150,8 +171,11 @@ class Case:
             at, now = self._when(at)
             payload = data_object(data)
             roles = defn.role_closure(actor.roles)
-            chosen = resolve(defn, self._leaves, self._facts, trigger, roles, actor.id, at, payload, self.id,
-                             self._engine.guards, self._actors)
+            try:
+                chosen = resolve(defn, self._leaves, self._facts, trigger, roles, actor.id, at, payload, self.id,
+                                 self._engine.guards, self._actors)
+            except InvalidTransition as exc:  # "allowed here": what this actor may take, not every step of the state
+                raise type(exc)(exc.trigger, exc.states, self.available_triggers(actor, at), exc.reason) from None
             t = chosen.transition
             before = self._leaves
             after = self._runtime.machine.move(before, chosen.index) if t.to is not None else before
@@ -163,13 +187,19 @@ class Case:
             actors = note_actor(defn, self._actors, kind, trigger, actor.id, roles)
             steps: list[Step] = [(kind, trigger, before, after, actor, payload)]
             steps += self._automatic_steps(after, facts, at, actors)
-            event = self._commit(steps, at, now, facts, kind, payload, actors)[0]  # nothing changes before this succeeds
-            logs.info("case.fired", case_id=self.id, workflow=defn.id, trigger=trigger,
-                      from_states=defn.sorted_states(before), to_states=defn.sorted_states(self._leaves), seq=event.seq)
-            return event
+            result = self._commit(steps, at, now, facts, kind, payload, actors)  # nothing changes before this succeeds
+            logs.info("case.fired", case_id=self.id, workflow=defn.id, trigger=trigger, from_states=defn.sorted_states(before),
+                      to_states=defn.sorted_states(self._leaves), seq=result.event.seq)
+            return result
 
     def record_fact(self, name: str, value: Any, *, actor: Actor, at: datetime | None = None) -> Event:
-        """Record a fact (e.g. ``serious_violence_or_extortion``). It moves nothing, but conditions read it."""
+        """Record a fact (e.g. ``serious_violence_or_extortion``). It moves nothing, but conditions read it.
+        Returns the ``fact`` event; :meth:`record_fact_result` returns every event the call wrote."""
+        return self.record_fact_result(name, value, actor=actor, at=at).event
+
+    def record_fact_result(self, name: str, value: Any, *, actor: Actor, at: datetime | None = None) -> StepResult:
+        """Record a fact, as :meth:`record_fact`; return the ``fact`` event and the ``escalated`` events
+        it led to, with the ids of the cases an escalation opened."""
         with self._engine.lock:
             defn = self._runtime.definition
             check_id(name, "fact")
@@ -183,10 +213,10 @@ class Case:
             facts = dict(self._facts)
             apply_facts(facts, defn, {name: typed})
             payload = {"fact": name, "value": fact_json(typed)}
-            event = self._commit([("fact", None, self._leaves, self._leaves, actor, payload)], at, now, facts,
-                                 "fact", payload)[0]
-            logs.info("case.fact_recorded", case_id=self.id, workflow=defn.id, fact=name, seq=event.seq)
-            return event
+            result = self._commit([("fact", None, self._leaves, self._leaves, actor, payload)], at, now, facts,
+                                  "fact", payload)
+            logs.info("case.fact_recorded", case_id=self.id, workflow=defn.id, fact=name, seq=result.event.seq)
+            return result
 
     # -- internals ----------------------------------------------------------------------------------
     def _when(self, at: datetime | None) -> tuple[datetime, datetime]:
@@ -208,7 +238,7 @@ class Case:
         raise InvalidData(f"automatic steps loop in workflow {defn.id}: more than {MAX_AUTOMATIC} in a row")
 
     def _commit(self, steps: list[Step], at: datetime, recorded_at: datetime, facts: dict[str, Any], kind: str,
-                data: Mapping[str, Any], actors: ActorTally | None = None) -> list[Event]:
+                data: Mapping[str, Any], actors: ActorTally | None = None) -> StepResult:
         """Seal the steps, add what escalation criteria they meet, and append everything — this case's
         events and the linked case's — in one atomic write. Only then does the case change. ``actors``:
         the tally after the steps (``None``: as it was)."""
@@ -216,8 +246,10 @@ class Case:
         leaves = steps[-1][3]
         met = self._runtime.criteria.met_by(self._facts, facts, kind, data, at, steps[0][3], self.id, self._met)
         linked, link_records, link_rows = self._escalated_to, list[tuple[Event, str]](), list[CaseRow]()
+        opened: list[str] = []  # the case an escalation opens, if this commit opens one
         if met:
             linked, link_records, link_rows = self._engine.escalation_records(self, met, at, recorded_at)
+            opened = [linked] if self._escalated_to is None else []
             steps = steps + [("escalated", None, leaves, leaves, SYSTEM,
                               {"criterion": m.criterion.id, "figures": m.figures, "case": linked}) for m in met]
         defn = self._runtime.definition
@@ -242,7 +274,8 @@ class Case:
             self._met |= {m.criterion.id for m in met}
             self._escalated_to = linked
             logs.warning("case.escalated", case_id=self.id, to_case=linked, criteria=[m.criterion.id for m in met])
-        return [event for event, _ in records]
+        # built without validation (on every fire): the events are sealed here, the ids are the engine's
+        return StepResult.model_construct(events=[event for event, _ in records], opened_cases=opened)
 
     def linked_cases(self) -> list[LinkedCase]:
         """The cases this one is linked to by escalation, both ways, from the log."""

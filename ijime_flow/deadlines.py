@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any, Literal, NamedTuple
 
+from .canonical import json_time
 from .definition import Definition
 from .errors import InvalidData, StoreError
 from .events import Event
@@ -72,6 +73,18 @@ class Deadline:
     @property
     def within_en(self) -> str:
         return within_words(self.within)[1]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The deadline as JSON values, with ``status`` (and ``status_ja``, ``within_ja``, ``within_en``);
+        every time in UTC with ``+00:00`` (:func:`~ijime_flow.canonical.json_time`)."""
+        def when(value: datetime | None) -> str | None:
+            return None if value is None else json_time(value)
+
+        return {"id": self.id, "state": self.state, "ja": self.ja, "en": self.en, "source": self.source,
+                "met_by": list(self.met_by), "started_at": json_time(self.started_at), "due": json_time(self.due),
+                "met_at": when(self.met_at), "met_seq": self.met_seq, "as_of": json_time(self.as_of),
+                "within": self.within, "within_ja": self.within_ja, "within_en": self.within_en,
+                "status": self.status, "status_ja": self.status_ja}
 
 
 def due_time(defn: Definition, spec: DeadlineDef, started_at: datetime) -> datetime:

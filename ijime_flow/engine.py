@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +21,11 @@ from .audit.verify import VerificationReport, verify_store
 from .canonical import check_id, check_int, sha256_hex
 from .case import Case, checked_time
 from .clock import Clock, SystemClock, storable
-from .deadlines import LogFold, advance
+from .deadlines import Deadline, LogFold, advance
 from .definition import Definition
 from .errors import (
+    CaseExists,
+    ConcurrencyError,
     DefinitionError,
     InvalidData,
     PermissionDenied,
@@ -40,7 +42,7 @@ from .language.lint import unrunnable
 from .language.loader import load_path
 from .language.stored import StoredRead
 from .machine import CompiledMachine, Runtime
-from .projection import CaseQuery, CaseRow, GroupBy, ProjectionProblem, make_row, project_log
+from .projection import CaseQuery, CaseRow, GroupBy, ProjectionProblem, check_due_before, deadlines_due, make_row, project_log
 from .stepper import apply_facts, opening_data
 from .store import Store, StoredEvent, open_store
 
@@ -174,7 +176,10 @@ class Engine:
             apply_facts(typed, definition, facts)
             started = advance(definition, (), trigger=None, at=at, seq=1, before=frozenset(), after=leaves, facts=typed,
                               case_id=case_id)
-            self.store.append([(event, body)], [make_row(definition, case_id, school, leaves, at, at, 1, started)])
+            try:
+                self.store.append([(event, body)], [make_row(definition, case_id, school, leaves, at, at, 1, started)])
+            except ConcurrencyError:  # the store refuses a second seq 1: the id is taken, and no retry will help
+                raise CaseExists(case_id) from None
             logs.info("case.opened", case_id=case_id, workflow=definition.id,
                                                     version=definition.version, to_states=sorted(leaves))
             return Case(self, runtime, case_id, leaves, typed, 1, event.hash, school=school, opened_at=at,
@@ -255,16 +260,25 @@ class Engine:
     # -- the current-state projection -----------------------------------------------------------------
     def cases(self, *, school: str | None = None, workflow: str | None = None, state: str | None = None,
               closed: bool | None = None, overdue: bool = False, as_of: datetime | None = None,
-              limit: int | None = None, offset: int = 0) -> list[CaseRow]:
+              limit: int | None = None, offset: int = 0, due_before: datetime | None = None) -> list[CaseRow]:
         """The cases that match, oldest opened first, from the projection (a store query: no case is
         loaded). ``state``: that state is active (a leaf or a state it is inside). ``overdue``: a
-        deadline has passed by ``as_of`` (default now) and has not been met."""
+        deadline has passed by ``as_of`` (default now) and has not been met. ``due_before``: an open case
+        with a deadline not met due before that time, overdue ones too."""
         query = self._query(school, workflow, state, closed, overdue, as_of)
+        if due_before is not None:
+            query = replace(query, due_before=check_due_before(due_before))
         if limit is not None and check_int(limit, "limit") < 1:
             raise InvalidData(f"limit は1以上です / limit must be at least 1, not {limit}")
         if check_int(offset, "offset") < 0:
             raise InvalidData(f"offset は0以上です / offset must not be negative, not {offset}")
         return self.store.find_cases(query, limit=limit, offset=offset)
+
+    def deadlines_due(self, within: timedelta, *, as_of: datetime | None = None,
+                      school: str | None = None) -> Iterator[tuple[str, Deadline]]:
+        """``(case_id, deadline)`` not met, of open cases, due before ``as_of`` (default now) + ``within``,
+        earliest first, overdue ones marked ``status == "overdue"``: see :func:`ijime_flow.projection.deadlines_due`."""
+        return deadlines_due(self, within, as_of=as_of, school=school)
 
     def count_cases(self, *, school: str | None = None, workflow: str | None = None, state: str | None = None,
                     closed: bool | None = None, overdue: bool = False, as_of: datetime | None = None) -> int:

@@ -7,13 +7,68 @@ what was refused and what would be allowed instead, in Japanese first and Englis
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, is_dataclass
+from datetime import date, datetime
+from typing import Any, ClassVar
 
 
 class IjimeFlowError(Exception):
-    """Base class of every error raised by ijime-flow."""
+    """Base class of every error raised by ijime-flow.
+
+    Besides its message (``str(exc)``, Japanese first, then English after `` / ``), every error exposes
+    ``code`` (snake_case, e.g. ``permission_denied``: stable, for an application's own messages),
+    ``ja`` and ``en`` (the two halves of the message; a message written in one language only gives it
+    to both), ``fields`` (what it carries: ``trigger``, ``allowed_roles``, ...) and :meth:`to_dict`,
+    all of it JSON-ready."""
+
+    code: ClassVar[str] = "ijime_flow_error"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "code" not in cls.__dict__:
+            cls.code = re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).lower()
+
+    @property
+    def message_parts(self) -> tuple[str, str]:
+        """(Japanese, English) of the message: set by the error itself, else split at the first `` / ``."""
+        parts = self.__dict__.get("_parts")
+        if isinstance(parts, tuple):
+            return parts
+        text = str(self)
+        ja, sep, en = text.partition(" / ")
+        return (ja, en) if sep else (text, text)
+
+    @property
+    def ja(self) -> str:
+        return self.message_parts[0]
+
+    @property
+    def en(self) -> str:
+        return self.message_parts[1]
+
+    @property
+    def fields(self) -> dict[str, Any]:
+        """What the error carries, as JSON values (tuples as lists, dates as ISO 8601 text)."""
+        return {k: _json(v) for k, v in vars(self).items() if not k.startswith("_")}
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"error", "code", "message", "ja", "en", "fields"}``: ready for ``json.dumps``."""
+        return {"error": type(self).__name__, "code": self.code, "message": str(self), "ja": self.ja, "en": self.en,
+                "fields": self.fields}
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if is_dataclass(value) and not isinstance(value, type):
+        return _json(asdict(value))
+    if isinstance(value, Mapping):
+        return {str(k): _json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_json(v) for v in value]
+    return value if value is None or isinstance(value, str | int | float | bool) else str(value)
 
 
 @dataclass(frozen=True)
@@ -56,6 +111,7 @@ class InvalidTransition(IjimeFlowError):
         self.trigger = trigger
         self.states = tuple(states)
         self.allowed = tuple(allowed)
+        self.reason = reason
         here = "、".join(self.states) or "（なし）"
         can = ", ".join(self.allowed) or "none"
         why = reason or "この状態からは行えない操作です"
@@ -63,6 +119,11 @@ class InvalidTransition(IjimeFlowError):
             f"「{trigger}」は現在の状態（{here}）では行えません: {why}。"
             f" / '{trigger}' is not allowed in state {list(self.states)}; allowed here: {can}."
         )
+
+
+class UnknownTrigger(InvalidTransition):
+    """The trigger is not a step of the case's workflow at all (a typing error, or another workflow's step).
+    An :class:`InvalidTransition`, so ``except InvalidTransition`` keeps catching it."""
 
 
 class PermissionDenied(IjimeFlowError):
@@ -102,6 +163,8 @@ class GuardFailed(IjimeFlowError):
         self.action = action
         self.failures = tuple(failures)
         lines = "; ".join(str(f) for f in self.failures)
+        self._parts = (f"「{action}」の条件を満たしていません: {'; '.join(f.ja for f in self.failures)}",
+                       f"conditions of '{action}' not met: {'; '.join(f.en for f in self.failures)}")
         super().__init__(f"「{action}」の条件を満たしていません / conditions of '{action}' not met: {lines}")
 
     @property
@@ -149,6 +212,18 @@ class ConcurrencyError(IjimeFlowError):
             f"事案 {case_id} には既に別の記録（{seq} 番目）があります。読み込み直してから再度行ってください。"
             f" / case '{case_id}' already has an event at seq {seq}: reload it and try again."
         )
+
+
+class CaseExists(ConcurrencyError):
+    """``open_case(case_id=...)`` with an id the store already holds: choose another id (or omit it);
+    reloading and retrying will not help. A :class:`ConcurrencyError` (at seq 1), so ``except
+    ConcurrencyError`` keeps catching it, with its own message and ``code``."""
+
+    def __init__(self, case_id: str) -> None:
+        IjimeFlowError.__init__(self, f"事案 {case_id} は既に存在します。別の事案 ID を指定してください"
+                                f" / a case with id '{case_id}' already exists: choose another id, or omit case_id.")
+        self.case_id = case_id
+        self.seq = 1
 
 
 class StoreError(IjimeFlowError):

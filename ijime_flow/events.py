@@ -16,7 +16,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from .canonical import MAX_DEPTH, canonical_json, check_int, check_text, sha256_hex
+from .canonical import MAX_DEPTH, canonical_json, check_int, check_text, json_time, sha256_hex
 from .errors import InvalidData
 
 EVENT_FORMAT = 1
@@ -56,6 +56,14 @@ class Event(BaseModel):
     school: str | None = Field(default=None, description="the school the case belongs to, on the first event only")
     prev_hash: str | None
     hash: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The event as JSON values, ``at`` and ``recorded_at`` in UTC with ``+00:00``
+        (:func:`~ijime_flow.canonical.json_time`); ``data`` as recorded. The hash covers the stored
+        text, which keeps each time's own offset: verify against the store or a bundle, not this."""
+        out = self.model_dump(mode="json")
+        out["at"], out["recorded_at"] = json_time(self.at), json_time(self.recorded_at)
+        return out
 
 
 def body_hash(body: Mapping[str, Any]) -> str:

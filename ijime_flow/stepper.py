@@ -5,7 +5,8 @@ functions, so a history is judged by exactly the rules that admitted it.
 
 Rules, in order, for ``fire(trigger)``:
 
-1. the trigger must be declared and leave a state that is active now -> else ``InvalidTransition``;
+1. the trigger must be declared (else ``UnknownTrigger``, an ``InvalidTransition``) and leave a state
+   that is active now                                                -> else ``InvalidTransition``;
 2. the actor must hold one of its roles (with included roles)      -> else ``PermissionDenied``;
 3. the data must carry the facts it ``records`` and the fields it ``requires`` -> else ``InvalidData``;
 4. its ``when`` condition must hold at the step's time, on the facts as they would be after the
@@ -28,7 +29,7 @@ from typing import Any
 from .canonical import MAX_INT, check_text
 from .clock import EARLIEST, LATEST, storable
 from .definition import Definition
-from .errors import ConditionFailure, GuardFailed, InvalidData, InvalidTransition, PermissionDenied
+from .errors import ConditionFailure, GuardFailed, InvalidData, InvalidTransition, PermissionDenied, UnknownTrigger
 from .language.conditions import ActorTally, EvalContext, GuardFn, evaluate, holds
 from .language.counting import tallied
 from .language.models import FactDef, TransitionDef
@@ -105,8 +106,8 @@ def candidates(defn: Definition, leaves: frozenset[str], trigger: str, roles: fr
     declared = defn.transitions_by_trigger.get(trigger)
     states = list(defn.sorted_states(leaves))  # for the refusals below
     if not declared:
-        raise InvalidTransition(trigger, states, allowed_triggers(defn, leaves),
-                                f"「{trigger}」という操作はワークフロー {defn.id} にありません")
+        raise UnknownTrigger(trigger, states, allowed_triggers(defn, leaves),
+                             f"「{trigger}」という操作はワークフロー {defn.id} にありません")
     here = [(i, t) for i, t in declared if defn.source_active(t, leaves)]
     if not here:
         raise InvalidTransition(trigger, states, allowed_triggers(defn, leaves))

@@ -78,6 +78,7 @@ def _parser() -> argparse.ArgumentParser:
     from .auditing import register_checkpoints, register_verify
     from .bundle import register as register_bundle
     from .contract import register as register_contract
+    from .due import register as register_due
     from .init import register as register_init
     from .replay import register as register_replay
     from .report import register as register_report
@@ -91,6 +92,7 @@ def _parser() -> argparse.ArgumentParser:
     register_report(sub)
     register_checkpoints(sub)
     register_contract(sub)
+    register_due(sub)
     return parser
 
 

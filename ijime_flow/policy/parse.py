@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..clock import TOKYO
 from ..definition import Definition
-from ..errors import GuardFailed, IjimeFlowError, InvalidData, InvalidTransition, PermissionDenied
+from ..errors import GuardFailed, IjimeFlowError, InvalidData, InvalidTransition, PermissionDenied, UnknownTrigger
 
 DEFAULT_TIME = time(12, 0)
 
@@ -199,7 +199,8 @@ REFUSALS: dict[str, type[IjimeFlowError]] = {
     "データ不備": InvalidData, "InvalidData": InvalidData, "invalid data": InvalidData,
 }
 REFUSAL_JA: dict[type[IjimeFlowError], str] = {PermissionDenied: "権限がない", GuardFailed: "条件を満たさない",
-                                              InvalidTransition: "行えない操作", InvalidData: "データ不備"}
+                                              InvalidTransition: "行えない操作", UnknownTrigger: "行えない操作",
+                                              InvalidData: "データ不備"}
 
 STATUSES: dict[str, str] = {
     "met": "met", "期限内に実施": "met", "達成": "met",

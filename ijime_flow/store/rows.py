@@ -11,11 +11,12 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
+from ..canonical import json_time
 from ..errors import InvalidData
 
-__all__ = ["GROUPS", "CaseQuery", "CaseRow", "GroupBy", "OpenDeadline", "check_group"]
+__all__ = ["GROUPS", "CaseQuery", "CaseRow", "GroupBy", "OpenDeadline", "check_group", "require_zone"]
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,10 @@ class OpenDeadline:
     state: str
     started_at: datetime
     due: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON values; times in UTC with ``+00:00`` (:func:`~ijime_flow.canonical.json_time`)."""
+        return {"id": self.id, "state": self.state, "started_at": json_time(self.started_at), "due": json_time(self.due)}
 
 
 GroupBy = Literal["school", "workflow", "state"]
@@ -59,6 +64,21 @@ class CaseRow:
         due = self.next_due
         return due is not None and due <= as_of
 
+    def to_dict(self) -> dict[str, Any]:
+        """The row as JSON values, with ``next_due``; every time in UTC with ``+00:00``
+        (:func:`~ijime_flow.canonical.json_time`)."""
+        due = self.next_due
+        return {"case_id": self.case_id, "school": self.school, "workflow": self.workflow, "version": self.version,
+                "definition_sha256": self.definition_sha256, "states": list(self.states), "active": list(self.active),
+                "closed": self.closed, "opened_at": json_time(self.opened_at), "updated_at": json_time(self.updated_at),
+                "seq": self.seq, "open_deadlines": [d.to_dict() for d in self.open_deadlines],
+                "next_due": None if due is None else json_time(due)}
+
+    def due_before(self, before: datetime) -> bool:
+        """A deadline not met falls due before ``before`` (one already overdue counts too)."""
+        due = self.next_due
+        return due is not None and due < before
+
 
 @dataclass(frozen=True)
 class CaseQuery:
@@ -73,10 +93,13 @@ class CaseQuery:
     state: str | None = None
     closed: bool | None = None
     overdue_at: datetime | None = None
+    due_before: datetime | None = None
 
     def __post_init__(self) -> None:
         if self.overdue_at is not None and self.overdue_at.tzinfo is None:
             raise InvalidData(f"overdue_at ({self.overdue_at.isoformat()}) has no timezone; give an aware time")
+        if self.due_before is not None:
+            require_zone(self.due_before, "due_before")
 
     def matches(self, row: CaseRow) -> bool:
         """The same test in Python, for the in-memory store (the SQL stores answer in SQL)."""
@@ -84,7 +107,17 @@ class CaseQuery:
                 and (self.workflow is None or row.workflow == self.workflow)
                 and (self.state is None or self.state in row.active)
                 and (self.closed is None or row.closed == self.closed)
-                and (self.overdue_at is None or row.overdue(self.overdue_at)))
+                and (self.overdue_at is None or row.overdue(self.overdue_at))
+                and (self.due_before is None or (not row.closed and row.due_before(self.due_before))))
+
+
+def require_zone(value: object, what: str) -> None:
+    """A time to compare deadlines with must be an aware ``datetime``: a naive one is refused in plain words."""
+    if not isinstance(value, datetime):
+        raise InvalidData(f"{what} は日時（datetime）で指定してください / {what} must be a datetime, not {type(value).__name__}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidData(f"{what} の日時にタイムゾーンがありません（日本時間なら tzinfo=ZoneInfo('Asia/Tokyo')） / {what}"
+                          f" ({value.isoformat()}) is a naive datetime: give it a timezone, e.g. tzinfo=ZoneInfo('Asia/Tokyo')")
 
 
 def check_group(by: str) -> None:

@@ -159,6 +159,9 @@ class SqlStore(Store):
         if query.overdue_at is not None:
             clauses.append("next_due <= ?")
             params.append(self._time(query.overdue_at))
+        if query.due_before is not None:  # on the next_due index where there is one; closed cases never
+            clauses.append("closed = ? AND next_due < ?")
+            params += [False, self._time(query.due_before)]
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
     _no_limit: Any = None  # what LIMIT takes for "no limit"
