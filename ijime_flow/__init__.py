@@ -39,7 +39,7 @@ from .errors import (
 from .events import Event
 from .language.conditions import EvalContext
 from .language.loader import load_file, load_path, load_text
-from .step_api import DataField, DeadlineDue, StepInfo, StepResult
+from .step_api import DataField, DeadlineDue, StepInfo, StepResult, retry
 from .version import __version__
 
 __all__ = [
@@ -78,4 +78,5 @@ __all__ = [
     "load_file",
     "load_path",
     "load_text",
+    "retry",
 ]

@@ -7,22 +7,22 @@ chain); the machine of its definition is shared with every other case. The store
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from . import logs
 from .actor import SYSTEM, Actor, check_actor
-from .canonical import check_id
+from .canonical import check_id, check_text
 from .clock import FUTURE_TOLERANCE, require_aware, storable
 from .deadlines import Deadline, Started, advance, case_deadlines
-from .errors import InvalidData, InvalidTransition
+from .errors import ConcurrencyError, InvalidData, InvalidTransition
 from .events import Event, EventType, data_object, parse_event, seal
 from .language.conditions import ActorTally, EvalContext, holds
 from .language.models import TransitionDef
 from .projection import CaseRow, make_row
-from .step_api import StepInfo, StepResult, step_infos
+from .step_api import IDEMPOTENCY, StepInfo, StepResult, keyed_result, step_infos
 from .stepper import (
     allowed_triggers,
     apply_facts,
@@ -38,6 +38,7 @@ __all__ = ["FUTURE_TOLERANCE", "Case", "LinkedCase", "checked_time"]
 
 if TYPE_CHECKING:
     from .engine import Engine
+    from .escalation import Met
     from .machine import Runtime
 
 @dataclass(frozen=True)
@@ -155,21 +156,31 @@ class Case:
 
     # -- acting -----------------------------------------------------------------------------------
     def fire(self, trigger: str, *, actor: Actor, at: datetime | None = None,
-             data: Mapping[str, Any] | None = None) -> Event:
+             data: Mapping[str, Any] | None = None, key: str | None = None) -> Event:
         """Take a step. Returns the recorded event; raises and records nothing if the step is refused.
-        :meth:`fire_result` returns every event the step wrote."""
-        return self.fire_result(trigger, actor=actor, at=at, data=data).event
+        :meth:`fire_result` returns every event the step wrote. ``key``: an idempotency key (see
+        :meth:`fire_result`)."""
+        return self.fire_result(trigger, actor=actor, at=at, data=data, key=key).event
 
     def fire_result(self, trigger: str, *, actor: Actor, at: datetime | None = None,
-                    data: Mapping[str, Any] | None = None) -> StepResult:
+                    data: Mapping[str, Any] | None = None, key: str | None = None) -> StepResult:
         """Take a step, as :meth:`fire`; return everything it wrote: the step, the automatic steps it
-        led to, the ``escalated`` events, and the ids of the cases an escalation opened."""
+        led to, the ``escalated`` events, and the ids of the cases an escalation opened.
+
+        ``key``: an idempotency key. A call with a key this case's log already holds (from any process)
+        records nothing and returns the first call's result, read back from the log; the key is kept
+        in the hashed event, in ``data["_idempotency"]`` (a name ``data`` may not use)."""
         with self._engine.lock:
+            found = self._keyed(key, "step", trigger)
+            if found is not None:
+                return found
             defn = self._runtime.definition
             check_id(trigger, "trigger")
             check_actor(actor)
             at, now = self._when(at)
             payload = data_object(data)
+            if IDEMPOTENCY in payload:
+                raise InvalidData(f"data の {IDEMPOTENCY} は予約されています / '{IDEMPOTENCY}' is reserved in data: pass key=")
             roles = defn.role_closure(actor.roles)
             try:
                 chosen = resolve(defn, self._leaves, self._facts, trigger, roles, actor.id, at, payload, self.id,
@@ -187,35 +198,64 @@ class Case:
             actors = note_actor(defn, self._actors, kind, trigger, actor.id, roles)
             steps: list[Step] = [(kind, trigger, before, after, actor, payload)]
             steps += self._automatic_steps(after, facts, at, actors)
-            result = self._commit(steps, at, now, facts, kind, payload, actors)  # nothing changes before this succeeds
+            result = self._commit(steps, at, now, facts, kind, payload, actors, key=key)  # nothing changes before this
             logs.info("case.fired", case_id=self.id, workflow=defn.id, trigger=trigger, from_states=defn.sorted_states(before),
                       to_states=defn.sorted_states(self._leaves), seq=result.event.seq)
             return result
 
-    def record_fact(self, name: str, value: Any, *, actor: Actor, at: datetime | None = None) -> Event:
+    def record_fact(self, name: str, value: Any, *, actor: Actor, at: datetime | None = None,
+                    key: str | None = None) -> Event:
         """Record a fact (e.g. ``serious_violence_or_extortion``). It moves nothing, but conditions read it.
-        Returns the ``fact`` event; :meth:`record_fact_result` returns every event the call wrote."""
-        return self.record_fact_result(name, value, actor=actor, at=at).event
+        Returns the ``fact`` event; :meth:`record_fact_result` returns every event the call wrote.
+        ``key``: an idempotency key, as in :meth:`fire_result`."""
+        return self.record_fact_result(name, value, actor=actor, at=at, key=key).event
 
-    def record_fact_result(self, name: str, value: Any, *, actor: Actor, at: datetime | None = None) -> StepResult:
+    def record_fact_result(self, name: str, value: Any, *, actor: Actor, at: datetime | None = None,
+                           key: str | None = None) -> StepResult:
         """Record a fact, as :meth:`record_fact`; return the ``fact`` event and the ``escalated`` events
         it led to, with the ids of the cases an escalation opened."""
+        return self.record_facts([(name, value)], actor=actor, at=at, key=key)
+
+    def record_facts(self, facts: Mapping[str, Any] | Iterable[tuple[str, Any]], *, actor: Actor,
+                     at: datetime | None = None, key: str | None = None) -> StepResult:
+        """Record several facts in one call and one store transaction, all or none: one ``fact`` event
+        each, in order, and after each the ``escalated`` events it led to. ``facts``: a mapping, or
+        ``(name, value)`` pairs — a ``many`` fact (e.g. ``absence``) may appear in several pairs.
+        Any refused fact refuses the call and records none. ``key``: as in :meth:`fire_result`."""
         with self._engine.lock:
+            found = self._keyed(key, "fact", None)
+            if found is not None:
+                return found
             defn = self._runtime.definition
-            check_id(name, "fact")
+            pairs = list(facts.items()) if isinstance(facts, Mapping) else list(facts)
+            if not pairs:
+                raise InvalidData("記録する事実がありません / no facts to record")
             check_actor(actor)
             at, now = self._when(at)
             roles = defn.role_closure(actor.roles)
             if defn.is_closed(self._leaves):
                 raise InvalidData(f"事案 {self.id} は終結しています / case '{self.id}' is closed: nothing more"
                                   " can be recorded on it")
-            typed = check_fact(defn, name, value, roles, actor.id)
-            facts = dict(self._facts)
-            apply_facts(facts, defn, {name: typed})
-            payload = {"fact": name, "value": fact_json(typed)}
-            result = self._commit([("fact", None, self._leaves, self._leaves, actor, payload)], at, now, facts,
-                                  "fact", payload)
-            logs.info("case.fact_recorded", case_id=self.id, workflow=defn.id, fact=name, seq=result.event.seq)
+            steps: list[Step] = []
+            met_at: list[tuple[int, Met]] = []
+            after, already = dict(self._facts), set(self._met)
+            for pair in pairs:
+                if not isinstance(pair, tuple | list) or len(pair) != 2:
+                    raise InvalidData(f"facts: expected (name, value) pairs, got {pair!r:.60}")
+                name, value = pair
+                typed = check_fact(defn, check_id(name, "fact"), value, roles, actor.id)
+                before, after = after, dict(after)
+                apply_facts(after, defn, {name: typed})
+                payload = {"fact": name, "value": fact_json(typed)}
+                steps.append(("fact", None, self._leaves, self._leaves, actor, payload))
+                for m in self._runtime.criteria.met_by(before, after, "fact", payload, at, self._leaves, self.id, already):
+                    met_at.append((len(steps), m))
+                    already.add(m.criterion.id)
+            result = self._commit(steps, at, now, after, "fact", {}, met_at=met_at, key=key)
+            for event in result.events:
+                if event.type == "fact":
+                    logs.info("case.fact_recorded", case_id=self.id, workflow=defn.id, fact=event.data["fact"],
+                              seq=event.seq)
             return result
 
     # -- internals ----------------------------------------------------------------------------------
@@ -237,21 +277,40 @@ class Case:
             leaves = after
         raise InvalidData(f"automatic steps loop in workflow {defn.id}: more than {MAX_AUTOMATIC} in a row")
 
+    def _keyed(self, key: str | None, kind: str, trigger: str | None) -> StepResult | None:
+        """The first result of a call with this idempotency key, if the log holds one."""
+        if key is None:
+            return None
+        return keyed_result(self._engine.store.read_case(self.id), check_text(key, "key"), kind, trigger)
+
     def _commit(self, steps: list[Step], at: datetime, recorded_at: datetime, facts: dict[str, Any], kind: str,
-                data: Mapping[str, Any], actors: ActorTally | None = None) -> StepResult:
+                data: Mapping[str, Any], actors: ActorTally | None = None, *,
+                met_at: list[tuple[int, Met]] | None = None, key: str | None = None) -> StepResult:
         """Seal the steps, add what escalation criteria they meet, and append everything — this case's
         events and the linked case's — in one atomic write. Only then does the case change. ``actors``:
-        the tally after the steps (``None``: as it was)."""
+        the tally after the steps (``None``: as it was). ``met_at``: the criteria met, each after how many
+        of ``steps`` (``None``: those the whole call meets, after all of them). ``key``: an idempotency key,
+        kept on the first event; a lost race to a call with the same key returns that call's result."""
         actors = self._actors if actors is None else actors
         leaves = steps[-1][3]
-        met = self._runtime.criteria.met_by(self._facts, facts, kind, data, at, steps[0][3], self.id, self._met)
+        if met_at is None:
+            met_at = [(len(steps), m) for m in self._runtime.criteria.met_by(self._facts, facts, kind, data, at,
+                                                                              steps[0][3], self.id, self._met)]
+        met = [m for _, m in met_at]
         linked, link_records, link_rows = self._escalated_to, list[tuple[Event, str]](), list[CaseRow]()
         opened: list[str] = []  # the case an escalation opens, if this commit opens one
         if met:
             linked, link_records, link_rows = self._engine.escalation_records(self, met, at, recorded_at)
             opened = [linked] if self._escalated_to is None else []
-            steps = steps + [("escalated", None, leaves, leaves, SYSTEM,
-                              {"criterion": m.criterion.id, "figures": m.figures, "case": linked}) for m in met]
+            woven: list[Step] = []
+            for i, step in enumerate(steps, 1):  # each escalated event right after the step that met its criterion
+                woven.append(step)
+                woven += [("escalated", None, step[3], step[3], SYSTEM,
+                           {"criterion": m.criterion.id, "figures": m.figures, "case": linked}) for n, m in met_at if n == i]
+            steps = woven
+        if key is not None:
+            first = steps[0]
+            steps[0] = (*first[:5], {**first[5], IDEMPOTENCY: {"key": key, "events": len(steps)}})
         defn = self._runtime.definition
         records, seq, head, started = [], self._seq, self._head, self._started
         for step_kind, trigger, before, after, actor, payload in steps:
@@ -267,7 +326,13 @@ class Case:
             started = advance(defn, started, trigger=trigger, at=at, seq=seq, before=before, after=after, facts=facts,
                               case_id=self.id, actors=actors)
         row = make_row(defn, self.id, self.school, leaves, self.opened_at, at, seq, started)
-        self._engine.store.append(records + link_records, [row, *link_rows])
+        try:
+            self._engine.store.append(records + link_records, [row, *link_rows])
+        except ConcurrencyError:
+            found = self._keyed(key, "fact" if kind == "fact" else "step", steps[0][1])
+            if found is None:
+                raise
+            return found  # another writer made this very call first
         self._seq, self._head, self._leaves, self._facts, self._started = seq, head, leaves, facts, started
         self._actors = actors
         if met:

@@ -11,21 +11,32 @@ data records facts is offered even while its condition fails, since those facts 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, PlainSerializer, field_serializer
 
 from .canonical import json_time
 from .deadlines import Started
 from .definition import Definition
-from .events import Event
+from .errors import CaseExists, ConcurrencyError, InvalidData
+from .events import Event, parse_event
 from .language.conditions import ActorTally, EvalContext, GuardFn, evaluate, holds
 from .language.models import TransitionDef
 from .stepper import allowed_triggers, context, note_actor
 
-__all__ = ["DataField", "DeadlineDue", "StepInfo", "StepResult", "WhyNot", "step_infos"]
+__all__ = ["IDEMPOTENCY", "DataField", "DeadlineDue", "StepInfo", "StepResult", "WhyNot", "keyed_result", "retry",
+           "step_infos"]
+
+if TYPE_CHECKING:
+    from .case import Case
+    from .engine import Engine
+    from .store import StoredEvent
+
+T = TypeVar("T")
+# the reserved key, in the data of the first event a keyed call wrote: {"key": ..., "events": how many it wrote here}
+IDEMPOTENCY = "_idempotency"
 
 UtcTime = Annotated[AwareDatetime, PlainSerializer(json_time, return_type=str, when_used="json")]
 WhyNot = Literal["role", "condition", "state"]
@@ -167,3 +178,45 @@ def _info(defn: Definition, t: TransitionDef, started: Sequence[Started], at: da
     return StepInfo(trigger=t.trigger, ja=t.ja, en=t.en, source=t.source, moves=t.to is not None, to=t.to,
                     roles=list(t.roles), allowed=why is None, why_not=why, reason_ja=ja, reason_en=en, earliest=earliest,
                     data=data, deadlines=due)
+
+
+def keyed_result(rows: Sequence[StoredEvent], key: str, kind: str, trigger: str | None) -> StepResult | None:
+    """The result of the call recorded with idempotency ``key`` on a case (its stored events ``rows``),
+    rebuilt from the log; ``None`` if no call used it. A key used by another kind of call (another
+    trigger, or a fact where a step was taken) is refused: ``InvalidData``."""
+    needle = f'"{IDEMPOTENCY}":'
+    for i, row in enumerate(rows):
+        if needle not in row.body:
+            continue
+        event = parse_event(row.body, row.case_id, row.seq)
+        mark = event.data.get(IDEMPOTENCY)
+        if not isinstance(mark, dict) or mark.get("key") != key:
+            continue
+        if (event.type == "fact") != (kind == "fact") or (kind != "fact" and event.trigger != trigger):
+            raise InvalidData(f"冪等キー {key!r} は別の操作に使われています / idempotency key {key!r} was already used for"
+                              f" another call ({event.trigger or event.type} at seq {event.seq})")
+        events = [event] + [parse_event(r.body, r.case_id, r.seq) for r in rows[i + 1:i + int(mark.get("events", 1))]]
+        linked = {str(e.data.get("case")) for r in rows[:i] if '"escalated"' in r.body
+                  for e in [parse_event(r.body, r.case_id, r.seq)] if e.type == "escalated"}
+        opened = [str(e.data["case"]) for e in events if e.type == "escalated" and str(e.data["case"]) not in linked][:1]
+        return StepResult.model_construct(events=events, opened_cases=opened)
+    return None
+
+
+def retry(engine: Engine, case_id: str, fn: Callable[[Case], T], *, attempts: int = 3) -> T:
+    """``fn(case)`` on the case reloaded from the store, again (reloaded once more) each time another writer
+    recorded on it first (``ConcurrencyError``), at most ``attempts`` times in all; the last
+    ``ConcurrencyError`` is raised if every attempt lost. Any other error — a refusal of the step on the
+    reloaded case, ``CaseExists`` — is raised at once, as it is."""
+    if not isinstance(attempts, int) or isinstance(attempts, bool) or attempts < 1:
+        raise InvalidData(f"attempts must be a positive integer, not {attempts!r}")
+    for attempt in range(1, attempts + 1):
+        case = engine.get_case(case_id)
+        try:
+            return fn(case)
+        except CaseExists:
+            raise
+        except ConcurrencyError:
+            if attempt == attempts:
+                raise
+    raise AssertionError("not reached")
