@@ -135,3 +135,11 @@ def test_a_school_without_the_serious_incident_workflow_is_told_so_once(capsys: 
     assert not [s["name"] for s in out["scenarios"] if s["status"] == "fail"]
     assert all(s["missing"] for s in out["scenarios"] if s["status"] == "unchecked")
     assert not any("serious_incident.yaml" in f for s in out["scenarios"] for f in s["files"])  # never the bundled one
+
+
+def test_the_header_names_each_file_with_its_own_hash(capsys: pytest.CaptureFixture[str]) -> None:
+    from ijime_flow.language.loader import load_file
+
+    _, out = check(capsys, "--workflow", str(SCHOOL), "--no-scenarios")
+    own = {w["workflow"]: w["sha256"] for w in out["workflows"]}
+    assert own["response"] == load_file(SCHOOL / "response.yaml").sha256  # the file's, not the mapped copy's

@@ -139,8 +139,9 @@ class AgainstResult:
     """A case's history replayed under another definition.
 
     ``allowed``: every step would have been allowed. Otherwise ``seq``, ``trigger``, ``actor_id``,
-    ``actor_roles``, ``kind`` (the refusal: ``PermissionDenied``, ``GuardFailed``,
-    ``InvalidTransition``, ``InvalidData``, or ``automatic`` when automatic steps differ) and ``reason``
+    ``actor_roles``, ``kind`` (the refusal: ``PermissionDenied``, ``GuardFailed``, ``InvalidTransition``,
+    ``UnknownTrigger`` (the other definition has no such step), ``InvalidData``, or ``automatic`` when
+    automatic steps differ) and ``reason``
     describe the first step it would have refused, and ``states`` are the states before that step.
     When allowed, ``states`` are the end states under the other definition, and ``then_automatic``
     the automatic steps it would take after the last event (already folded into ``states``)."""

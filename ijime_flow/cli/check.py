@@ -30,13 +30,15 @@ def _workflow(path: Path) -> Definition | None:
 
 
 def _school(paths: list[Path], map_file: Path | None = None,
-            guards: Collection[str] = ()) -> dict[str, tuple[Path, Definition]] | None:
+            guards: Collection[str] = ()) -> tuple[dict[str, tuple[Path, Definition]], dict[str, str]] | None:
     """Every workflow of the files and folders given, loaded together, by id, read through the school's
-    contract map (``map_file``, else a ``contract-map.yaml`` beside each file); None after saying what is wrong."""
+    contract map (``map_file``, else a ``contract-map.yaml`` beside each file), and by id the sha256 of each file's own
+    definition (the mapped one hashes otherwise); None after saying what is wrong."""
     from ..policy.contract_map import apply_map, load_map, map_beside
 
     definitions, problems = validate_paths(paths, guards=guards)
     school: dict[str, tuple[Path, Definition]] = {}
+    shas: dict[str, str] = {}
     for definition in definitions if not problems else []:
         found = map_file or map_beside(Path(definition.file))
         try:
@@ -46,12 +48,13 @@ def _school(paths: list[Path], map_file: Path | None = None,
             problems += exc.problems
             continue
         school[mapped.id] = (Path(definition.file), mapped)
+        shas[mapped.id] = definition.sha256
     if problems:
         print("ワークフローが読み込めません / the workflows cannot be loaded: " + ", ".join(str(p) for p in paths))
         for problem in problems:
             print(str(problem))
         return None
-    return school
+    return school, shas
 
 
 def run_check_command(args: argparse.Namespace) -> int:
@@ -65,9 +68,10 @@ def run_check_command(args: argparse.Namespace) -> int:
     from .common import guards_of
 
     guards = guards_of(args)
-    school = _school(args.workflow, args.contract_map, sorted(guards))
-    if school is None:
+    loaded = _school(args.workflow, args.contract_map, sorted(guards))
+    if loaded is None:
         return EXIT_PROBLEMS
+    school, shas = loaded
     scenarios = not args.no_scenarios
     if scenarios and importlib.util.find_spec("gherkin") is None:
         print("シナリオの実行には gherkin-official が必要です（規則のみ確かめます） / the scenarios need gherkin-official:"
@@ -76,7 +80,7 @@ def run_check_command(args: argparse.Namespace) -> int:
     if scenarios and not args.features and not BUNDLED_FEATURES.is_dir():
         print(f"ijime-flow: bundled features not found at {BUNDLED_FEATURES}; give FEATURES", file=sys.stderr)
         return EXIT_UNUSABLE
-    titles = [f"{file} ({d.id} {d.version}, sha256 {d.sha256[:12]}…)" for file, d in school.values()]
+    titles = [f"{file} ({d.id} {d.version}, sha256 {shas[d.id][:12]}…)" for file, d in school.values()]
     reports, problems = [], []
     if not args.no_rules:
         for file, definition in school.values():
@@ -107,7 +111,7 @@ def run_check_command(args: argparse.Namespace) -> int:
                                "counterexample_files": [str(p) for p in written]}
         for entry, report in zip(out["workflows"], reports, strict=True):
             checked = school[report.workflow][1]
-            entry.update({"id": checked.id, "version": checked.version, "sha256": checked.sha256})
+            entry.update({"id": checked.id, "version": checked.version, "sha256": shas[checked.id]})
         if scenario_report is not None:
             out["scenarios"] = [{"feature": r.feature, "name": r.name, "tags": r.tags, "status": r.status,
                                  "passed": r.passed, "message": r.message, "files": r.files, "missing": r.missing}
