@@ -125,10 +125,11 @@ def run_check_command(args: argparse.Namespace) -> int:
               " workflows lack (the rules and scenarios that need them are not checked):")
         for lack in lacking:
             print(lack.line())
-        named = ({f"{x.element.kind}:{x.element.id}" for x in lacking} | {f"workflow:{x.workflow}" for x in lacking}
-                 | {f"state:{state}" for x in lacking for state in x.with_it})
+        kind = {"action": "trigger", "region": "state"}  # as the rules and scenarios name them
+        named = ({f"{kind.get(x.element.kind, x.element.kind)}:{x.element.id}" for x in lacking}
+                 | {f"workflow:{x.workflow}" for x in lacking} | {f"state:{state}" for x in lacking for state in x.with_it})
         for element in missing:
-            if element not in named and element.replace("action:", "trigger:") not in named:
+            if element not in named:
                 print(f"  未確認 {element}（契約の外 / not a contract element）")
     for line in render_rules(reports, problems):
         print(line)

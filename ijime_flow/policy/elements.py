@@ -44,13 +44,22 @@ def rule_elements(rule: Rule) -> list[tuple[str, str]]:
     return list(dict.fromkeys(out))
 
 
+def has(defn: Definition, kind: str, name: str) -> bool:
+    """Whether ``defn`` has the element: a ``trigger``, ``state``, ``fact``, ``deadline`` (by id), or a ``step``
+    (a trigger or a state)."""
+    if kind == "trigger":
+        return name in defn.transitions_by_trigger
+    if kind == "state":
+        return name in defn.nodes
+    if kind == "fact":
+        return name in defn.spec.facts
+    if kind == "step":
+        return name in defn.transitions_by_trigger or name in defn.nodes
+    if kind == "deadline":
+        return any(d.id == name for ds in defn.deadline_defs.values() for d in ds)
+    raise ValueError(f"unknown element kind '{kind}'")
+
+
 def lacking(defn: Definition, elements: list[tuple[str, str]]) -> list[str]:
-    """``"kind:id"`` of each element ``defn`` does not have (a ``step`` is there as a trigger or a state)."""
-    triggers, states, facts = defn.transitions_by_trigger, defn.nodes, defn.spec.facts
-    out = []
-    for kind, name in elements:
-        there = {"trigger": name in triggers, "state": name in states, "fact": name in facts,
-                 "step": name in triggers or name in states}[kind]
-        if not there:
-            out.append(f"{'trigger' if kind == 'step' else kind}:{name}")
-    return out
+    """``"kind:id"`` of each element ``defn`` does not have (a ``step`` is reported as a trigger)."""
+    return [f"{'trigger' if kind == 'step' else kind}:{name}" for kind, name in elements if not has(defn, kind, name)]

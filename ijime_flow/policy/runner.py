@@ -18,6 +18,7 @@ from typing import Any, cast
 from ..definition import Definition
 from ..errors import IjimeFlowError, UnknownWorkflow
 from ..language.conditions import GuardFn
+from .elements import has
 from .library import matching
 from .parse import NotChecked, normalise
 from .scene import PolicyCheckFailed, Scene
@@ -161,7 +162,7 @@ def _needs(pickle: Mapping[str, Any], school: Mapping[str, tuple[Path, Definitio
         name = tag["name"].lstrip("@")
         if name.startswith("needs-"):
             wanted = name[len("needs-"):]
-            if not any(wanted in d.transitions_by_trigger or wanted in d.nodes for _, d in school.values()):
+            if not any(has(d, "step", wanted) for _, d in school.values()):
                 out.append(f"trigger:{wanted}")
     return out
 

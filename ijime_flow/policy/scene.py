@@ -21,6 +21,7 @@ from ..errors import DefinitionError, IjimeFlowError
 from ..events import Event
 from ..language.conditions import GuardFn
 from ..language.loader import load_path, load_text
+from .elements import has
 from .parse import (
     NotChecked,
     normalise,
@@ -90,13 +91,7 @@ class Scene:
     def require(self, kind: str, name: str) -> None:
         """Fail as 未確認 when the current workflow lacks the trigger, state or fact a step names."""
         defn = self.definition
-        if defn is None:
-            return
-        kinds: dict[str, Mapping[str, object]] = {
-            "trigger": defn.transitions_by_trigger, "state": defn.nodes, "fact": defn.spec.facts,
-            "deadline": {d.id: d for ds in defn.deadline_defs.values() for d in ds}}
-        known = kinds.get(kind)
-        if known is not None and name not in known:
+        if defn is not None and not has(defn, kind, name):
             raise missing_element(kind, name, f"{defn.id}（{Path(defn.file).name}）")
 
     # -- helpers ------------------------------------------------------------------------------------
