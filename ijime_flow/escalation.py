@@ -13,7 +13,7 @@ from datetime import date, datetime
 from functools import cached_property
 from typing import Any
 
-from .absence import SchoolCalendar, count_threshold, run_threshold
+from .calendars.absence import SchoolCalendar, count_threshold, run_threshold
 from .definition import Definition
 from .language.conditions import Check, EvalContext, compile_condition, describe
 from .language.models import CriterionDef

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ijime_flow.absence import AbsenceFinding, SchoolCalendar, count_threshold, run_threshold, school_year
+from ijime_flow.calendars.absence import AbsenceFinding, SchoolCalendar, count_threshold, run_threshold, school_year
 
 D = timedelta(days=1)
 WEEKDAYS = SchoolCalendar()

@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
-from ..absence import absent_days
 from ..actor import Actor
+from ..calendars.absence import absent_days
 from ..clock import FixedClock
 from ..definition import Definition
 from ..errors import IjimeFlowError

@@ -212,7 +212,7 @@ def record_absences_on(ijime_scene: Scene, days: str, role: str) -> None:
 
 
 def _record_absences(ijime_scene: Scene, date: str, count: str, role: str, every: int) -> None:
-    from ..absence import absent_days
+    from ..calendars.absence import absent_days
     from ..escalation import calendar_of
 
     case = ijime_scene.require_case()
