@@ -12,7 +12,7 @@ Quick start::
 
 from __future__ import annotations
 
-from .actor import Actor
+from .actor import Actor, Subject
 from .audit.verify import VerificationProblem, VerificationReport
 from .case import Case
 from .clock import Clock, FixedClock, SystemClock
@@ -68,6 +68,7 @@ __all__ = [
     "StepResult",
     "StoreError",
     "StoredDefinitionError",
+    "Subject",
     "SystemClock",
     "UnknownCase",
     "UnknownTrigger",

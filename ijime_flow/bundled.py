@@ -31,9 +31,11 @@ def path(kind: Kind) -> Path:
 
 def workflow(name: str) -> Path:
     """``bundled:response`` (or ``response``): the shipped workflow file of that id."""
+    from .language.loader import workflow_files  # not the calendar nor the contract map beside them
+
     stem = name[len(PREFIX):] if name.startswith(PREFIX) else name
     found = path("workflows") / f"{stem}.yaml"
-    if not found.is_file():
-        known = ", ".join(sorted(p.stem for p in path("workflows").glob("*.yaml")))
+    if not found.is_file() or found not in workflow_files(found.parent):
+        known = ", ".join(sorted(p.stem for p in workflow_files(path("workflows"))))
         raise FileNotFoundError(f"同梱のワークフロー「{stem}」はありません（{known}） / no bundled workflow '{stem}' ({known})")
     return found

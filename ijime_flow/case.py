@@ -13,11 +13,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from . import logs
-from .actor import SYSTEM, Actor, check_actor
+from .actor import SYSTEM, Actor, Subject, check_actor, check_part
+from .audit.subjects import People, check_change
 from .canonical import check_id, check_text
-from .clock import FUTURE_TOLERANCE, require_aware, storable
+from .clock import FUTURE_TOLERANCE, checked_time, require_aware, storable
 from .deadlines import Deadline, Started, advance, case_deadlines
-from .errors import ConcurrencyError, InvalidData, InvalidTransition
+from .errors import ConcurrencyError, InvalidData, InvalidTransition, UnknownCase
 from .events import Event, EventType, data_object, parse_event, seal
 from .language.conditions import ActorTally, EvalContext, holds
 from .language.models import TransitionDef
@@ -37,6 +38,7 @@ from .stepper import (
 __all__ = ["FUTURE_TOLERANCE", "Case", "LinkedCase", "checked_time"]
 
 if TYPE_CHECKING:
+    from .calendars.resolved import ResolvedCalendar
     from .engine import Engine
     from .escalation import Met
     from .machine import Runtime
@@ -58,10 +60,12 @@ MAX_AUTOMATIC = 32
 class Case:
     """Use :meth:`Engine.open_case` or :meth:`Engine.get_case`; do not construct directly."""
 
+    _void = False  # opened in a transaction that was rolled back: it does not exist
+
     def __init__(self, engine: Engine, runtime: Runtime, case_id: str, leaves: frozenset[str],
                  facts: dict[str, Any], seq: int, head: str | None, *, school: str | None, opened_at: datetime,
                  started: tuple[Started, ...] = (), met: set[str] | None = None,
-                 escalated_to: str | None = None, actors: ActorTally | None = None) -> None:
+                 escalated_to: str | None = None, actors: ActorTally | None = None, people: People | None = None) -> None:
         self._engine = engine
         self._runtime = runtime
         self.id = case_id
@@ -75,6 +79,7 @@ class Case:
         self._met = set(met or ())  # escalation criteria already met on this case
         self._escalated_to = escalated_to  # the linked case escalation opened, if any
         self._actors: ActorTally = actors or {}  # who took the steps distinct_actors conditions count
+        self._people = people or People()  # the subjects named and who recorded events, as of _head
 
     # -- reading --------------------------------------------------------------------------------
     @property
@@ -84,6 +89,11 @@ class Case:
     @property
     def definition_sha256(self) -> str:
         return self._runtime.definition.sha256
+
+    @property
+    def calendar(self) -> ResolvedCalendar | None:
+        """The school calendar the case pinned when opened (``None``: opened before calendars were pinned)."""
+        return self._runtime.calendar
 
     @property
     def active_states(self) -> frozenset[str]:
@@ -153,6 +163,11 @@ class Case:
     def history(self) -> list[Event]:
         """Every event of the case, in order, as the store holds them."""
         return [parse_event(row.body, row.case_id, row.seq) for row in self._engine.store.read_case(self.id)]
+
+    @property
+    def subjects(self) -> tuple[Subject, ...]:
+        """The pupils the case is about, named and not withdrawn, sorted by id (see :mod:`ijime_flow.audit.subjects`)."""
+        return tuple(Subject(i, p) for i, p in self._people.subjects)
 
     # -- acting -----------------------------------------------------------------------------------
     def fire(self, trigger: str, *, actor: Actor, at: datetime | None = None,
@@ -258,6 +273,25 @@ class Case:
                               seq=event.seq)
             return result
 
+    def add_subject(self, subject_id: str, part: str, *, actor: Actor, at: datetime | None = None) -> StepResult:
+        """Name a pupil the case is about (a pseudonymous id, never a name) in a ``part`` (victim, perpetrator,
+        bystander, reporter), or give one named already another part: one ``subject`` event."""
+        return self._subject(subject_id, check_part(part), actor, at)
+
+    def remove_subject(self, subject_id: str, *, actor: Actor, at: datetime | None = None) -> StepResult:
+        """Withdraw a pupil named by mistake: one ``subject`` event with ``part`` null."""
+        return self._subject(subject_id, None, actor, at)
+
+    def _subject(self, subject_id: str, part: str | None, actor: Actor, at: datetime | None) -> StepResult:
+        with self._engine.lock:
+            at, now, data = *self._when(at), {"subject": subject_id, "part": part}
+            check_change(self._runtime.definition, self._leaves, dict(self._people.subjects), data, None,
+                         check_actor(actor).id, actor.roles, escalated=False)
+            result = self._commit([("subject", None, self._leaves, self._leaves, actor, data)], at, now, self._facts,
+                                  "subject", data, met_at=[])
+            logs.info("case.subject", case_id=self.id, subject_id=subject_id, part=part, seq=result.event.seq)
+            return result
+
     # -- internals ----------------------------------------------------------------------------------
     def _when(self, at: datetime | None) -> tuple[datetime, datetime]:
         """The step's time and the clock's now (read once per step: it is also the ``recorded_at``)."""
@@ -291,6 +325,8 @@ class Case:
         the tally after the steps (``None``: as it was). ``met_at``: the criteria met, each after how many
         of ``steps`` (``None``: those the whole call meets, after all of them). ``key``: an idempotency key,
         kept on the first event; a lost race to a call with the same key returns that call's result."""
+        if self._void:
+            raise UnknownCase(self.id)
         actors = self._actors if actors is None else actors
         leaves = steps[-1][3]
         if met_at is None:
@@ -325,7 +361,8 @@ class Case:
             # the facts after this commit are the facts after each of its events: only the first step records any
             started = advance(defn, started, trigger=trigger, at=at, seq=seq, before=before, after=after, facts=facts,
                               case_id=self.id, actors=actors)
-        row = make_row(defn, self.id, self.school, leaves, self.opened_at, at, seq, started)
+        people = self._people.after(event for event, _ in records)
+        row = make_row(defn, self.id, self.school, leaves, self.opened_at, at, seq, started, people.subjects, people.actors)
         try:
             self._engine.store.append(records + link_records, [row, *link_rows])
         except ConcurrencyError:
@@ -333,6 +370,8 @@ class Case:
             if found is None:
                 raise
             return found  # another writer made this very call first
+        self._engine._changing(self)
+        self._people = people
         self._seq, self._head, self._leaves, self._facts, self._started = seq, head, leaves, facts, started
         self._actors = actors
         if met:
@@ -355,22 +394,6 @@ class Case:
 
     def __repr__(self) -> str:
         return f"<Case {self.id} {self.workflow_id} {sorted(self._leaves)} seq={self._seq}>"
-
-
-def checked_time(at: datetime | None, now: datetime, *, opened_at: datetime | None = None) -> datetime:
-    """The time of a step: ``now`` by default; never naive, never in the future, never before the case
-    was opened (``opened_at``), always one the event format carries (:func:`~ijime_flow.clock.storable`).
-    ``now`` is the clock's reading, already passed through ``storable``."""
-    if at is None:
-        return now
-    at = storable(at)
-    if at > now + FUTURE_TOLERANCE:
-        raise InvalidData(f"未来の日時は記録できません / 'at' ({at.isoformat()}) is later than now"
-                          f" ({now.isoformat()}): a step is recorded when it has happened")
-    if opened_at is not None and at < opened_at:
-        raise InvalidData(f"事案の開始（{opened_at.isoformat()}）より前の日時は記録できません / 'at' ({at.isoformat()}) is"
-                          f" before the case was opened ({opened_at.isoformat()})")
-    return at
 
 
 # a lazy proxy: it picks up whatever configuration the application makes, before or after import

@@ -112,3 +112,19 @@ def parse_local_time(text: str) -> datetime:
         raise InvalidData(f"時刻「{text}」を読めません / {text!r} is not an ISO 8601 date or time"
                           " (e.g. 2019-05-03T17:00, 2019-05-03T17:00+09:00, 2019-05-03)") from None
     return storable(at.replace(tzinfo=TOKYO) if at.tzinfo is None else at, f"時刻 / time {text!r}")
+
+
+def checked_time(at: datetime | None, now: datetime, *, opened_at: datetime | None = None) -> datetime:
+    """The time of a step: ``now`` by default; never naive, never in the future, never before the case
+    was opened (``opened_at``), always one the event format carries (:func:`storable`).
+    ``now`` is the clock's reading, already passed through ``storable``."""
+    if at is None:
+        return now
+    at = storable(at)
+    if at > now + FUTURE_TOLERANCE:
+        raise InvalidData(f"未来の日時は記録できません / 'at' ({at.isoformat()}) is later than now"
+                          f" ({now.isoformat()}): a step is recorded when it has happened")
+    if opened_at is not None and at < opened_at:
+        raise InvalidData(f"事案の開始（{opened_at.isoformat()}）より前の日時は記録できません / 'at' ({at.isoformat()}) is"
+                          f" before the case was opened ({opened_at.isoformat()})")
+    return at

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any, Literal, NamedTuple
 
+from .audit.subjects import People
 from .canonical import json_time
 from .definition import Definition
 from .errors import InvalidData, StoreError
@@ -150,6 +151,7 @@ class LogFold:
     facts: dict[str, Any] = field(default_factory=dict)
     started: tuple[Started, ...] = ()
     actors: ActorTally = field(default_factory=dict)  # who took the counted steps (see stepper.note_actor)
+    people: People = field(default_factory=People)  # the subjects named and who recorded events (see audit.subjects)
 
     def add(self, event: Event) -> None:
         """Fold one more event. An event the definition cannot take (states it does not have, data that
@@ -168,6 +170,7 @@ class LogFold:
             self.started = advance(self.definition, self.started, trigger=event.trigger, at=event.at, seq=event.seq,
                                    before=self.leaves, after=after, facts=self.facts, case_id=event.case_id,
                                    actors=self.actors)
+            self.people = self.people.after((event,))
         except (KeyError, TypeError, ValueError, OverflowError, InvalidData) as exc:  # InvalidData: a tampered fact value
             why = str(exc)[:300] if isinstance(exc, InvalidData) else type(exc).__name__
             raise StoreError(f"case {event.case_id} seq {event.seq}: この記録は読めません / the event cannot be read"

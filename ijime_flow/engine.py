@@ -7,17 +7,23 @@ kept in memory by the engine, so memory does not grow with the number of cases i
 
 from __future__ import annotations
 
+import copy
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from . import bundled, logs
-from .actor import SYSTEM, Actor, check_actor
+from .actor import SYSTEM, Actor, Subject, check_actor
+from .audit.subjects import People, check_subjects, subject_records
 from .audit.verify import VerificationReport, verify_store
-from .canonical import check_id, sha256_hex
+from .calendars.file import SchoolCalendarFile
+from .calendars.pinning import CalendarPins
+from .canonical import check_id, check_text, sha256_hex
 from .case import Case, checked_time
 from .clock import Clock, SystemClock, storable
 from .deadlines import advance
@@ -43,6 +49,7 @@ from .language.stored import StoredRead
 from .machine import CompiledMachine, Runtime
 from .projection import CaseRow, ProjectionProblem, make_row, project_log
 from .reads import Reads
+from .step_api import IDEMPOTENCY, keyed_case_id, opened_with
 from .stepper import apply_facts, opening_data
 from .store import Store, StoredEvent, open_store
 
@@ -59,10 +66,12 @@ class Engine(Reads):
         self.guards: dict[str, GuardFn] = dict(guards or {})
         self.school = None if school is None else _school_id(school)
         self.lock = threading.RLock()
+        self._tx: _Transaction | None = None  # the transaction under way (its thread holds the lock)
         self._current: dict[str, Definition] = {}
         self._runtimes: dict[str, Runtime] = {}
         self._unrunnable: dict[str, str] = {}  # sha256 -> why its stored text cannot be run
         self._kept: set[str] = set()
+        self.calendars = CalendarPins()  # the school calendar file loaded, and the calendars cases pin
         # a store from before the projection existed: fill it from the log (read-only: the lists refuse)
         self._list_stale = self.store.projection_stale() and self.store.read_only
         if self.store.projection_stale() and not self.store.read_only:
@@ -73,18 +82,27 @@ class Engine(Reads):
         """Load a workflow file or every ``*.yaml`` file of a folder — or a shipped one, ``"bundled:response"``
         (:mod:`ijime_flow.bundled`). The last loaded definition of an id is the one new cases are opened under;
         existing cases keep their pinned one. A workflow that escalates to another (``escalation.to``) also
-        loads ``<to>.yaml`` from its folder if that workflow is not loaded yet."""
+        loads ``<to>.yaml`` from its folder if that workflow is not loaded yet, and the folder's school calendar
+        (``calendar.yaml``, :meth:`load_calendar`) when it has one."""
         if isinstance(path, str) and path.startswith(bundled.PREFIX):
             path = bundled.workflow(path)
         loaded = load_path(path, run_lint=lint, known=self._current)
         for defn in loaded:
             self.add_definition(defn)
         folder = Path(path) if Path(path).is_dir() else Path(path).parent
+        self.calendars.load_beside(folder)
         for defn in list(loaded):  # a workflow that escalates brings its target from the same folder
             target = defn.spec.escalation.to if defn.spec.escalation else None
             if target and target not in self._current and (folder / f"{target}.yaml").is_file():
                 loaded += self.load(folder / f"{target}.yaml", lint=lint)
         return loaded
+
+    def load_calendar(self, path: str | Path) -> SchoolCalendarFile:
+        """Load a school calendar file (``calendar.yaml``: the school's closures per school year, see
+        :mod:`ijime_flow.calendars.file`); cases opened from now on are judged under it, each pinning the
+        calendar it resolves to. Without one, the workflow's country's national holidays and its own
+        ``calendar:`` block count."""
+        return self.calendars.load(path)
 
     def load_bundled(self) -> list[Definition]:
         """The workflows that ship with the package (``response``, ``serious_incident``)."""
@@ -147,9 +165,16 @@ class Engine(Reads):
 
     # -- cases ------------------------------------------------------------------------------------------
     def open_case(self, workflow_id: str, *, actor: Actor, at: datetime | None = None,
-                  data: Mapping[str, Any] | None = None, case_id: str | None = None, school: str | None = None) -> Case:
+                  data: Mapping[str, Any] | None = None, case_id: str | None = None, school: str | None = None,
+                  subjects: Iterable[Subject] | None = None, key: str | None = None) -> Case:
         """Open a case under the current definition of ``workflow_id``; the first event pins it and
-        names the case's school (``school``, or the engine's)."""
+        names the case's school (``school``, or the engine's). ``subjects``: the pupils it is about, one
+        ``subject`` event each after the first, in the same write (see :mod:`ijime_flow.audit.subjects`).
+
+        ``key``: an idempotency key. Without ``case_id``, the case id is derived from it (and the school and
+        workflow), so the same call again — from any process — opens nothing and returns the case the
+        first one opened; the key is kept in the first event, in ``data["_idempotency"]``. A case id
+        already taken by a call without this key raises :class:`CaseExists`."""
         with self.lock:
             check_id(workflow_id, "workflow_id")
             check_actor(actor)
@@ -164,11 +189,22 @@ class Engine(Reads):
             roles = definition.role_closure(actor.roles)
             if not roles & set(definition.spec.opened_by):
                 raise PermissionDenied(f"open {workflow_id}", actor.id, sorted(roles), definition.spec.opened_by)
-            case_id = uuid.uuid4().hex if case_id is None else check_id(case_id, "case_id")
+            if key is not None:
+                check_text(key, "key")
+            if case_id is None:
+                case_id = uuid.uuid4().hex if key is None else keyed_case_id(school, workflow_id, key)
+            else:
+                case_id = check_id(case_id, "case_id")
             now = storable(self.clock.now(), "the clock's now()")
             at = checked_time(at, now)
             payload = data_object(data)
+            if IDEMPOTENCY in payload:
+                raise InvalidData(f"data の {IDEMPOTENCY} は予約されています / '{IDEMPOTENCY}' is reserved in data: pass key=")
+            named = check_subjects(subjects, definition, actor)
             facts = opening_data(definition, payload)
+            runtime, payload = self.calendars.pin(self.store, runtime, payload, at)  # the school calendar it is judged under
+            if key is not None:
+                payload = {**payload, IDEMPOTENCY: {"key": key, "events": 1 + len(named)}}
             self._keep(definition)
             leaves = frozenset(definition.initial_leaves)
             event, body = _seal_opened(definition, case_id, actor, at, now, payload, school)
@@ -176,14 +212,21 @@ class Engine(Reads):
             apply_facts(typed, definition, facts)
             started = advance(definition, (), trigger=None, at=at, seq=1, before=frozenset(), after=leaves, facts=typed,
                               case_id=case_id)
+            records = [(event, body), *subject_records(case_id, 2, event.hash, sorted(leaves), actor, at, now, named)]
+            people = People().after(e for e, _ in records)
+            row = make_row(definition, case_id, school, leaves, at, at, len(records), started, people.subjects, people.actors)
             try:
-                self.store.append([(event, body)], [make_row(definition, case_id, school, leaves, at, at, 1, started)])
+                self.store.append(records, [row])
             except ConcurrencyError:  # the store refuses a second seq 1: the id is taken, and no retry will help
+                if key is not None and opened_with(self.store.read_case(case_id), key):
+                    return self.get_case(case_id)  # this very call, made before (here or in another process)
                 raise CaseExists(case_id) from None
             logs.info("case.opened", case_id=case_id, workflow=definition.id,
                                                     version=definition.version, to_states=sorted(leaves))
-            return Case(self, runtime, case_id, leaves, typed, 1, event.hash, school=school, opened_at=at,
-                        started=started)
+            case = Case(self, runtime, case_id, leaves, typed, len(records), records[-1][0].hash, school=school,
+                        opened_at=at, started=started, people=people)
+            self._changing(case, opened=True)
+            return case
 
     def escalation_records(self, source: Case, met: list[Met], at: datetime,
                            recorded_at: datetime) -> tuple[str, list[tuple[Event, str]], list[CaseRow]]:
@@ -220,6 +263,9 @@ class Engine(Reads):
                 definition=None, prev_hash=head)
             records.append((event, body))
             head = event.hash
+        if not earlier:  # the case it opens is about the same pupils, named by the engine (later, each names its own)
+            records += subject_records(case_id, seq + 1, head, leaves, SYSTEM, at, recorded_at,
+                                       [(s.id, s.part) for s in source.subjects])
         # the linked case's row, by the very fold that rebuilds the projection (escalation is rare)
         problems: list[ProjectionProblem] = []
         rows = list(project_log([*earlier, *(StoredEvent(0, e.case_id, e.seq, body) for e, body in records)],
@@ -272,6 +318,49 @@ class Engine(Reads):
             raise DefinitionError([Problem(definition.file, 1, 1, "", f"guard '{name}' is used but not"
                                            " registered: call engine.register_guard first") for name in missing])
 
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        """Write the application's own rows and the engine's events in one transaction: everything the
+        engine records in this thread within the block, and the application's statements on the
+        connection yielded (``sqlite3.Connection`` of :class:`~ijime_flow.store.SQLiteStore`, a psycopg
+        connection of :class:`~ijime_flow.store.postgres.PostgresStore`; ``None`` in memory), commit
+        together at the end — or, if the block raises, none of it, and every case object that stepped
+        in it is put back where it stood (a case opened in it is gone: using it raises ``UnknownCase``).
+
+        Steps of other threads on this engine wait until the block ends; reads do not, and see nothing
+        of it until it commits. A refused step inside (a lost race, an idempotency key already used)
+        undoes only itself: the block may catch the error and go on. Build the store on the
+        application's connection or pool (``Engine(SQLiteStore(conn))``, ``Engine(PostgresStore(pool=pool))``)
+        to use that connection; the engine's own stores work too."""
+        with self.lock:
+            if self._tx is not None:
+                raise StoreError("取引の中で取引は始められません / engine.transaction() is already open")
+            tx = self._tx = _Transaction()
+            try:
+                with self.store.transaction() as connection:
+                    yield connection
+            except BaseException:
+                for case, saved in tx.saved.values():
+                    vars(case).update(saved)
+                for case in tx.opened:
+                    case._void = True
+                self._kept.clear()  # a definition or calendar kept within the block was rolled back with it
+                self.calendars.forget_kept()
+                raise
+            finally:
+                self._tx = None
+
+    def _changing(self, case: Case, *, opened: bool = False) -> None:
+        """Called before a case object takes what a write records: inside a transaction, keep how it stood."""
+        tx = self._tx
+        if tx is None:
+            return
+        if opened:
+            tx.opened.append(case)
+        elif id(case) not in tx.saved:
+            tx.saved[id(case)] = (case, {k: copy.copy(v) if isinstance(v, dict | set | list) else v
+                                         for k, v in vars(case).items()})
+
     def close(self) -> None:
         self.store.close()
 
@@ -280,6 +369,14 @@ class Engine(Reads):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+@dataclass
+class _Transaction:
+    """What :meth:`Engine.transaction` puts back after a rollback."""
+
+    saved: dict[int, tuple[Case, dict[str, Any]]] = field(default_factory=dict)
+    opened: list[Case] = field(default_factory=list)
 
 
 def _school_id(school: object) -> str:

@@ -30,23 +30,27 @@ class Met:
 
 
 def calendar_of(defn: Definition) -> SchoolCalendar:
+    """The workflow's own ``calendar:`` block (weekends, listed closures): what a case opened before
+    calendars were pinned is judged by. A case that pinned one is judged by it (:class:`Criteria`)."""
     spec = defn.spec.calendar
     return SchoolCalendar(weekends=frozenset(WEEKDAYS.index(d) for d in spec.weekends),
                           closures=frozenset(spec.closures))
 
 
 class Criteria:
-    """The escalation rules of one definition."""
+    """The escalation rules of one definition, counting school days with ``calendar`` (default: the
+    workflow's own ``calendar:`` block, :func:`calendar_of`)."""
 
-    def __init__(self, defn: Definition) -> None:
+    def __init__(self, defn: Definition, calendar: SchoolCalendar | None = None) -> None:
         self.defn = defn
+        self._calendar = calendar
         escalation = defn.spec.escalation
         self._checks: dict[str, Check] = {c.id: compile_condition(c.when) for c in (escalation.criteria if escalation else [])
                                           if c.when is not None}
 
     @cached_property
     def calendar(self) -> SchoolCalendar:
-        return calendar_of(self.defn)
+        return self._calendar if self._calendar is not None else calendar_of(self.defn)
 
     def met_by(self, before: Mapping[str, Any], after: Mapping[str, Any], kind: str, data: Mapping[str, Any],
                at: datetime, leaves: frozenset[str], case_id: str, already: set[str]) -> list[Met]:

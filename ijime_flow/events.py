@@ -20,7 +20,7 @@ from .canonical import MAX_DEPTH, canonical_json, check_int, check_text, json_ti
 from .errors import InvalidData
 
 EVENT_FORMAT = 1
-EventType = Literal["opened", "transition", "action", "fact", "automatic", "escalated", "criterion_met"]
+EventType = Literal["opened", "transition", "action", "fact", "automatic", "escalated", "criterion_met", "subject"]
 
 
 class ActorRef(BaseModel):

@@ -21,6 +21,11 @@ import structlog
 LOGGER_NAME = "ijime_flow"
 stdlib = logging.getLogger(LOGGER_NAME)
 stdlib.addHandler(logging.NullHandler())
+# the libraries it drives log too — psycopg's pool warns of each connection the server ended: with nothing
+# configured, Python's last-resort handler would print that on the host's stderr. A NullHandler on their
+# loggers keeps it there; a host that configures logging still gets their records (they propagate).
+for _name in ("psycopg", "transitions"):
+    logging.getLogger(_name).addHandler(logging.NullHandler())
 
 
 def info(event: str, **fields: Any) -> None:
@@ -31,9 +36,14 @@ def warning(event: str, **fields: Any) -> None:
     _emit(logging.WARNING, "warning", event, fields)
 
 
+# one lazy proxy: it follows structlog's configuration as it is at each call, unless the host asked
+# structlog to cache loggers on first use (its advice for speed), when it binds once
+_structured = structlog.get_logger(LOGGER_NAME)
+
+
 def _emit(level: int, method: str, event: str, fields: dict[str, Any]) -> None:
     if structlog.is_configured():  # the host (or a test) set structlog up: its processors decide
-        getattr(structlog.get_logger(LOGGER_NAME), method)(event, **fields)
+        getattr(_structured, method)(event, **fields)
     elif stdlib.isEnabledFor(level):
         text = " ".join(f"{key}={value}" for key, value in fields.items())
         stdlib.log(level, "%s %s", event, text, extra={"ijime": {"event": event, **fields}})

@@ -25,6 +25,7 @@ from typing import Any
 
 from transitions.extensions.nesting import HierarchicalMachine, NestedState
 
+from .calendars.resolved import ResolvedCalendar
 from .definition import Definition
 from .escalation import Criteria
 from .language.models import StateDef
@@ -139,11 +140,18 @@ def active_leaves(model: Any) -> frozenset[str]:
 
 @dataclass
 class Runtime:
-    """A definition with its compiled machine and its escalation criteria."""
+    """A definition with its compiled machine and its escalation criteria — judged under ``calendar``, the
+    school calendar a case pinned (``None``: a case from before calendars were pinned, judged by its
+    workflow's ``calendar:`` block alone). The machine is shared by every calendar."""
 
     definition: Definition
     machine: CompiledMachine
+    calendar: ResolvedCalendar | None = None
 
     @cached_property
     def criteria(self) -> Criteria:
-        return Criteria(self.definition)
+        return Criteria(self.definition, None if self.calendar is None else self.calendar.days)
+
+    def under(self, calendar: ResolvedCalendar) -> Runtime:
+        """This definition's runtime judged under ``calendar`` (its machine shared)."""
+        return Runtime(self.definition, self.machine, calendar)

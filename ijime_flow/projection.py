@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from .audit.subjects import Pairs
 from .clock import storable
 from .deadlines import Deadline, LogFold, Started
 from .definition import Definition
@@ -36,15 +37,17 @@ __all__ = ["CaseQuery", "CaseRow", "DueKey", "GroupBy", "OpenDeadline", "Project
 
 # -- building rows ------------------------------------------------------------------------------
 def make_row(defn: Definition, case_id: str, school: str | None, leaves: frozenset[str], opened_at: datetime,
-             updated_at: datetime, seq: int, started: tuple[Started, ...]) -> CaseRow:
-    """The row of a case. Every fire builds one, so it fills the frozen dataclass's ``__dict__``
-    directly (a third of the cost of its ``__init__``); a test checks it equals ``CaseRow(...)``."""
+             updated_at: datetime, seq: int, started: tuple[Started, ...], subjects: Pairs = (),
+             actors: tuple[str, ...] = ()) -> CaseRow:
+    """The row of a case (``subjects`` and ``actors``: its :class:`~ijime_flow.audit.subjects.People`). Every fire
+    builds one, so it fills the frozen dataclass's ``__dict__`` directly (a third of the cost of its
+    ``__init__``); a test checks it equals ``CaseRow(...)``."""
     row = object.__new__(CaseRow)
     row.__dict__.update(
         case_id=case_id, school=school, workflow=defn.id, version=defn.version, definition_sha256=defn.sha256,
         states=defn.sorted_states(leaves), active=defn.active_paths(leaves), closed=defn.is_closed(leaves),
         opened_at=opened_at, updated_at=updated_at, seq=seq,
-        open_deadlines=tuple(s.open for s in started if s.met_at is None))
+        open_deadlines=tuple(s.open for s in started if s.met_at is None), subjects=subjects, actors=actors)
     return row
 
 
@@ -97,7 +100,7 @@ def project_log(events: Iterable[StoredEvent], definition_for: Callable[[str], D
     for case_id, fold in folds.items():
         if fold is not None and fold.updated_at is not None:
             yield make_row(fold.log.definition, case_id, fold.school, fold.log.leaves, fold.opened_at,
-                           fold.updated_at, fold.seq, fold.log.started)
+                           fold.updated_at, fold.seq, fold.log.started, fold.log.people.subjects, fold.log.people.actors)
 
 
 # -- deadlines coming due ------------------------------------------------------------------------

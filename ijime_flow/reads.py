@@ -10,6 +10,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, cast
 
 from . import logs
+from .actor import check_part
+from .calendars.pinning import CalendarPins
 from .canonical import check_id, check_int
 from .case import Case
 from .clock import Clock, storable
@@ -32,6 +34,7 @@ class Reads:
     clock: Clock
     _current: dict[str, Definition]
     _list_stale: bool
+    calendars: CalendarPins
 
     def runtime_for(self, sha256: str) -> Runtime | None:
         raise NotImplementedError
@@ -42,12 +45,15 @@ class Reads:
     # -- the current-state projection -----------------------------------------------------------------
     def cases(self, *, school: str | None = None, workflow: str | None = None, state: str | None = None,
               closed: bool | None = None, overdue: bool = False, as_of: datetime | None = None,
-              limit: int | None = None, offset: int = 0, due_before: datetime | None = None) -> list[CaseRow]:
+              limit: int | None = None, offset: int = 0, due_before: datetime | None = None, subject: str | None = None,
+              part: str | None = None, actor: str | None = None) -> list[CaseRow]:
         """The cases that match, oldest opened first, from the projection (a store query: no case is
         loaded). ``state``: that state is active (a leaf or a state it is inside). ``overdue``: a
         deadline has passed by ``as_of`` (default now) and has not been met. ``due_before``: an open case
-        with a deadline not met due before that time, overdue ones too."""
-        query = self._query(school, workflow, state, closed, overdue, as_of)
+        with a deadline not met due before that time, overdue ones too. ``subject``: a case about that pupil
+        (a pseudonymous id), in ``part`` if given (``part`` alone: any pupil in that part); ``actor``: a case
+        that actor recorded any event on."""
+        query = self._query(school, workflow, state, closed, overdue, as_of, subject, part, actor)
         if due_before is not None:
             query = replace(query, due_before=check_due_before(due_before))
         if limit is not None and check_int(limit, "limit") < 1:
@@ -63,9 +69,10 @@ class Reads:
         return deadlines_due(cast("Engine", self), within, as_of=as_of, school=school)
 
     def count_cases(self, *, school: str | None = None, workflow: str | None = None, state: str | None = None,
-                    closed: bool | None = None, overdue: bool = False, as_of: datetime | None = None) -> int:
+                    closed: bool | None = None, overdue: bool = False, as_of: datetime | None = None,
+                    subject: str | None = None, part: str | None = None, actor: str | None = None) -> int:
         """How many cases match (the filters of :meth:`cases`)."""
-        return self.store.count_cases(self._query(school, workflow, state, closed, overdue, as_of))
+        return self.store.count_cases(self._query(school, workflow, state, closed, overdue, as_of, subject, part, actor))
 
     def count_cases_by(self, by: GroupBy, *, school: str | None = None, workflow: str | None = None,
                        state: str | None = None, closed: bool | None = None, overdue: bool = False,
@@ -74,7 +81,8 @@ class Reads:
         return self.store.count_cases_by(by, self._query(school, workflow, state, closed, overdue, as_of))
 
     def _query(self, school: str | None, workflow: str | None, state: str | None, closed: bool | None,
-               overdue: bool, as_of: datetime | None) -> CaseQuery:
+               overdue: bool, as_of: datetime | None, subject: str | None = None, part: str | None = None,
+               actor: str | None = None) -> CaseQuery:
         if self._list_stale:
             raise StoreError("この保存先の事案一覧は古い版のままで、読み取り専用では作り直せません。書き込みできる形で一度開いて"
                              "ください（検証・履歴・再生・書き出しはそのまま使えます） / the case list of this store is from"
@@ -82,9 +90,12 @@ class Reads:
                              " (e.g. Engine(path)); verify, history, replay and export read the log and work as it is")
         if as_of is not None:
             as_of = storable(as_of, "as_of")
-        for value, what in ((school, "school"), (workflow, "workflow"), (state, "state")):
+        for value, what in ((school, "school"), (workflow, "workflow"), (state, "state"), (subject, "subject"),
+                            (actor, "actor")):
             if value is not None:
                 check_id(value, what)
+        if part is not None:
+            check_part(part)
         for flag, what in ((closed, "closed"), (overdue, "overdue")):
             if flag is not None and not isinstance(flag, bool):
                 raise InvalidData(f"{what} は True か False です / {what} must be True or False, not {flag!r}")
@@ -94,7 +105,8 @@ class Reads:
                 raise InvalidData(f"状態「{state}」はありません / no state '{state}' in workflow"
                                   f" {', '.join(d.id for d in defs)}")
         overdue_at = (as_of or self.clock.now()) if overdue else None
-        return CaseQuery(school=school, workflow=workflow, state=state, closed=closed, overdue_at=overdue_at)
+        return CaseQuery(school=school, workflow=workflow, state=state, closed=closed, overdue_at=overdue_at,
+                         subject=subject, part=part, actor=actor)
 
     def rebuild_projection(self) -> ProjectionReport:
         """Rebuild every case's row from the log alone, replacing the projection atomically (appends
@@ -118,6 +130,7 @@ class Reads:
         runtime = self.runtime_for(pin.sha256)
         if runtime is None:
             raise UnknownWorkflow(f"{pin.id} {pin.version} ({pin.sha256[:12]})", sorted(self._current))
+        runtime = self.calendars.runtime(self.store, runtime, events[0].data)  # judged under the calendar it pinned
         definition = runtime.definition
         fold = LogFold(definition)
         met: set[str] = set()
@@ -129,7 +142,7 @@ class Reads:
                 escalated_to = str(event.data["case"])
         return Case(cast("Engine", self), runtime, case_id, fold.leaves, fold.facts, events[-1].seq, events[-1].hash,
                     school=events[0].school, opened_at=events[0].at, started=fold.started, met=met,
-                    escalated_to=escalated_to, actors=fold.actors)
+                    escalated_to=escalated_to, actors=fold.actors, people=fold.people)
 
     def case_ids(self) -> list[str]:
         return self.store.case_ids()

@@ -11,6 +11,7 @@ data records facts is offered even while its condition fails, since those facts 
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
@@ -26,8 +27,8 @@ from .language.conditions import ActorTally, EvalContext, GuardFn, evaluate, hol
 from .language.models import TransitionDef
 from .stepper import allowed_triggers, context, note_actor
 
-__all__ = ["IDEMPOTENCY", "DataField", "DeadlineDue", "StepInfo", "StepResult", "WhyNot", "keyed_result", "retry",
-           "step_infos"]
+__all__ = ["IDEMPOTENCY", "DataField", "DeadlineDue", "StepInfo", "StepResult", "WhyNot", "keyed_case_id", "keyed_result",
+           "opened_with", "retry", "step_infos"]
 
 if TYPE_CHECKING:
     from .case import Case
@@ -178,6 +179,22 @@ def _info(defn: Definition, t: TransitionDef, started: Sequence[Started], at: da
     return StepInfo(trigger=t.trigger, ja=t.ja, en=t.en, source=t.source, moves=t.to is not None, to=t.to,
                     roles=list(t.roles), allowed=why is None, why_not=why, reason_ja=ja, reason_en=en, earliest=earliest,
                     data=data, deadlines=due)
+
+
+_KEYED = uuid.UUID("8d3c1f5e-6a1b-5f0e-9c57-1d2b3a4c5e6f")  # the namespace of case ids derived from keys
+
+
+def keyed_case_id(school: str | None, workflow_id: str, key: str) -> str:
+    """The id of the case ``open_case(..., key=key)`` opens: the same in every process."""
+    return uuid.uuid5(_KEYED, f"{school}/{workflow_id}/{key}").hex
+
+
+def opened_with(rows: Sequence[StoredEvent], key: str) -> bool:
+    """The case's first event (of its stored events ``rows``) was written by a call with this idempotency key."""
+    if not rows:
+        return False
+    kept = parse_event(rows[0].body, rows[0].case_id, rows[0].seq).data.get(IDEMPOTENCY)
+    return isinstance(kept, dict) and kept.get("key") == key
 
 
 def keyed_result(rows: Sequence[StoredEvent], key: str, kind: str, trigger: str | None) -> StepResult | None:

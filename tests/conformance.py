@@ -4,6 +4,7 @@ persistent backends, ``reopen``."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -127,6 +128,24 @@ class StoreConformance:
         assert ids(store.find_cases(CaseQuery(), limit=3, offset=4)) == ["k04", "k05", "k06"]
         assert ids(store.find_cases(CaseQuery(), offset=10)) == ["k10", "k11"]
         assert store.find_cases(CaseQuery(school="s1"))[1] == rows[3]  # rows come back whole
+
+    def test_queries_by_subject_part_and_actor(self, store: Store) -> None:
+        people = {"a": ((("s-1", "victim"), ("s-2", "perpetrator")), ("t-1",)),
+                  "b": ((("s-1", "bystander"),), ("t-1", "t-2")),
+                  "c": ((("s-22", "victim"),), ("t-22",)),  # ids that contain others' ids are not theirs
+                  "d": ((), ())}
+        for n, (case_id, (subjects, actors)) in enumerate(people.items()):
+            store.append(events(case_id, 1, 1), [replace(row(case_id, opened=n), subjects=subjects, actors=actors)])
+        ids = lambda query: [r.case_id for r in store.find_cases(query)]  # noqa: E731
+        assert ids(CaseQuery(subject="s-1")) == ["a", "b"] and ids(CaseQuery(subject="s-2")) == ["a"]
+        assert ids(CaseQuery(subject="s-1", part="victim")) == ["a"] and ids(CaseQuery(subject="s-2", part="victim")) == []
+        assert ids(CaseQuery(part="victim")) == ["a", "c"] and ids(CaseQuery(part="reporter")) == []
+        assert ids(CaseQuery(actor="t-1")) == ["a", "b"] and ids(CaseQuery(actor="t-2")) == ["b"]
+        assert ids(CaseQuery(actor="t-2", subject="s-1", part="bystander")) == ["b"]
+        assert ids(CaseQuery(subject="victim")) == [] and ids(CaseQuery(actor="t")) == []
+        assert store.count_cases(CaseQuery(subject="s-1")) == 2 and store.count_cases(CaseQuery(actor="t-22")) == 1
+        assert store.case_row("a") == replace(row("a"), subjects=people["a"][0], actors=people["a"][1])
+        assert store.case_row("d") == row("d", opened=3)  # none: empty, as they are written
 
     def test_a_rebuild_replaces_every_row(self, store: Store) -> None:
         store.append(events("a", 1, 2), [row("a", seq=2)])

@@ -70,6 +70,23 @@ def sqlite_engine(db_path: Path, clock: FixedClock) -> Iterator[Engine]:
         yield eng
 
 
+@pytest.fixture(params=["memory", "sqlite", "postgresql"])
+def store_target(request: pytest.FixtureRequest, tmp_path: Path) -> object:
+    """Each real store in turn: memory (``None``), an SQLite file, a fresh PostgreSQL schema's URL."""
+    if request.param == "memory":
+        return None
+    if request.param == "sqlite":
+        return tmp_path / "cases.db"
+    return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def any_engine(store_target: object, clock: FixedClock) -> Iterator[Engine]:
+    """An engine with the shipped workflows on each real store in turn."""
+    with _engine(store_target, clock) as eng:
+        yield eng
+
+
 def open_case(engine: Engine, day: int = 1) -> Case:
     return engine.open_case("response", actor=STAFF, at=jst(2019, 5, day, 9))
 

@@ -23,16 +23,6 @@ def _engine(target: object) -> Engine:
     return engine
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgresql"])
-def any_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Engine:
-    target = {"memory": None, "sqlite": tmp_path / "k.db"}.get(request.param)
-    if request.param == "postgresql":
-        target = request.getfixturevalue("pg_url")
-    engine = _engine(target)
-    request.addfinalizer(engine.close)
-    return engine
-
-
 # -- retry --------------------------------------------------------------------------------------------
 def test_retry_reloads_and_wins_after_a_lost_race(tmp_path: Path) -> None:
     one, two = _engine(tmp_path / "race.db"), _engine(tmp_path / "race.db")

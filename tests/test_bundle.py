@@ -104,7 +104,8 @@ def test_a_round_trip_keeps_every_byte_and_replays_the_same(engine: Engine, tmp_
 def test_the_file_is_the_documented_json_lines(engine: Engine, tmp_path: Path) -> None:
     case = walk_main_line(open_at(engine, 1), until="share_with_committee")
     text = export(engine, case.id, tmp_path / "b.jsonl")
-    header, definition, *events = lines_of(text)
+    header, definition, calendar, *events = lines_of(text)
+    assert calendar["sha256"] == case.history()[0].data["_calendar"] == case.calendar.sha256  # type: ignore[union-attr]
     assert header == {"kind": "ijime-flow-bundle", "format": 1, "case_id": case.id, "exported_at": EXPORTED_AT.isoformat(),
                       "cases": [case.id], "events": 4, "proofs": 0, "generator": "ijime-flow 0.1.0"}
     assert BUNDLE_FORMAT == 1
@@ -142,7 +143,8 @@ def test_with_linked_brings_the_escalated_case_both_ways(engine: Engine, tmp_pat
         header, *rest = lines_of(text)
         assert header["cases"] == expected and header["case_id"] == main
         definitions = [line["sha256"] for line in rest if line["kind"] == "definition"]
-        assert definitions == [engine.get_case(cid).definition_sha256 for cid in expected]
+        calendars = {engine.get_case(cid).history()[0].data.get("_calendar") for cid in expected}  # the pinned calendar
+        assert [d for d in definitions if d not in calendars] == [engine.get_case(cid).definition_sha256 for cid in expected]
         events = [line for line in rest if line["kind"] == "event"]
         assert [e["position"] for e in events] == sorted(e["position"] for e in events)
         assert {e["case_id"] for e in events} == {case.id, serious} and bystander.id not in text
@@ -194,10 +196,10 @@ def test_an_edited_event_fails_verification_and_is_not_imported(engine: Engine, 
 def test_a_damaged_body_loads_and_is_reported_at_its_seq(engine: Engine, tmp_path: Path) -> None:
     case = walk_main_line(open_at(engine, 1), until="share_with_committee")
     lines = lines_of(export(engine, case.id, tmp_path / "b.jsonl"))
-    lines[4]["body"] = lines[4]["body"][:40]  # event seq 3, cut inside its JSON text
+    lines[5]["body"] = lines[5]["body"][:40]  # event seq 3 (after the definition and the calendar), cut inside its JSON
     (tmp_path / "cut.jsonl").write_text(text_of(lines), encoding="utf-8")
     loaded, _ = load_bundle(tmp_path / "cut.jsonl")
-    assert bodies(loaded, case.id)[2] == lines[4]["body"]
+    assert bodies(loaded, case.id)[2] == lines[5]["body"]
     (problem,) = loaded.verify().problems
     assert (problem.case_id, problem.seq, problem.kind) == (case.id, 3, "format")
 
@@ -205,10 +207,10 @@ def test_a_damaged_body_loads_and_is_reported_at_its_seq(engine: Engine, tmp_pat
 def test_swapped_bodies_load_and_are_reported(engine: Engine, tmp_path: Path) -> None:
     case = walk_main_line(open_at(engine, 1), until="share_with_committee")
     lines = lines_of(export(engine, case.id, tmp_path / "b.jsonl"))
-    lines[3]["body"], lines[4]["body"] = lines[4]["body"], lines[3]["body"]  # the texts of seq 2 and 3 swapped
+    lines[4]["body"], lines[5]["body"] = lines[5]["body"], lines[4]["body"]  # the texts of seq 2 and 3 swapped
     (tmp_path / "swapped.jsonl").write_text(text_of(lines), encoding="utf-8")
     loaded, _ = load_bundle(tmp_path / "swapped.jsonl")
-    assert bodies(loaded, case.id)[1:3] == [lines[3]["body"], lines[4]["body"]]
+    assert bodies(loaded, case.id)[1:3] == [lines[4]["body"], lines[5]["body"]]
     report = loaded.verify()
     assert report.first_bad_seq(case.id) == 2 and report.problems[0].kind == "seq"
 
@@ -223,6 +225,8 @@ def test_a_body_in_another_spelling_travels_as_it_is(engine: Engine, target: Eng
     spelled = Engine(MemoryStore(), clock=engine.clock)
     sha = case.definition_sha256
     spelled.store.put_definition(sha, "response", "", engine.store.get_definition(sha) or "")
+    pin = case.history()[0].data["_calendar"]  # and the school calendar the case pinned
+    spelled.store.put_definition(pin, "calendar", "", engine.store.get_definition(pin) or "")
     for row in engine.store.read_case(case.id):
         body = json.dumps(json.loads(row.body), separators=(", ", ": ")) if row.seq == 2 else row.body
         spelled.store.append([(engine.get_case(case.id).history()[row.seq - 1], body)])
@@ -258,7 +262,7 @@ def test_export_reads_linked_cases_as_one_moment(engine: Engine, tmp_path: Path,
 
 def unusable(text: str) -> list[tuple[str, str, int | None, str]]:
     """(name, damaged text, the line the error must name, words it must say)."""
-    lines = text.split("\n")[:-1]
+    lines = [line for line in text.split("\n")[:-1] if "ijime-flow/calendar/1" not in line]  # the pinned calendar's line
     header = json.loads(lines[0])
     return [
         ("cut line", "\n".join(lines[:-1]) + "\n" + lines[-1][: len(lines[-1]) // 2] + "\n", len(lines), "not JSON"),
@@ -311,7 +315,7 @@ def test_import_writes_the_same_bytes_and_rows(engine: Engine, target: Engine, t
     export(engine, case.id, tmp_path / "b.jsonl", with_linked=True)
     result = import_bundle(tmp_path / "b.jsonl", target)
     assert (result.case_id, result.cases) == (case.id, (case.id, serious))
-    assert result.events == len(bodies(engine, case.id)) + len(bodies(engine, serious)) and result.definitions == 2
+    assert result.events == len(bodies(engine, case.id)) + len(bodies(engine, serious)) and result.definitions == 3
     assert target.case_ids() == [mine.id, case.id, serious]
     for cid in (case.id, serious):
         assert bodies(target, cid) == bodies(engine, cid)

@@ -32,7 +32,8 @@ def test_init_copies_what_ships_and_never_overwrites(tmp_path: Path, capsys: pyt
     assert main(["init", str(tmp_path / "school")]) == 0
     copied = sorted(p.relative_to(tmp_path / "school").as_posix() for p in (tmp_path / "school").rglob("*.*"))
     assert copied == ["features/response.feature", "features/serious_incident.feature", "rules/response.yaml",
-                      "rules/serious_incident.yaml", "workflows/response.yaml", "workflows/serious_incident.yaml"]
+                      "rules/serious_incident.yaml", "workflows/calendar.yaml", "workflows/response.yaml",
+                      "workflows/serious_incident.yaml"]  # the school calendar too, to edit each school year
     copy = tmp_path / "school" / "workflows" / "response.yaml"
     assert copy.read_bytes() == (ROOT / "workflows" / "response.yaml").read_bytes()
     edited = tmp_path / "school" / "rules" / "response.yaml"

@@ -19,7 +19,7 @@ from conftest import ROOT, WORKFLOWS
 from ijime_flow.cli import main
 from ijime_flow.definition import Definition
 from ijime_flow.errors import DefinitionError, InvalidData
-from ijime_flow.language.loader import load_file
+from ijime_flow.language.loader import load_file, workflow_files
 from ijime_flow.language.models import WorkflowDef
 from ijime_flow.language.yaml_source import parse
 from ijime_flow.policy.contract import (
@@ -41,7 +41,7 @@ from ijime_flow.policy.contract import (
 
 CONTRACT = load_contract()
 CONTRACT_TEXT = resources.files("ijime_flow.policy").joinpath("contract.yaml").read_text(encoding="utf-8")
-SHIPPED = {d.id: d for d in (load_file(path) for path in sorted(WORKFLOWS.glob("*.yaml")))}
+SHIPPED = {d.id: d for d in (load_file(path) for path in workflow_files(WORKFLOWS))}
 JAPANESE = re.compile(r"[\u3000-\u30ff\u4e00-\u9fff\uff00-\uffef]")  # kana, kanji and Japanese punctuation
 KANA_KANJI = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 

@@ -165,6 +165,8 @@ def test_a_forged_step_with_one_person_twice_fails_verification(watch_engine: En
     defn = watch_engine.definition("watch")
     store = MemoryStore()
     store.put_definition(defn.sha256, defn.id, defn.version, defn.canonical)
+    pin = events[0].data["_calendar"]  # the school calendar the case was judged under travels with it
+    store.put_definition(pin, "calendar", "", watch_engine.store.get_definition(pin) or "")
     forged, body = seal(case_id=case.id, seq=4, type="transition", trigger="end_watch", from_states=["watching"],
                         to_states=["closed"], actor_id=A.id, actor_roles=["staff"], at=jst(2019, 6, 3, 12),
                         recorded_at=jst(2019, 6, 3, 12), data={}, definition=None, prev_hash=events[-1].hash)

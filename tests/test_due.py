@@ -45,13 +45,9 @@ OPENED = jst(2019, 5, 1, 9)  # the same-day deadline is due at midnight ending 1
 MIDNIGHT = jst(2019, 5, 2, 0)
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgresql"])
-def target(request: pytest.FixtureRequest, tmp_path: Path) -> object:
-    if request.param == "memory":
-        return None
-    if request.param == "sqlite":
-        return tmp_path / "cases.db"
-    return request.getfixturevalue("pg_url")
+@pytest.fixture
+def target(store_target: object) -> object:
+    return store_target  # each real store in turn (conftest)
 
 
 def make_engine(target: object, tmp_path: Path) -> Engine:

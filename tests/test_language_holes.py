@@ -334,7 +334,8 @@ def test_the_shipped_workflows_validate_and_load_together() -> None:
         engine.load(WORKFLOWS)
         assert set(engine.definitions) == {"response", "serious_incident"}
     run = cli("validate", str(WORKFLOWS))
-    assert run.returncode == 0 and run.stdout.count("ok: ") == 2, run.stdout + run.stderr
+    assert run.returncode == 0 and run.stdout.count("ok: ") == 3, run.stdout + run.stderr  # two workflows, the calendar
+    assert "calendar.yaml (学校の暦 / school calendar)" in run.stdout
 
 
 # -- 5. cycles of roles ----------------------------------------------------------------------------------

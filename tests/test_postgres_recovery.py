@@ -80,14 +80,14 @@ def test_a_read_after_the_backend_was_terminated_works(engine: Engine, app: str)
     case = walk_main_line(open_case(engine), until="share_with_committee")
     hashes = [e.hash for e in case.history()]
     before = _backends(app)
-    assert len(before) == 1  # a pool of one connection
+    assert 1 <= len(before) <= 2  # the store's writer and reader
     assert _terminate(app) == before
     again = engine.get_case(case.id)  # the first call after the end: no AdminShutdown, no "connection is closed"
     assert [e.hash for e in again.history()] == hashes
     assert engine.store.case_ids() == [case.id]
     assert engine.count_cases() == 1
     after = _backends(app)
-    assert len(after) == 1 and after != before  # it really is a new connection
+    assert after and not set(after) & set(before)  # it really is a new connection (the pool may have grown)
 
 
 def test_a_fire_after_the_backend_was_terminated_is_recorded_once(engine: Engine, url: str, app: str) -> None:
@@ -133,7 +133,7 @@ def test_an_append_cut_off_midway_is_reported_as_unknown_and_not_repeated(engine
         writer = threading.Thread(target=fire)
         writer.start()
         (pid,) = _wait_for(lambda: _backends(app, waiting_on_lock=True), "the append to wait for the log head")
-        assert _terminate(app) == [pid]
+        assert pid in _terminate(app)  # with the idle reader
         writer.join(10)
         holder.rollback()
     (error,) = outcome
@@ -156,7 +156,7 @@ def test_a_read_cut_off_midway_is_run_again_on_a_new_connection(url: str, pg_url
             reader = threading.Thread(target=lambda: result.append(store.read_case("c")))
             reader.start()
             (first,) = _wait_for(lambda: _backends(app, waiting_on_lock=True), "the read to wait")
-            assert _terminate(app) == [first]
+            assert first in _terminate(app)  # with the idle writer
             (second,) = _wait_for(lambda: _backends(app, waiting_on_lock=True), "the read to be run again")
             assert second != first
             holder.rollback()

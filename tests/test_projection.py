@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import STAFF, WORKFLOWS, jst
-from walker import random_walk
+from walker import random_walk, some_subjects
 
 from ijime_flow import Engine, FixedClock, InvalidData
 from ijime_flow.projection import CaseRow, ProjectionProblem, project_log
@@ -21,7 +21,7 @@ SCHOOLS = ["school-a", "school-b", "school-c"]
 
 def busy_store(target: object, seed: int, cases: int = 60) -> tuple[Engine, list[str]]:
     """Cases of three schools walked at random (both workflows; escalations happen on their own)."""
-    rng = random.Random(seed)
+    rng, people = random.Random(seed), random.Random(seed + 1000)  # people: subjects, apart from the walk's choices
     engine = Engine(target, clock=FixedClock(jst(2030, 1, 1)))  # type: ignore[arg-type]
     engine.load(WORKFLOWS)
     opened = []
@@ -30,8 +30,8 @@ def busy_store(target: object, seed: int, cases: int = 60) -> tuple[Engine, list
         workflow = "response" if n % 5 else "serious_incident"
         data = {"criterion": "petition"} if workflow == "serious_incident" else {}
         case = engine.open_case(workflow, actor=STAFF if workflow == "response" else _opener(engine), at=start,
-                                data=data, school=rng.choice(SCHOOLS))
-        random_walk(engine, case, rng, rng.randint(0, 40), start)
+                                data=data, school=rng.choice(SCHOOLS), subjects=some_subjects(people))
+        random_walk(engine, case, rng, rng.randint(0, 40), start, people)
         opened.append(case.id)
     return engine, opened
 
@@ -46,13 +46,9 @@ def all_rows(engine: Engine) -> dict[str, CaseRow]:
     return {row.case_id: row for row in engine.cases()}
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgresql"])
-def target(request: pytest.FixtureRequest, tmp_path: Path) -> object:
-    if request.param == "memory":
-        return None
-    if request.param == "sqlite":
-        return tmp_path / "cases.db"
-    return request.getfixturevalue("pg_url")
+@pytest.fixture
+def target(store_target: object) -> object:
+    return store_target  # each real store in turn (conftest)
 
 
 @pytest.mark.parametrize("seed", [1, 2])
@@ -69,6 +65,11 @@ def test_the_rebuilt_projection_equals_the_incremental_one(target: object, seed:
         assert row.states == tuple(sorted(case.active_states)) and row.seq == case.seq and row.closed == case.closed
         unmet = [(d.id, d.state, d.due) for d in case.deadlines() if d.met_at is None]
         assert [(d.id, d.state, d.due) for d in row.open_deadlines] == unmet
+        assert row.subjects == tuple((s.id, s.part) for s in case.subjects)
+        assert row.actors == tuple(sorted({e.actor.id for e in case.history()} - {"ijime-flow"}))
+    rows = incremental.values()  # the walk named, renamed and withdrew subjects, by several actors, escalated some
+    assert any(len(r.subjects) > 1 for r in rows) and any(len(r.actors) > 2 for r in rows)
+    assert any(r.subjects and r.workflow == "serious_incident" and r.case_id not in opened for r in rows)
     report = engine.rebuild_projection()
     assert report.rows == len(incremental) and report.problems == []
     assert all_rows(engine) == incremental
@@ -117,7 +118,7 @@ def test_every_case_belongs_to_a_school(clock: FixedClock) -> None:
         engine.open_case("response", actor=STAFF, school="  ")
     case = engine.open_case("response", actor=STAFF, school="school-9")
     assert case.school == "school-9" and engine.get_case(case.id).school == "school-9"
-    assert case.history()[0].school == "school-9" and case.history()[0].data == {}
+    assert case.history()[0].school == "school-9" and set(case.history()[0].data) == {"_calendar"}  # the engine's pin only
     assert engine.case_ids() == [case.id]  # the refused openings recorded nothing
 
 
@@ -156,7 +157,7 @@ def test_a_schema_1_store_gets_its_projection_from_the_log(backend: str, request
     with Engine(target, clock=clock) as again:
         assert not again.store.projection_stale()
         assert all_rows(again) == expected
-        assert again.store._rows("SELECT value FROM meta WHERE key = 'schema_version'") == [("2",)]  # type: ignore[attr-defined]
+        assert again.store._rows("SELECT value FROM meta WHERE key = 'schema_version'") == [("3",)]  # type: ignore[attr-defined]
 
 
 def test_a_damaged_case_is_left_out_of_the_rebuild_and_named(tmp_path: Path) -> None:
@@ -183,7 +184,7 @@ def test_the_fast_row_is_the_dataclass_row(clock: FixedClock) -> None:
     engine.load(WORKFLOWS)
     case = engine.open_case("response", actor=STAFF, at=jst(2019, 5, 1, 9))
     row = make_row(engine.definition("response"), case.id, case.school, case.active_states, case.opened_at,
-                   case.opened_at, 1, case._started)
+                   case.opened_at, 1, case._started, (), ("t-014",))
     names = [f.name for f in fields(CaseRow)]
     assert list(vars(row)) == names
     assert row == CaseRow(**{name: getattr(row, name) for name in names}) == engine.store.case_row(case.id)

@@ -78,3 +78,42 @@ def test_an_application_that_configures_structlog_gets_them_its_way(tmp_path: Pa
     assert done.stdout == ""
     events = [json.loads(line)["event"] for line in done.stderr.splitlines()]
     assert events[:2] == ["case.opened", "case.fired"] and SECRET not in done.stderr
+
+
+PG_APP = textwrap.dedent("""\
+    import sys, threading, time, uuid
+    from datetime import datetime
+    import psycopg
+    from ijime_flow import Engine
+    from ijime_flow.actor import Actor
+    from ijime_flow.clock import TOKYO
+
+    url, workflows = sys.argv[1], sys.argv[2]
+    app = "ijime-quiet-" + uuid.uuid4().hex[:8]
+    engine = Engine(url + "&application_name=" + app, school="s1")
+    engine.load(workflows)
+    case = engine.open_case("response", actor=Actor("staff-1", {"staff"}), at=datetime(2019, 5, 13, 9, tzinfo=TOKYO))
+    for _ in range(3):
+        with psycopg.connect(url) as holder:  # the read waits inside its statement; then the server ends it
+            holder.execute("LOCK TABLE events IN ACCESS EXCLUSIVE MODE")
+            reader = threading.Thread(target=lambda: engine.get_case(case.id))
+            reader.start()
+            waiting, deadline = [], time.monotonic() + 10
+            while not waiting and time.monotonic() < deadline:
+                waiting = holder.execute("SELECT pid FROM pg_stat_activity WHERE application_name = %s AND"
+                                         " wait_event_type = 'Lock'", (app,)).fetchall()
+            assert waiting, "the read never waited"
+            holder.execute("SELECT pg_terminate_backend(%s, 5000)", waiting[0])
+            holder.rollback()
+            reader.join(30)  # read again on a new connection: the pool discards the lost one (and its logger says so)
+    engine.close()
+""")
+
+
+def test_lost_postgresql_connections_print_nothing_either(tmp_path: Path, pg_url: str) -> None:
+    script = tmp_path / "pg_app.py"
+    script.write_text(PG_APP, encoding="utf-8")
+    done = subprocess.run([sys.executable, str(script), pg_url, str(ROOT / "workflows")], capture_output=True,
+                          text=True, timeout=300, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "" and done.stderr == ""

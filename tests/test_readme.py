@@ -37,3 +37,10 @@ def test_the_library_quick_start_runs(tmp_path: object, monkeypatch: object) -> 
     assert report.ok  # type: ignore[attr-defined]
     assert namespace["again"].active_states == {"reported_to_administrator"}  # type: ignore[attr-defined]
     assert (tmp_path / "cases.db").is_file()  # type: ignore[operator]
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "cases.db") as db:  # type: ignore[operator]
+        notices = db.execute("SELECT case_id, seq FROM notices").fetchall()
+        seqs = [seq for (seq,) in db.execute("SELECT seq FROM events WHERE case_id = ?", (notices[0][0],))]
+    db.close()
+    assert notices == [(namespace["case"].id, max(seqs))]  # type: ignore[attr-defined]  # committed with the step

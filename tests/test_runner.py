@@ -151,7 +151,8 @@ def test_mutate_judges_a_copy_with_too_many_configurations_part_of_the_way(tmp_p
 
 
 def _absence_mutants() -> list[str]:
-    return ["calendar_changed:calendar:weekends", "calendar_changed:calendar:closures", "criterion_loosened:absence_run:days.10",
+    return ["calendar_changed:calendar:weekends", "calendar_changed:calendar:national_holidays",
+            "criterion_loosened:absence_run:days.10",
             "criterion_loosened:absence_30_days:days.40"]
 
 

@@ -73,7 +73,7 @@ def test_two_engines_on_one_file_one_writer_wins(db_path: Path, clock: FixedCloc
 def test_schema_version_is_recorded_and_a_newer_store_is_refused(db_path: Path) -> None:
     SQLiteStore(db_path).close()
     db = sqlite3.connect(db_path, isolation_level=None)
-    assert db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == ("2",)
+    assert db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == ("3",)
     assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     db.execute("UPDATE meta SET value='99' WHERE key='schema_version'")
     db.close()

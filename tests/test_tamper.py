@@ -182,11 +182,11 @@ def test_deleting_the_last_rows_is_caught_by_the_store(case_file: tuple[Path, st
 def test_editing_the_pinned_definition_is_caught(case_file: tuple[Path, str], raw: sqlite3.Connection,
                                                  clock: FixedClock) -> None:
     db_path, cid = case_file
-    text = raw.execute("SELECT body FROM definitions").fetchone()[0]
+    text = raw.execute("SELECT body FROM definitions WHERE workflow_id = 'response'").fetchone()[0]
     loosened = text.replace('"roles":["principal"],"source":"4(2)","to":"board_reported"',
                             '"roles":["staff"],"source":"4(2)","to":"board_reported"')
     assert loosened != text
-    raw.execute("UPDATE definitions SET body=?", (loosened,))
+    raw.execute("UPDATE definitions SET body=? WHERE workflow_id = 'response'", (loosened,))
     report = verify(db_path, clock)
     assert (1, "definition") in problems_at(report, cid)
 

@@ -33,6 +33,8 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from ijime_flow.actor import SYSTEM
+from ijime_flow.audit.subjects import check_change
+from ijime_flow.calendars.resolved import CALENDAR_KEY, pinned_calendar
 from ijime_flow.case import FUTURE_TOLERANCE
 from ijime_flow.errors import IjimeFlowError, UnknownCase
 from ijime_flow.escalation import Met
@@ -153,6 +155,11 @@ def check_replay(engine: Engine, case_id: str, events: Sequence[Event]) -> list[
     if runtime is None:
         return bad(1, "definition", f"the pinned definition {pin.id} {pin.version} ({pin.sha256[:12]}…) is not"
                                     " in the store, or its text does not match its hash")
+    if CALENDAR_KEY in first.data:  # added with the rule: judged under the school calendar it pinned
+        calendar = pinned_calendar(engine.store.get_definition, first.data[CALENDAR_KEY])
+        if isinstance(calendar, str):
+            return bad(1, "calendar", calendar)
+        runtime = runtime.under(calendar)
     defn, machine = runtime.definition, runtime.machine
     if (defn.id, defn.version) != (pin.id, pin.version):
         bad(1, "definition", f"pin says {pin.id} {pin.version} but the text is {defn.id} {defn.version}")
@@ -181,6 +188,7 @@ def check_replay(engine: Engine, case_id: str, events: Sequence[Event]) -> list[
     met_ids: set[str] = set()
     pending: list[Met] = []  # criteria met by the last step, whose escalated events must follow
     linked: str | None = None
+    named: dict[str, str] = {}  # the subjects named so far
     for ev in events[1:]:
         label = ev.trigger or ev.type
         who = f"{ev.actor.id} ({', '.join(ev.actor.roles) or '-'})"
@@ -239,6 +247,13 @@ def check_replay(engine: Engine, case_id: str, events: Sequence[Event]) -> list[
                 if due is None or due[1].trigger != ev.trigger:
                     return bad(ev.seq, "illegal", f"automatic step '{label}' was not due here")
                 after = machine.move(leaves, due[0])
+            elif ev.type == "subject":  # (added with the rule: the pupils a case is about)
+                subject, part = check_change(defn, leaves, named, ev.data, ev.trigger, ev.actor.id, ev.actor.roles,
+                                             escalated="escalated_from" in first.data)
+                if part is None:
+                    del named[subject]
+                else:
+                    named[subject] = part
             fold_event(facts, defn, ev.type, ev.trigger, ev.from_states, ev.data)
             actors = note_actor(defn, actors, ev.type, ev.trigger, ev.actor.id, ev.actor.roles)
         except IjimeFlowError as exc:

@@ -8,7 +8,8 @@ import random
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from ijime_flow import Actor, Case, Engine, IjimeFlowError
+from ijime_flow import Actor, Case, Engine, IjimeFlowError, Subject
+from ijime_flow.actor import PARTS
 from ijime_flow.definition import Definition
 from ijime_flow.language.models import FactDef
 
@@ -46,9 +47,12 @@ def step_data(defn: Definition, case: Case, trigger: str, rng: random.Random, at
     return data
 
 
-def random_walk(engine: Engine, case: Case, rng: random.Random, steps: int, start: datetime) -> datetime:
+def random_walk(engine: Engine, case: Case, rng: random.Random, steps: int, start: datetime,
+                people: random.Random | None = None) -> datetime:
     """Up to ``steps`` steps: a trigger the actor may fire now, or a fact; refusals are part of the walk
-    (a condition on the data may say no) and record nothing. Returns the time of the last step."""
+    (a condition on the data may say no) and record nothing. ``people``: also name, rename and withdraw
+    subjects now and then, by actors of several ids (its own choices: the walk's steps stay as they were).
+    Returns the time of the last step."""
     defn = engine.definition(case.workflow_id) if case.workflow_id in engine.definitions else None
     assert defn is not None
     actor, at = everyone(defn), start
@@ -67,4 +71,26 @@ def random_walk(engine: Engine, case: Case, rng: random.Random, steps: int, star
                 case.record_fact(name, fact_value(defn.spec.facts[name], rng, at), actor=actor, at=at)
         except IjimeFlowError:
             pass
+        if people is not None and not case.closed and people.random() < 0.2:
+            subject_step(case, defn, people, at)
     return at
+
+
+PUPILS = ["s-2041", "s-3307", "s-0001", "s-0420"]
+
+
+def subject_step(case: Case, defn: Definition, rng: random.Random, at: datetime) -> None:
+    """Name a pupil in a part (or another part), or withdraw one, as one of a few actors."""
+    actor = Actor(f"x-{rng.randint(1, 4):03d}", set(defn.spec.roles))
+    named = {s.id for s in case.subjects}
+    try:
+        if named and rng.random() < 0.3:
+            case.remove_subject(rng.choice(sorted(named)), actor=actor, at=at)
+        else:
+            case.add_subject(rng.choice(PUPILS), rng.choice(sorted(PARTS)), actor=actor, at=at)
+    except IjimeFlowError:  # the part it has already
+        pass
+
+
+def some_subjects(rng: random.Random) -> list[Subject]:
+    return [Subject(pupil, rng.choice(sorted(PARTS))) for pupil in rng.sample(PUPILS, rng.randint(0, 2))]

@@ -27,7 +27,7 @@ _LEAP = r'(?:[0-9][0-9](?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[1
 _DAY = (r'(?:(?!0000)[0-9]{4}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)'
         rf'|{_LEAP}-02-29)')
 _T = rf'"({_DAY}T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{{6}})?[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"'
-_TYPE = r'"(opened|transition|action|fact|automatic|escalated|criterion_met)"'
+_TYPE = r'"(opened|transition|action|fact|automatic|escalated|criterion_met|subject)"'
 _CANONICAL = re.compile(
     rf'\{{"actor":\{{"id":{_S},"roles":{_L}\}},"at":{_T},"case_id":{_S},"data":(\{{.*?\}}),'
     rf'"definition":(?:null|\{{"id":{_S},"sha256":{_S},"version":{_S}\}}),"format":{_I},"from_states":(?:null|{_L})'

@@ -9,10 +9,12 @@ from hashlib import sha256
 from typing import TYPE_CHECKING, Any
 
 from ..actor import SYSTEM
+from ..calendars.resolved import CALENDAR_KEY
 from ..clock import FUTURE_TOLERANCE
 from ..errors import IjimeFlowError, StoredDefinitionError
 from ..escalation import Met
 from ..stepper import check_fact, due_automatic, fold_event, note_actor, resolve
+from .subjects import check_change
 
 if TYPE_CHECKING:
     from ..definition import Definition
@@ -91,6 +93,11 @@ def _case_steps(run: _Run, case_id: str, *, streaming: bool) -> _Steps:
                 if runtime is None:
                     bad(1, "definition", f"the pinned definition {pin[0]} {pin[1]} ({pin[2][:12]}…) is not"
                                          " in the store, or its text does not match its hash")
+            if runtime is not None and CALENDAR_KEY in data:  # judged under the school calendar it pinned
+                under = run.under_calendar(runtime, data[CALENDAR_KEY])
+                runtime = None if isinstance(under, str) else under
+                if isinstance(under, str):
+                    bad(1, "calendar", under)
             if runtime is not None:
                 rules = run.rules_for(runtime)
     if rules is not None and pin is not None:
@@ -119,6 +126,8 @@ def _case_steps(run: _Run, case_id: str, *, streaming: bool) -> _Steps:
                 replaying = bad(1, "illegal", f"opened with data the workflow does not allow: {refused}")
             else:
                 facts = dict(opening_facts)
+        named: dict[str, str] = {}  # the subjects named so far (audit.subjects)
+        escalated = "escalated_from" in data
         facts_changed = True  # whether facts criteria read may have changed since criteria were last looked at
         actors: Any = {}  # who took the steps distinct_actors conditions count (their steps take no quick lane)
         due: tuple[int, Any] | None = None
@@ -304,6 +313,12 @@ def _case_steps(run: _Run, case_id: str, *, streaming: bool) -> _Steps:
                         replaying = bad(seq, "illegal", f"automatic step '{trigger or kind}' was not due here")
                         continue
                     after = machine.move(leaves, due[0])
+                elif kind == "subject":
+                    subject, part = check_change(defn, leaves, named, data, trigger, actor_id, actor_roles, escalated=escalated)
+                    if part is None:
+                        named.pop(subject)
+                    else:
+                        named[subject] = part
                 fold_event(facts, defn, kind, trigger, from_states, data)
                 actors = note_actor(defn, actors, kind, trigger, actor_id, actor_roles)
             except IjimeFlowError as exc:

@@ -10,7 +10,7 @@ from typing import Any
 class VerificationProblem:
     case_id: str
     seq: int | None
-    kind: str  # format | seq | hash | chain | definition | illegal | state | link | store
+    kind: str  # format | seq | hash | chain | definition | calendar | illegal | state | link | store
     message: str
 
     def __str__(self) -> str:

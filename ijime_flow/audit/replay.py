@@ -213,8 +213,8 @@ class AgainstResult:
 def replay_against(engine: Engine, case_id: str, definition: Definition) -> AgainstResult:
     """Replay the case's history under ``definition`` and report the first step it would not have
     allowed. Steps are judged as ``verify`` judges them (each at its own ``at``, on the states and
-    facts replayed under ``definition``); ``escalated`` and ``criterion_met`` events are carried
-    along unchecked. The recorded states are not compared: the other definition may name them otherwise."""
+    facts replayed under ``definition``); ``escalated``, ``criterion_met`` and ``subject`` events are
+    carried along unchecked. The recorded states are not compared: the other definition may name them otherwise."""
     events, stop, last_seq = read_events(engine, case_id)
     pinned = pinned_definition(engine, case_id, events, stop, last_seq)
     if stop is not None:  # the whole history is replayed: a damaged body ends it, in plain words
@@ -250,7 +250,7 @@ def replay_against(engine: Engine, case_id: str, definition: Definition) -> Agai
         return refused(first, type(exc).__name__, str(exc))
 
     for ev in events[1:]:
-        if ev.type in ("escalated", "criterion_met"):
+        if ev.type in ("escalated", "criterion_met", "subject"):
             try:  # carried along: only what it does to the facts
                 fold_event(facts, defn, ev.type, ev.trigger, sorted(leaves), ev.data)
             except IjimeFlowError as exc:

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from ..calendars.resolved import CALENDAR_KEY
 from ..clock import jst, require_aware
 from ..deadlines import Deadline, case_deadlines
 from ..definition import Definition
@@ -29,6 +30,7 @@ from ..errors import StoreError
 from ..events import ActorRef, Event
 from .diagram import mermaid, mermaid_ids
 from .folding import FoldProblem, fold_checked, pinned_definition, read_events
+from .timeline import subject_text
 
 if TYPE_CHECKING:
     from ..case import LinkedCase
@@ -226,6 +228,8 @@ def _action(defn: Definition, event: Event) -> str:
     if event.type == "escalated":
         return (f"重大事態の要件を満たし、事案 {_code(data.get('case'))} へ移行 (escalated)<br>"
                 f"要件 (criterion): {_criterion(defn, data.get('criterion'))}<br>{_cell(data.get('figures', ''))}")
+    if event.type == "subject":
+        return _cell(subject_text(data))
     if event.type == "criterion_met":
         return (f"事案 {_code(data.get('escalated_from'))} で重大事態の要件を追加で満たした (further criterion)<br>"
                 f"要件 (criterion): {_criterion(defn, data.get('criterion'))}<br>{_cell(data.get('figures', ''))}")
@@ -260,11 +264,12 @@ def _change(defn: Definition, event: Event) -> str:
 def _data(event: Event) -> str:
     """The step's data as ``key=value`` pairs, shortened. Facts and escalations are already shown in
     the action column."""
-    if event.type in ("fact", "escalated", "criterion_met") or "escalated_from" in event.data:
+    if event.type in ("fact", "escalated", "criterion_met", "subject") or "escalated_from" in event.data:
         return "—"
-    if not event.data:
+    shown = {key: value for key, value in event.data.items() if key != CALENDAR_KEY}  # the engine's pin, not data
+    if not shown:
         return "—"
-    text = ", ".join(f"{key}={_value(value)}" for key, value in sorted(event.data.items()))
+    text = ", ".join(f"{key}={_value(value)}" for key, value in sorted(shown.items()))
     return _cell(_shorten(text, DATA_WIDTH))
 
 

@@ -9,6 +9,7 @@ from datetime import datetime
 from hashlib import sha256
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ..calendars.resolved import ResolvedCalendar, pinned_calendar
 from ..canonical import canonical_json
 
 if TYPE_CHECKING:
@@ -51,6 +52,7 @@ class _Run:
         self.links: dict[str, list[tuple[str, dict[str, Any]]]] = {}
         self.deferred: list[tuple[str, str, str, str, bool]] = []
         self.rules: dict[str, _Rules] = {}
+        self.calendars: dict[str, ResolvedCalendar | str] = {}  # pinned calendars read, or why they cannot be
 
     def link_now(self, asking: str, source: str, target: str, criterion: str, reverse: bool) -> str:
         return _link_problem(self.engine.store, source, target, criterion, reverse=reverse)
@@ -153,7 +155,17 @@ class _Run:
         return data
 
     def rules_for(self, runtime: Runtime) -> _Rules:
-        found = self.rules.get(runtime.definition.sha256)
+        key = runtime.definition.sha256 if runtime.calendar is None else f"{runtime.definition.sha256}:{runtime.calendar.sha256}"
+        found = self.rules.get(key)
         if found is None:
-            found = self.rules[runtime.definition.sha256] = _Rules(self, runtime)
+            found = self.rules[key] = _Rules(self, runtime)
         return found
+
+    def under_calendar(self, runtime: Runtime, pin: object) -> Runtime | str:
+        """``runtime`` judged under the school calendar a case pinned, read from the store (once per
+        verification: an altered text is found whatever an engine remembers), or why it cannot be."""
+        key = str(pin)
+        found = self.calendars.get(key)
+        if found is None:
+            found = self.calendars[key] = pinned_calendar(self.engine.store.get_definition, pin)
+        return found if isinstance(found, str) else runtime.under(found)

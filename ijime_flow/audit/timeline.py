@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from ..actor import PARTS
 from ..clock import jst
 from ..definition import Definition
 from ..events import Event
@@ -16,6 +17,14 @@ def states_label(defn: Definition | None, states: Sequence[str]) -> str:
     if not states:
         return "—"
     return " / ".join(defn.state_label(s) if defn else s for s in sorted(states))
+
+
+def subject_text(data: dict[str, Any]) -> str:
+    """A ``subject`` event in words: the pupil's id (never a name) and part, Japanese first."""
+    subject, part = data.get("subject"), data.get("part")
+    if part is None:
+        return f"対象の児童生徒から取り消し: {subject} / subject {subject} withdrawn"
+    return f"対象の児童生徒: {subject}（{PARTS.get(str(part), str(part))}） / subject {subject} named as {part}"
 
 
 def describe_event(defn: Definition | None, event: Event) -> list[str]:
@@ -32,6 +41,9 @@ def describe_event(defn: Definition | None, event: Event) -> list[str]:
         lines.append(f"     重大事態の要件を満たし、事案 {event.data.get('case')} へ移行（要件: {event.data.get('criterion')}）"
                      f" / escalated to case {event.data.get('case')}")
         lines.append(f"     {event.data.get('figures')}")
+        return lines
+    if event.type == "subject":
+        lines.append(f"     {subject_text(event.data)}")
         return lines
     if event.type == "criterion_met":
         lines.append(f"     事案 {event.data.get('escalated_from')} で重大事態の要件を追加で満たした（要件:"

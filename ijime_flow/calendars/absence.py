@@ -54,10 +54,12 @@ _ONE_DAY = timedelta(days=1)
 @dataclass(frozen=True)
 class SchoolCalendar:
     """Which dates are school days: not a weekend day (``date.weekday()`` numbers, Monday=0) and not
-    a listed closure (national holidays, school closures, long vacations listed day by day)."""
+    a listed closure (national holidays, school closures, long vacations listed day by day) — or a listed
+    extra school day (``school_days``: 振替授業 on a weekend or a holiday)."""
 
     weekends: frozenset[int] = frozenset({5, 6})  # Saturday=5, Sunday=6
     closures: frozenset[date] = frozenset()
+    school_days: frozenset[date] = frozenset()
 
     def __post_init__(self) -> None:
         bad = sorted(d for d in self.weekends if not 0 <= d <= 6)
@@ -65,7 +67,7 @@ class SchoolCalendar:
             raise ValueError(f"weekend day numbers must be 0 (Monday) .. 6 (Sunday), got {bad}")
 
     def is_school_day(self, day: date) -> bool:
-        return day.weekday() not in self.weekends and day not in self.closures
+        return (day.weekday() not in self.weekends and day not in self.closures) or day in self.school_days
 
 
 def absent_days(is_school_day: Callable[[date], bool], start: date, count: int, every: int = 1) -> Iterator[date]:

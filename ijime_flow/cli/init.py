@@ -1,6 +1,7 @@
 """``ijime-flow init DIR``: copies of what ships with the package, for a school to edit — ``DIR/workflows``
-(the two workflows), ``DIR/rules`` (the policy rules) and ``DIR/features`` (the policy features). Nothing
-already there is overwritten: a file that exists is named and the command stops before copying anything."""
+(the two workflows, and ``calendar.yaml``, the school calendar, to edit each school year), ``DIR/rules`` (the
+policy rules) and ``DIR/features`` (the policy features). Nothing already there is overwritten: a file that
+exists is named and the command stops before copying anything."""
 
 from __future__ import annotations
 

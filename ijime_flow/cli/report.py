@@ -19,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from ..actor import PARTS
 from ..audit.folding import NothingToReplay
 from ..audit.report import case_report_checked
 from ..audit.source import open_reading, open_source
@@ -52,13 +53,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(run=run_report)
 
     p = sub.add_parser(
-        "cases", help="事案の一覧（学校・状態・期限超過で絞り込み） / the table of cases (by school, state, overdue)",
+        "cases", help="事案の一覧（学校・状態・期限超過・児童生徒で絞り込み） / the table of cases (by school, state, overdue,"
+        " pupil)",
         description="現在の状態の一覧（プロジェクション）から事案を表示する。事案の記録は読み込まない。"
                     " / List cases from the current-state projection (no case log is read).")
     p.add_argument("--db", required=True, help="ストア（SQLite ファイルまたは URL） / the store (SQLite file or URL)")
     p.add_argument("--school", help="この学校の事案だけ / only this school's cases")
     p.add_argument("--workflow", help="このワークフローの事案だけ（例: response） / only cases of this workflow")
     p.add_argument("--state", help="この状態にある事案だけ（内側の状態も含む） / only cases in this state (or a state inside it)")
+    p.add_argument("--subject", metavar="ID",
+                   help="この児童生徒（仮名ID）についての事案だけ / only cases about this pupil (a pseudonymous id)")
+    p.add_argument("--part", metavar="PART", help="その立場で（" + "、".join(f"{k}: {v}" for k, v in PARTS.items())
+                   + "） / in this part: " + ", ".join(PARTS))
+    p.add_argument("--actor", metavar="ID", help="この職員（仮名ID）が記録した事案だけ / only cases this actor recorded on")
     p.add_argument("--overdue", action="store_true",
                    help="期限を過ぎて未実施の期限がある事案だけ / only cases with a deadline passed and not met")
     p.add_argument("--as-of", metavar="TIME",
@@ -120,7 +127,8 @@ def run_cases(args: argparse.Namespace) -> int:
     as_of = parse_time(args.as_of) if args.as_of is not None else SystemClock().now()
     with open_reading(str(args.db)) as engine:
         rows = engine.cases(school=args.school, workflow=args.workflow, state=args.state, closed=args.closed,
-                            overdue=args.overdue, as_of=as_of, limit=args.limit)
+                            overdue=args.overdue, as_of=as_of, limit=args.limit, subject=args.subject, part=args.part,
+                            actor=args.actor)
         labels = {row.case_id: _state_labels(engine, row) for row in rows}
     if args.json:
         print(json.dumps([_row_json(row, labels[row.case_id], as_of) for row in rows], ensure_ascii=False, indent=2))
@@ -162,6 +170,7 @@ def _row_json(row: CaseRow, labels: Sequence[str], as_of: datetime) -> dict[str,
         "next_due": _iso(row.next_due) if row.next_due is not None else None, "overdue": row.overdue(as_of),
         "open_deadlines": [{"id": d.id, "state": d.state, "started_at": _iso(d.started_at), "due": _iso(d.due)}
                            for d in row.open_deadlines],
+        "subjects": [{"id": i, "part": p} for i, p in row.subjects], "actors": list(row.actors),
     }
 
 

@@ -93,11 +93,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def _validate(args: argparse.Namespace) -> int:
     """Every file given is checked together (an escalation may name a workflow of another file)."""
+    from ..calendars.file import CALENDAR_FILE, load_calendar
     from ..language.loader import validate_paths
 
-    definitions, problems = validate_paths(args.paths, run_lint=not args.no_lint, guards=sorted(guards_of(args)))
+    calendars = [Path(p) / CALENDAR_FILE if Path(p).is_dir() else Path(p) for p in args.paths]
+    calendars = [c for c in calendars if c.name == CALENDAR_FILE and c.is_file()]
+    paths = [p for p in args.paths if Path(p).name != CALENDAR_FILE]  # a calendar named alone is not a workflow
+    definitions, problems = validate_paths(paths, run_lint=not args.no_lint, guards=sorted(guards_of(args))) if paths \
+        else ([], [])
     for defn in definitions:
         print(f"ok: {defn.file} ({defn.id} {defn.version}, sha256 {defn.sha256[:16]}…)")
+    for calendar in calendars:  # the school calendar beside the workflows (学校の暦)
+        try:
+            load_calendar(calendar)
+            print(f"ok: {calendar} (学校の暦 / school calendar)")
+        except DefinitionError as exc:
+            problems = [*problems, *exc.problems]
     for problem in problems:
         print(str(problem))
     return EXIT_PROBLEMS if problems else EXIT_OK

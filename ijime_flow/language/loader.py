@@ -42,6 +42,7 @@ from .workflow_set import duplicate_ids, escalation_findings
 from .yaml_source import Located, parse
 
 WORKFLOW_SUFFIXES = (".yaml", ".yml")
+NOT_WORKFLOWS = ("contract-map", "calendar")  # the files beside a school's workflows that are not workflows
 Loaded = tuple[Definition, Located]
 
 
@@ -109,11 +110,12 @@ def load_file(path: str | Path, *, run_lint: bool = True, guards: Guards = None)
 
 def workflow_files(path: str | Path) -> list[Path]:
     """A file as is, or the ``*.yaml`` / ``*.yml`` files of a folder (not recursive), sorted — except a school's
-    map of its ids to the contract's (``contract-map.yaml``), which lives beside its workflows."""
+    map of its ids to the contract's (``contract-map.yaml``) and its school calendar (``calendar.yaml``), which
+    live beside its workflows."""
     path = Path(path)
     if path.is_dir():
         return sorted(p for p in path.iterdir() if p.suffix in WORKFLOW_SUFFIXES and p.is_file()
-                      and p.stem != "contract-map")
+                      and p.stem not in NOT_WORKFLOWS)
     return [path]
 
 

@@ -226,11 +226,26 @@ Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "satur
 
 
 class CalendarDef(_Model):
-    """The school calendar: which days are not school days."""
+    """The school calendar: which days are not school days. National holidays come from the ``holidays``
+    package and a school's own closures from its calendar file (``calendar.yaml`` beside the workflows)."""
 
     weekends: list[Weekday] = Field(default_factory=lambda: list[Weekday](["saturday", "sunday"]))
     closures: list[Annotated[date, BeforeValidator(check_date)]] = Field(
-        default_factory=list, description="listed closure days: holidays, school closures")
+        default_factory=list, description="listed closure days (better kept in calendar.yaml, per school year)")
+    country: str | None = Field(default=None, description="whose national holidays count when no calendar.yaml says"
+                                                          " (ISO 3166 code; JP when not written)")
+    national_holidays: StrictBool | None = Field(default=None, description="false: national holidays are school days"
+                                                                           " (list every closure yourself)")
+
+    @field_validator("country")
+    @classmethod
+    def _known_country(cls, value: str | None) -> str | None:
+        from ..calendars.resolved import country_problem
+
+        problem = country_problem(value) if value is not None else ""
+        if problem:
+            raise ValueError(problem)
+        return value
 
 
 class WorkflowDef(_Model):

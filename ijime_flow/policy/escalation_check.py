@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 
 from ..actor import Actor
 from ..calendars.absence import absent_days
+from ..calendars.file import calendar_beside
+from ..calendars.resolved import ResolvedCalendar
 from ..clock import FixedClock
 from ..definition import Definition
 from ..errors import IjimeFlowError
@@ -36,6 +38,9 @@ def check_escalates(rule: Rule, defn: Definition, explorer: Explorer,
         for other in others.values():
             engine.add_definition(other)
         engine.add_definition(defn)
+        school_calendar = calendar_beside(defn.file)  # the school's calendar file, as Engine.load reads it
+        if school_calendar is not None:
+            engine.load_calendar(school_calendar)
         try:
             case = engine.open_case(defn.id, actor=Actor(f"{action.role}-1", {action.role}), at=START,
                                     data=action.data_dict())
@@ -53,7 +58,7 @@ def check_escalates(rule: Rule, defn: Definition, explorer: Explorer,
                 every = 2 if spec.absence_days is not None else 1
                 role = explorer.recorder(spec.absence_fact) if spec.absence_fact in defn.spec.facts else "staff"
                 first = datetime.combine(spec.start, time(10, 0), tzinfo=defn.tz) if spec.start else START
-                days = _absent_days(defn, count, every, spec.start, spec.closed)
+                days = _absent_days(defn, case.calendar, count, every, spec.start, spec.closed)
                 last = Action("absences", spec.absence_fact, role, (("days", tuple(days)),), first)
                 actor = Actor(f"{role}-1", {role})
                 for day in days:  # each at 17:00, as the step library records them
@@ -69,12 +74,14 @@ def check_escalates(rule: Rule, defn: Definition, explorer: Explorer,
             Counterexample([action], last, "escalated", "重大事態に移行しない", "no serious incident is opened"))
 
 
-def _absent_days(defn: Definition, count: int, every: int, start: date | None, closed: list[date]) -> list[date]:
+def _absent_days(defn: Definition, pinned: ResolvedCalendar | None, count: int, every: int, start: date | None,
+                 closed: list[date]) -> list[date]:
     """``count`` school days from ``start`` (default: the day the case was opened; every other school day
-    with ``every=2``, so no run forms). School days are the workflow's, or — when the rule lists ``closed``
+    with ``every=2``, so no run forms). School days are those of the calendar the case pinned (national
+    holidays, the school's calendar file, the workflow's ``calendar:``), or — when the rule lists ``closed``
     days — Monday to Friday except those: the policy's calendar, which a workflow cannot redefine (the
     counterexample then names the days themselves, so it shows the same on any workflow)."""
-    calendar = calendar_of(defn)
+    calendar = pinned.days if pinned is not None else calendar_of(defn)
 
     def school_day(day: date) -> bool:
         return day.weekday() < 5 and day not in closed if closed else calendar.is_school_day(day)

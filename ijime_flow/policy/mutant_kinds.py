@@ -24,7 +24,7 @@ What each kind offers, and how it is kept to changes that break a rule (not ever
   would be more sensitive, not less, so it is not offered).
 - ``threshold_moved``: a number compared with moved by one the loosening way.
 - ``escalation_removed``; ``automatic_dropped`` (an automatic step made staff's, a final state not final);
-  ``calendar_changed`` (weekends or closures removed, when a run of absence counts school days).
+  ``calendar_changed`` (weekends, closures or national holidays dropped, when a run of absence counts school days).
 
 Conditions are read with a *polarity*: a step's ``when`` allows the step when it holds (loosening it makes
 it hold more often), a criterion's or a deadline's ``when`` starts something when it holds (loosening it
@@ -92,8 +92,8 @@ KIND_LABELS: dict[str, KindLabel] = {
                                     "escalation to the serious-incident workflow removed"),
     "automatic_dropped": KindLabel("自動の手順を人の操作にする／終了状態を終了でなくする",
                                    "an automatic step made a person's step; a final state made not final"),
-    "calendar_changed": KindLabel("学校の暦を変える（週末・休業日で連続欠席が途切れる）",
-                                  "school calendar changed (weekends or closures break a run of absence)"),
+    "calendar_changed": KindLabel("学校の暦を変える（週末・祝日・休業日で連続欠席が途切れる）",
+                                  "school calendar changed (weekends, holidays or closures break a run of absence)"),
 }
 MUTANT_KINDS: tuple[str, ...] = tuple(KIND_LABELS)
 
@@ -375,6 +375,11 @@ def _calendar_changed(ctx: Context) -> Iterator[Candidate]:
         yield Candidate("calendar_changed", "calendar", ("calendar", "closures"),
                         "休業日の一覧をなくす（祝日で連続欠席が途切れる）",
                         "closure days removed (a holiday breaks a run of absence)", put(("calendar", "closures"), []))
+    if calendar.national_holidays is not False:  # national holidays come from the holidays package, not a list
+        yield Candidate("calendar_changed", "calendar", ("calendar", "national_holidays"),
+                        "国民の祝日を登校日として扱う（祝日で連続欠席が途切れる）",
+                        "national holidays counted as school days (a holiday breaks a run of absence)",
+                        put(("calendar", "national_holidays"), False))
 
 
 GENERATORS: dict[str, Generator] = {

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from ..case import Case
@@ -58,6 +59,7 @@ def load_workflow(ijime_scene: Scene, path: str) -> None:
                 engine.add_definition(absent_workflow(target, other))  # its steps are 未確認, never the bundled ones
         ijime_scene.definition = definition
         ijime_scene.files.append(str(file))
+        _calendar_beside(engine, file)
         return
     file = ijime_scene.resolve_workflow(path)
     if not file.is_file():
@@ -67,12 +69,22 @@ def load_workflow(ijime_scene: Scene, path: str) -> None:
         engine.add_definition(definition)
     ijime_scene.definition = loaded[0]
     ijime_scene.files.append(str(file))
+    _calendar_beside(engine, file)
     target = loaded[0].spec.escalation.to if loaded[0].spec.escalation else None
     # what it escalates to: from its own folder (as Engine.load), else this project's workflows
     for folder in (file.parent, ijime_scene.rootdir / "workflows"):
         if target and target not in engine.definitions and (folder / f"{target}.yaml").is_file():
             for definition in ijime_scene.load(folder / f"{target}.yaml", engine.definitions):
                 engine.add_definition(definition)
+
+
+def _calendar_beside(engine: Engine, file: Path) -> None:
+    """The school calendar beside the workflow (``calendar.yaml``), as :meth:`Engine.load` reads it."""
+    from ..calendars.file import calendar_beside
+
+    found = calendar_beside(file)
+    if found is not None:
+        engine.load_calendar(found)
 
 
 @phrase(rf"{DATE} に (?P<role>\S+) が事案を開く")
@@ -217,7 +229,9 @@ def _record_absences(ijime_scene: Scene, date: str, count: str, role: str, every
 
     case = ijime_scene.require_case()
     assert ijime_scene.definition is not None
-    calendar, actor = calendar_of(ijime_scene.definition), ijime_scene.actor(role)
+    # the school days of the calendar the case pinned (national holidays, calendar.yaml, the workflow's calendar:)
+    calendar = case.calendar.days if case.calendar is not None else calendar_of(ijime_scene.definition)
+    actor = ijime_scene.actor(role)
     for day in absent_days(calendar.is_school_day, parse_moment(date, ijime_scene.tz).date(), int(normalise(count)), every):
         at = ijime_scene.at(f"{day.isoformat()} 17:00")
         ijime_scene.settle()

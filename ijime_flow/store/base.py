@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from typing import Any
 
+from ..errors import StoreError
 from ..events import Event
 from .rows import CaseQuery, CaseRow, GroupBy
 
@@ -102,6 +105,15 @@ class Store(ABC):
     def integrity_problems(self) -> list[str]:
         """Problems the store itself can see beyond the hash chains (e.g. missing positions)."""
         return []
+
+    def transaction(self) -> AbstractContextManager[Any]:
+        """A transaction of the application's and the engine's writes together: within the block, every
+        append of this thread joins it (each as a savepoint: a refused one undoes only itself), the
+        connection yielded takes the application's own statements, and all of it commits at the end of
+        the block — or, on an exception, none of it. Other threads' reads go on meanwhile and see
+        none of it until it commits. Use :meth:`ijime_flow.engine.Engine.transaction`, which also
+        holds the engine's steps and puts its cases back as they were after a rollback."""
+        raise StoreError(f"{type(self).__name__} は取引に加われません / {type(self).__name__} cannot join a transaction")
 
     def close(self) -> None:  # noqa: B027 - optional for backends that hold nothing
         """Release what the store holds (connections, files)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from ..errors import ConcurrencyError
 from ..events import Event
@@ -18,7 +19,7 @@ class MemoryStore(Store):
         self._by_case: dict[str, list[StoredEvent]] = {}
         self._definitions: dict[str, str] = {}
         self._rows: dict[str, CaseRow] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # held through a transaction by its thread
 
     def append(self, records: Sequence[tuple[Event, str]], rows: Sequence[CaseRow] = ()) -> None:
         with self._lock:
@@ -36,6 +37,21 @@ class MemoryStore(Store):
                 old = self._rows.get(row.case_id)
                 if old is None or old.seq < row.seq:
                     self._rows[row.case_id] = row
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All of the block's appends or none (no connection to yield: ``None``). Unlike the SQL stores,
+        other threads may see the block's appends before it ends."""
+        with self._lock:
+            events, by_case = len(self._events), {k: len(v) for k, v in self._by_case.items()}
+            rows, definitions = dict(self._rows), dict(self._definitions)
+            try:
+                yield None
+            except BaseException:
+                del self._events[events:]
+                self._by_case = {k: v[:by_case[k]] for k, v in self._by_case.items() if k in by_case}
+                self._rows, self._definitions = rows, definitions
+                raise
 
     def read_case(self, case_id: str) -> list[StoredEvent]:
         return list(self._by_case.get(case_id, ()))

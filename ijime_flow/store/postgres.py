@@ -25,9 +25,13 @@ append returns its numbers). A reader of ``read_from(p)`` can never miss an even
 position it has seen. The price is that appends are serialised, which a school-scale log affords
 (measured in ``bench/``). Triggers refuse UPDATE and DELETE on ``events``.
 
-**Lost connections.** The connection comes from a ``psycopg_pool`` pool of one (the store's lock
-serialises its users), checked before each use without a round trip and replaced if the server ended
-it (nothing was sent). A read that loses its connection midway runs once more; an append (one
+**Connections.** The store's own: two ``psycopg_pool`` pools of one connection, one for writes and
+one for reads, so a read never waits behind a step (each is used by one thread at a time; a thread
+inside :meth:`transaction` reads and writes on its transaction's connection). Or the application's
+pool (``PostgresStore(pool=...)``), for writing its rows and the engine's events in one transaction.
+
+**Lost connections.** A connection is checked before each use without a round trip and replaced if
+the server ended it (nothing was sent). A read that loses its connection midway runs once more; an append (one
 statement in autocommit) never — it may have committed, and a ``StoreError`` says so. Every driver
 error leaves as a ``StoreError`` (``ConcurrencyError`` for a lost race), never with a password.
 """
@@ -37,20 +41,21 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
 from ..errors import ConcurrencyError, StoreError
 from ..events import Event
 from .base import Projector, StoredEvent
-from .pg_support import check_url, drivers, is_lost, missing_schemas, pool_check, redact_url, scrub, server_of
-from .rows import CaseRow, deadlines_json, parse_deadlines, states_json
+from .pg_access import PgAccess
+from .pg_support import check_url, drivers, pool_check, redact_url, scrub, server_of
+from .rows import CaseRow, deadlines_json, parse_deadlines, parse_subjects, states_json, subjects_json
 from .sql import SqlStore, cases_ddl
 
 __all__ = ["SCHEMA_VERSION", "TIMEOUT", "PostgresStore", "redact_url"]  # redact_url: imported from here too
 
-SCHEMA_VERSION = 2  # 2: the cases projection
+SCHEMA_VERSION = 3  # 2: the cases projection; 3: its subjects and actors
 TIMEOUT = 10.0  # seconds to reach the server, and to wait for a new connection after one was lost
 _MAX_PARAMS = 30_000  # PostgreSQL takes at most 65,535 parameters in one statement
 
@@ -79,23 +84,45 @@ DROP TRIGGER IF EXISTS events_append_only ON events;
 CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON events
     FOR EACH ROW EXECUTE FUNCTION ijime_flow_append_only();
 """
+# 2 -> 3 (after _SCHEMA, which leaves an existing cases table as it is): the subjects and actors of each case
+_PEOPLE = """
+ALTER TABLE cases ADD COLUMN IF NOT EXISTS subjects JSONB NOT NULL DEFAULT '[]';
+ALTER TABLE cases ADD COLUMN IF NOT EXISTS actors JSONB NOT NULL DEFAULT '[]';
+CREATE INDEX IF NOT EXISTS cases_subjects ON cases USING GIN (subjects jsonb_path_ops);
+CREATE INDEX IF NOT EXISTS cases_actors ON cases USING GIN (actors jsonb_path_ops);
+"""
 
 
 T = TypeVar("T")
 
 
-class PostgresStore(SqlStore):
+class PostgresStore(PgAccess, SqlStore):
     placeholder = "%s"
 
-    def __init__(self, url: str, *, timeout: float = TIMEOUT, read_only: bool = False) -> None:
-        """``read_only``: the schema must hold an ijime-flow store of this version (nothing is created or
-        upgraded), the server refuses every write of its sessions, and the write methods refuse up front."""
+    def __init__(self, url: str | None = None, *, timeout: float = TIMEOUT, read_only: bool = False,
+                 pool: Any = None) -> None:
+        """``url``: the server, for connections of the store's own: one that writes, and — unless
+        ``read_only`` — one that reads, so that no read waits behind a step. ``pool``: instead, a
+        ``psycopg_pool.ConnectionPool`` of the application's, so that its own rows and the engine's
+        events can commit in one transaction (:meth:`transaction`); its connections may be in autocommit
+        or not (each operation of the store is then one transaction of its own), and :meth:`close` leaves
+        the pool open.
+
+        ``read_only``: the schema must hold an ijime-flow store of this version (nothing is created or
+        upgraded), the server refuses every write of its sessions, and the write methods refuse up front
+        (with a pool given, only the last: make its sessions read-only yourself if you need the first)."""
         psycopg, pools = drivers()
+        if (url is None) == (pool is None):
+            raise StoreError("PostgreSQL の接続先（URL か接続プール）を一つ指定してください / give the PostgreSQL store"
+                             " either a URL or a psycopg_pool pool, not both or neither")
+        self._owned = pool is None
+        url = url if url is not None else str(getattr(pool, "conninfo", "") or "")
         self.url, self._timeout, self.read_only = url, timeout, read_only
-        self._lock = threading.RLock()  # one user of the connection at a time; a rebuild re-enters it
-        self._held: Any = None  # the connection of the operation under way, for a re-entered call
+        self._lock = threading.RLock()  # kept for SqlStore; connections come from the pool, one per thread at a time
+        self._local = threading.local()  # .held: this thread's connection for the operation or transaction under way
         self._append_sqls: dict[tuple[int, int], str] = {}  # by (events, rows): a handful of shapes
-        check_url(url)
+        if self._owned:
+            check_url(url)
         try:
             given = psycopg.conninfo.conninfo_to_dict(url)
         except psycopg.Error as exc:
@@ -108,99 +135,51 @@ class PostgresStore(SqlStore):
             # the options the URL (or else PGOPTIONS, which an explicit value replaces) gives, such as search_path
             options = given.get("options") or os.environ.get("PGOPTIONS") or ""
             self._kwargs["options"] = f"{options} -c default_transaction_read_only=on".strip()
-        # check: no round trip (pool_check); reconnect_timeout: the pool gives up soon, so the next use after an
-        # outage tries at once, not after a backoff grown over minutes
-        self._pool = pools.ConnectionPool(url, kwargs=self._kwargs, min_size=1, max_size=1, num_workers=1, check=pool_check,
-                                          timeout=timeout, reconnect_timeout=timeout, open=False, name=self._server)
+        if not self._owned:
+            self._pool = self._reads = pool
+            self._setup(self._take(pool), give_back=True)
+            return
+        # pools of one (each used by one thread at a time; a pool that may grow replaces connections ended by the
+        # server far more slowly). check: no round trip (pool_check); reconnect_timeout: the pool gives up soon,
+        # so the next use after an outage tries at once, not after a backoff grown over minutes
+        made = [pools.ConnectionPool(url, kwargs=self._kwargs, min_size=1, max_size=1, num_workers=1, check=pool_check,
+                                     timeout=timeout, reconnect_timeout=timeout, open=False, name=f"{self._server} {use}")
+                for use in (("read",) if read_only else ("write", "read"))]
+        self._pool, self._reads = made[0], made[-1]
         first = self._connect()  # here, not in the pool's thread: a wrong URL fails now, with its reason
         try:
-            self._pool.open()  # its connection is made while this one migrates (or checks)
-            if read_only:
-                self._check_ours(first)
-            else:
-                self._migrate(first)
-        except BaseException as exc:
-            self._pool.close()
-            raise (self._error(exc, first) if isinstance(exc, psycopg.Error) else exc) from None
+            for made_pool in made:
+                made_pool.open()  # its connection is made while this one migrates (or checks)
+            self._setup(first, give_back=False)
+        except BaseException:
+            for made_pool in made:
+                made_pool.close()
+            raise
         finally:
             first.close()
+
+    def _setup(self, conn: Any, *, give_back: bool) -> None:
+        """Check (reading) or create and upgrade (writing) the schema on ``conn``."""
+        psycopg, _ = drivers()
+        try:
+            if self.read_only:
+                self._check_ours(conn)
+            else:
+                self._migrate(conn)
+        except psycopg.Error as exc:
+            raise self._error(exc, conn) from None
+        finally:
+            if give_back:
+                self._pool.putconn(conn)
 
     def __repr__(self) -> str:
         return f"PostgresStore({redact_url(self.url)!r}{', read_only=True' if self.read_only else ''})"
 
     # -- the connection ------------------------------------------------------------------------------
-    def _connect(self) -> Any:
-        psycopg, _ = drivers()
-        try:
-            return psycopg.connect(self.url, **self._kwargs)
-        except psycopg.Error as exc:
-            raise StoreError(self._unreachable(" ".join(str(exc).split()))) from None
-
-    def _unreachable(self, reason: str) -> str:
-        return f"データベースに接続できません / cannot reach the PostgreSQL server at {self._server}: {scrub(reason, self.url)}"
-
-    def _take(self) -> Any:
-        """A connection that is up, as far as can be told without a round trip (the pool's ``check``);
-        nothing is sent to the server on the way, so whatever fails here, nothing was written."""
-        psycopg, pools = drivers()
-        for _ in range(2):
-            try:
-                return self._pool.getconn()
-            except pools.PoolClosed:
-                raise StoreError("記録先は既に閉じられています / the store is closed") from None
-            except psycopg.Error:  # none within the timeout: an attempt of our own raises why, or the
-                self._connect().close()  # server is back and the pool, having given up, tries again at once
-        raise StoreError(self._unreachable(f"no connection from the pool within {self._timeout:g} s, twice"))
-
-    def _run(self, work: Callable[[Any], T], *, retry: bool = True, lost: tuple[str, str] = ("", "")) -> T:
-        """``work(connection)``, under the lock; with ``retry``, once more on a new connection if the
-        first is lost midway (reads). ``lost``: what a lost connection means, in Japanese and English."""
-        psycopg, _ = drivers()
-        with self._lock:
-            if self._held is not None:  # re-entered (a rebuild reading a definition): the caller handles errors
-                return work(self._held)
-            tries = 2 if retry else 1
-            while True:
-                tries -= 1
-                conn = self._held = self._take()
-                try:
-                    return work(conn)
-                except psycopg.Error as exc:
-                    if is_lost(exc, conn) and tries:
-                        continue
-                    raise self._error(exc, conn, lost) from None
-                finally:
-                    self._held = None
-                    self._pool.putconn(conn)
-
-    def _error(self, exc: Exception, conn: Any, lost: tuple[str, str] = ("", "")) -> StoreError:
-        """The driver's error as a StoreError, in plain words (never with the password)."""
-        psycopg, _ = drivers()
-        text = scrub(exc, self.url)
-        if is_lost(exc, conn):
-            return StoreError(f"データベースとの接続が切れました。{lost[0]} / the connection to the PostgreSQL server at"
-                              f" {self._server} was lost{': ' + lost[1] if lost[1] else ''} ({text})")
-        if isinstance(exc, psycopg.errors.InvalidSchemaName):
-            return self._no_schema(conn)
-        if isinstance(exc, psycopg.errors.ReadOnlySqlTransaction) and self.read_only:
-            return StoreError(f"読み取り専用で開いたストアには書き込めません / the store was opened read-only: the"
-                              f" PostgreSQL server at {self._server} refused the write, nothing was written ({text})")
-        code = getattr(exc, "sqlstate", None) or type(exc).__name__
-        return StoreError(f"データベースが操作を拒否しました（何も書き込まれていません） / the PostgreSQL server at"
-                          f" {self._server} refused the operation, nothing was written: {code} {text}")
-
-    def _no_schema(self, conn: Any) -> StoreError:
-        missing = missing_schemas(conn) or ["(search_path is empty)"]
-        names = ", ".join(missing)
-        if self.read_only:
-            return StoreError(f"スキーマ {names} がありません（読み取る記録がありません） / the schema {names} in"
-                              f" search_path does not exist at {self._server}: there is no store to read (check the URL)")
-        return StoreError(f"スキーマ {names} がありません。CREATE SCHEMA {missing[0]} で作成してください"
-                          f" / the schema {names} in search_path does not exist at {self._server}:"
-                          f" create it (CREATE SCHEMA {missing[0]}) or name another in the URL")
-
     def close(self) -> None:
-        self._pool.close()
+        if self._owned:
+            self._pool.close()
+            self._reads.close()
 
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         sql = sql.replace("?", self.placeholder)
@@ -219,11 +198,13 @@ class PostgresStore(SqlStore):
                 return
             if row is None or int(row[0]) < SCHEMA_VERSION:
                 db.execute(_SCHEMA)
+                db.execute(_PEOPLE)
             if row is None:
                 db.execute("INSERT INTO meta VALUES ('schema_version', %s)", (str(SCHEMA_VERSION),))
             elif int(row[0]) > SCHEMA_VERSION:
                 raise StoreError(f"store schema {row[0]} is newer than this ijime-flow ({SCHEMA_VERSION}); upgrade ijime-flow")
-            elif int(row[0]) < SCHEMA_VERSION:  # 1 -> 2: the cases table is new; its rows come from the log
+            elif int(row[0]) < SCHEMA_VERSION:  # 1 -> 2: the cases table is new; 2 -> 3: subjects and actors; the rows
+                # come from the log
                 db.execute("INSERT INTO meta VALUES ('projection', 'stale') ON CONFLICT (key) DO UPDATE"
                            " SET value = 'stale'")
                 db.execute("UPDATE meta SET value = %s WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
@@ -288,7 +269,7 @@ class PostgresStore(SqlStore):
                 raise ConcurrencyError(records[0][0].case_id, records[0][0].seq) from None
 
         first = records[0][0]
-        self._run(write, retry=False, lost=(
+        self._run(write, retry=False, savepoint=True, lost=(
             f"記録されたかどうか分かりません。事案 {first.case_id} を読み込み直して確かめてから再度行ってください",
             f"it is unknown whether the write (case '{first.case_id}', seq {first.seq}) was recorded:"
             " reload the case and check its history before trying again"))
@@ -323,13 +304,14 @@ class PostgresStore(SqlStore):
     def _encode(self, row: CaseRow) -> tuple[Any, ...]:
         return (row.case_id, row.school, row.workflow, row.version, row.definition_sha256, states_json(row.states),
                 states_json(row.active), row.closed, row.opened_at, row.updated_at, row.seq, deadlines_json(row),
-                row.next_due)
+                row.next_due, subjects_json(row.subjects), states_json(row.actors))
 
     def _decode(self, values: Sequence[Any]) -> CaseRow:
         (case_id, school, workflow, version, sha256, states, active, closed, opened_at, updated_at, seq, deadlines,
-         _) = values
+         _, subjects, actors) = values
         return CaseRow(case_id, school, workflow, version, sha256, tuple(states), tuple(active), bool(closed),
-                       opened_at, updated_at, seq, parse_deadlines(json.dumps(deadlines)))
+                       opened_at, updated_at, seq, parse_deadlines(json.dumps(deadlines)), parse_subjects(subjects),
+                       tuple(actors))
 
     def _state_is(self) -> str:
         return "active @> ?::jsonb"
@@ -339,6 +321,12 @@ class PostgresStore(SqlStore):
 
     def _states_of(self) -> tuple[str, str]:
         return "jsonb_array_elements_text(cases.active) AS s(state)", "s.state"
+
+    def _subject_is(self, subject: str | None, part: str | None) -> tuple[str, list[Any]]:  # on the GIN index
+        return "subjects @> ?::jsonb", [json.dumps([{k: v for k, v in (("id", subject), ("part", part)) if v is not None}])]
+
+    def _actor_is(self, actor: str) -> tuple[str, list[Any]]:
+        return "actors @> ?::jsonb", [json.dumps([actor])]
 
     def _time(self, value: datetime) -> Any:
         return value
@@ -367,7 +355,7 @@ class PostgresStore(SqlStore):
         self._writable()
         # ON CONFLICT DO NOTHING: running it twice is running it once, so a lost connection is retried
         self._run(lambda db: db.execute("INSERT INTO definitions VALUES (%s, %s, %s, %s) ON CONFLICT (sha256)"
-                                        " DO NOTHING", (sha256, workflow_id, version, text)))
+                                        " DO NOTHING", (sha256, workflow_id, version, text)), savepoint=True)
 
     def _issued(self) -> int:
         return int(self._rows("SELECT position FROM log_head")[0][0])

@@ -53,6 +53,8 @@ class CaseRow:
     updated_at: datetime  # the ``at`` of the last event
     seq: int  # the seq of the last event
     open_deadlines: tuple[OpenDeadline, ...] = ()
+    subjects: tuple[tuple[str, str], ...] = ()  # the pupils the case is about: (pseudonymous id, part), sorted by id
+    actors: tuple[str, ...] = ()  # who recorded any event on the case (the engine's ``ijime-flow`` excluded), sorted
 
     @property
     def next_due(self) -> datetime | None:
@@ -72,7 +74,8 @@ class CaseRow:
                 "definition_sha256": self.definition_sha256, "states": list(self.states), "active": list(self.active),
                 "closed": self.closed, "opened_at": json_time(self.opened_at), "updated_at": json_time(self.updated_at),
                 "seq": self.seq, "open_deadlines": [d.to_dict() for d in self.open_deadlines],
-                "next_due": None if due is None else json_time(due)}
+                "next_due": None if due is None else json_time(due),
+                "subjects": [{"id": i, "part": p} for i, p in self.subjects], "actors": list(self.actors)}
 
     def due_before(self, before: datetime) -> bool:
         """A deadline not met falls due before ``before`` (one already overdue counts too)."""
@@ -86,7 +89,9 @@ class CaseQuery:
 
     ``state`` matches a case with that state active, a leaf or a state it is inside (``responding``
     matches a case in ``responding.victim_support.interviewing``); ``overdue_at`` matches a case with
-    a deadline due at or before that time and not met."""
+    a deadline due at or before that time and not met; ``subject`` a case about that pupil (in the ``part``
+    given, if one is: ``part`` alone, a case with any pupil in that part); ``actor`` a case that actor
+    recorded any event on."""
 
     school: str | None = None
     workflow: str | None = None
@@ -94,6 +99,9 @@ class CaseQuery:
     closed: bool | None = None
     overdue_at: datetime | None = None
     due_before: datetime | None = None
+    subject: str | None = None
+    part: str | None = None
+    actor: str | None = None
 
     def __post_init__(self) -> None:
         if self.overdue_at is not None and self.overdue_at.tzinfo is None:
@@ -108,7 +116,11 @@ class CaseQuery:
                 and (self.state is None or self.state in row.active)
                 and (self.closed is None or row.closed == self.closed)
                 and (self.overdue_at is None or row.overdue(self.overdue_at))
-                and (self.due_before is None or (not row.closed and row.due_before(self.due_before))))
+                and (self.due_before is None or (not row.closed and row.due_before(self.due_before)))
+                and (self.actor is None or self.actor in row.actors)
+                and ((self.subject is None and self.part is None) or any(
+                    (self.subject is None or i == self.subject) and (self.part is None or p == self.part)
+                    for i, p in row.subjects)))
 
 
 def require_zone(value: object, what: str) -> None:
@@ -150,6 +162,17 @@ def _deadlines_json(deadlines: tuple[OpenDeadline, ...]) -> str:
 def parse_deadlines(text: str) -> tuple[OpenDeadline, ...]:
     return tuple(OpenDeadline(d["id"], d["state"], datetime.fromisoformat(d["started_at"]),
                               datetime.fromisoformat(d["due"])) for d in json.loads(text))
+
+
+@lru_cache(maxsize=1024)
+def subjects_json(subjects: tuple[tuple[str, str], ...]) -> str:
+    return _dumps([{"id": i, "part": p} for i, p in subjects])
+
+
+def parse_subjects(value: Any) -> tuple[tuple[str, str], ...]:
+    """A row's subjects from the stored JSON (text, or already decoded by the driver)."""
+    items = json.loads(value) if isinstance(value, str) else value
+    return tuple((str(d["id"]), str(d["part"])) for d in items)
 
 
 @lru_cache(maxsize=4096)

@@ -35,7 +35,9 @@ def cases_ddl(*, json: str, boolean: str, time: str, options: str = "", due_inde
     updated_at {time} NOT NULL,
     seq INTEGER NOT NULL,
     deadlines {json} NOT NULL,
-    next_due {time}
+    next_due {time},
+    subjects {json} NOT NULL DEFAULT '[]',
+    actors {json} NOT NULL DEFAULT '[]'
 ){options};
 CREATE INDEX IF NOT EXISTS cases_school ON cases (school, workflow);
 CREATE INDEX IF NOT EXISTS cases_workflow ON cases (workflow);
@@ -111,7 +113,7 @@ class SqlStore(Store):
     # The dialects differ in how a JSON array of states is searched and how rows are typed; the
     # subclasses give those pieces, the queries are the same.
     _CASE_COLUMNS = ("case_id, school, workflow, version, definition_sha256, states, active, closed, opened_at,"
-                     " updated_at, seq, deadlines, next_due")
+                     " updated_at, seq, deadlines, next_due, subjects, actors")
 
     def _encode(self, row: CaseRow) -> tuple[Any, ...]:
         raise NotImplementedError
@@ -130,6 +132,14 @@ class SqlStore(Store):
     def _time(self, value: datetime) -> Any:
         raise NotImplementedError
 
+    def _subject_is(self, subject: str | None, part: str | None) -> tuple[str, list[Any]]:
+        """A condition and its parameters: a pupil of ``subjects`` is ``subject`` (if given) in ``part`` (if given)."""
+        raise NotImplementedError
+
+    def _actor_is(self, actor: str) -> tuple[str, list[Any]]:
+        """A condition and its parameters: ``actor`` is in ``actors``."""
+        raise NotImplementedError
+
     @cached_property
     def _upsert(self) -> str:
         return self._upsert_sql()
@@ -137,8 +147,9 @@ class SqlStore(Store):
     def _upsert_sql(self, count: int = 1) -> str:
         """Insert or update ``count`` rows (of distinct cases); a row never replaces a later one."""
         updated = ", ".join(f"{c} = excluded.{c}" for c in
-                            ("states", "active", "closed", "updated_at", "seq", "deadlines", "next_due"))
-        values = ", ".join([f"({', '.join(['?'] * 13)})"] * count)
+                            ("states", "active", "closed", "updated_at", "seq", "deadlines", "next_due", "subjects",
+                             "actors"))
+        values = ", ".join([f"({', '.join(['?'] * 15)})"] * count)
         return (f"INSERT INTO cases ({self._CASE_COLUMNS}) VALUES {values}"
                 f" ON CONFLICT (case_id) DO UPDATE SET {updated} WHERE cases.seq < excluded.seq").replace(
                     "?", self.placeholder)
@@ -162,6 +173,14 @@ class SqlStore(Store):
         if query.due_before is not None:  # on the next_due index where there is one; closed cases never
             clauses.append("closed = ? AND next_due < ?")
             params += [False, self._time(query.due_before)]
+        if query.subject is not None or query.part is not None:
+            clause, more = self._subject_is(query.subject, query.part)
+            clauses.append(clause)
+            params += more
+        if query.actor is not None:
+            clause, more = self._actor_is(query.actor)
+            clauses.append(clause)
+            params += more
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
     _no_limit: Any = None  # what LIMIT takes for "no limit"

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -25,10 +25,11 @@ from typing import Any
 from ..errors import ConcurrencyError, StoreError
 from ..events import Event
 from .base import Projector, StoredEvent
-from .rows import CaseRow, deadlines_json, parse_deadlines, states_json, utc_text
+from .rows import CaseRow, deadlines_json, parse_deadlines, parse_subjects, states_json, subjects_json, utc_text
 from .sql import SqlStore, cases_ddl
+from .sqlite_access import Access, Readers, file_of
 
-SCHEMA_VERSION = 2  # 2: the cases projection
+SCHEMA_VERSION = 3  # 2: the cases projection; 3: its subjects and actors
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -60,17 +61,40 @@ _INSERT_EVENT = "INSERT INTO events (case_id, seq, type, at, hash, body) VALUES 
 
 
 class SQLiteStore(SqlStore):
-    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
-        """``read_only``: the file must exist and be an ijime-flow store of this schema; it is opened
+    def __init__(self, path: str | Path | sqlite3.Connection, *, read_only: bool = False,
+                 readers: bool = True) -> None:
+        """``path``: the file; or an open ``sqlite3.Connection`` of the application's, so that its own
+        rows and the engine's events can commit in one transaction (:meth:`transaction`). A given
+        connection is used as it is, with ``journal_mode=WAL``, ``synchronous=FULL`` and a busy timeout
+        set on it; the database may hold the application's own tables; it must have no transaction
+        open, it is used from whichever thread calls the engine
+        (make it with ``check_same_thread=False`` if several do), and :meth:`close` leaves it open.
+
+        ``read_only``: the file must exist and be an ijime-flow store of this schema; it is opened
         with SQLite's ``mode=ro`` and ``query_only``, so nothing is ever written to it. Otherwise the
         file is created if missing, and a file of another application (tables, but no ijime-flow
-        ``meta``) is refused, never added to."""
-        self.path = str(path)
+        ``meta``) is refused, never added to. ``readers``: reads go to connections of their own, so
+        they never queue behind a write (see :mod:`ijime_flow.store.sqlite_access`)."""
+        given = path if isinstance(path, sqlite3.Connection) else None
+        self._owned = given is None
+        self.path = file_of(given) if given is not None else str(path)
         self.read_only = read_only
-        if not self.path.strip():
+        if given is None and not self.path.strip():
             raise StoreError("SQLite のファイル名がありません / no SQLite file path (an empty path is a temporary database)")
         try:
-            if read_only:
+            if given is not None:
+                if given.in_transaction:
+                    raise StoreError("接続に未確定の取引があります / the connection given has a transaction open:"
+                                     " commit or roll it back first")
+                self._db = given
+                self._db.execute("PRAGMA busy_timeout=30000")
+                if read_only:  # writing, the application's own tables may be beside ours: that is the point
+                    self._check_ours(reading=True)
+                if not read_only:
+                    self._db.execute("PRAGMA journal_mode=WAL")
+                    self._db.execute("PRAGMA synchronous=FULL")
+                    self._migrate()
+            elif read_only:
                 file = Path(self.path)
                 if not file.is_file():
                     raise StoreError(f"{self.path}: 保存先がありません / no such store")
@@ -89,7 +113,25 @@ class SQLiteStore(SqlStore):
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path}: ijime-flow の保存先ではないか、読めません / not an ijime-flow SQLite store or"
                              f" not readable ({exc})") from None
-        self._lock = threading.RLock()  # re-entered when a rebuild reads definitions
+        self._access = Access(self._db)
+        self._lock = self._access.lock
+        self._readers = Readers(self.path) if readers and self.path and Path(self.path).is_file() else None
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        if self._readers is None or self._access.in_transaction():  # a transaction reads its own writes
+            return super()._rows(sql, params)
+        return self._readers.rows(sql, params)
+
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        """The application's transaction on the store's connection: see :meth:`Store.transaction`."""
+        self._writable()
+        return self._access.transaction()
+
+    def close(self) -> None:
+        if self._readers is not None:
+            self._readers.close()
+        if self._owned:
+            self._db.close()
 
     def _migrate(self) -> None:
         self._db.executescript(_SCHEMA)  # idempotent: every statement says IF NOT EXISTS
@@ -101,7 +143,12 @@ class SQLiteStore(SqlStore):
             elif int(row[0]) > SCHEMA_VERSION:
                 raise StoreError(f"{self.path}: store schema {row[0]} is newer than this ijime-flow"
                                  f" ({SCHEMA_VERSION}); upgrade ijime-flow")
-            elif int(row[0]) < SCHEMA_VERSION:  # 1 -> 2: the cases table is new; its rows come from the log
+            elif int(row[0]) < SCHEMA_VERSION:  # 1 -> 2: the cases table is new; 2 -> 3: it has two more columns;
+                # either way its rows come from the log
+                have = {r[1] for r in self._db.execute("PRAGMA table_info(cases)")}
+                for column in ("subjects", "actors"):
+                    if column not in have:
+                        self._db.execute(f"ALTER TABLE cases ADD COLUMN {column} TEXT NOT NULL DEFAULT '[]'")
                 self._db.execute("INSERT OR REPLACE INTO meta VALUES ('projection', 'stale')")
                 self._db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
             self._db.execute("COMMIT")
@@ -135,22 +182,31 @@ class SQLiteStore(SqlStore):
         self._writable()
         events = [(e.case_id, e.seq, e.type, e.at.isoformat(), e.hash, body) for e, body in records]
         cases = [self._encode(row) for row in rows]
-        with self._lock:
-            try:
-                self._db.execute("BEGIN IMMEDIATE")
-                self._insert(events)  # one transaction, even across cases: a crash midway leaves none of them
-                if len(cases) == 1:  # the usual fire: one case (execute is cheaper than executemany of one)
+        access = self._access
+        if access.owner is None and len(events) == 1 and len(cases) == 1:  # the usual fire, spelt out: it is the hot path
+            db = self._db
+            with access.lock:
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    db.execute(_INSERT_EVENT, events[0])
+                    db.execute(self._upsert, cases[0])
+                except BaseException as exc:
+                    if db.in_transaction:
+                        db.execute("ROLLBACK")
+                    if isinstance(exc, sqlite3.IntegrityError):
+                        raise ConcurrencyError(records[0][0].case_id, records[0][0].seq) from None
+                    raise
+                access.commit()
+            return
+        try:
+            with access.writing():  # one transaction (or savepoint), even across cases: all of them or none
+                self._insert(events)
+                if len(cases) == 1:  # one case (execute is cheaper than executemany of one)
                     self._db.execute(self._upsert, cases[0])
                 elif cases:
                     self._db.executemany(self._upsert, cases)
-                self._db.execute("COMMIT")
-            except sqlite3.IntegrityError:
-                self._db.execute("ROLLBACK")
-                raise ConcurrencyError(records[0][0].case_id, records[0][0].seq) from None
-            except BaseException:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
-                raise
+        except sqlite3.IntegrityError:
+            raise ConcurrencyError(records[0][0].case_id, records[0][0].seq) from None
 
     def _insert(self, rows: Sequence[tuple[str, int, str, str, str, str]]) -> None:
         if len(rows) == 1:
@@ -165,14 +221,15 @@ class SQLiteStore(SqlStore):
         due = row.next_due
         return (row.case_id, row.school, row.workflow, row.version, row.definition_sha256, states_json(row.states),
                 states_json(row.active), row.closed, utc_text(row.opened_at), utc_text(row.updated_at), row.seq,
-                deadlines_json(row), None if due is None else utc_text(due))
+                deadlines_json(row), None if due is None else utc_text(due), subjects_json(row.subjects),
+                states_json(row.actors))
 
     def _decode(self, values: Sequence[Any]) -> CaseRow:
         (case_id, school, workflow, version, sha256, states, active, closed, opened_at, updated_at, seq, deadlines,
-         _) = values
+         _, subjects, actors) = values
         return CaseRow(case_id, school, workflow, version, sha256, tuple(json.loads(states)), tuple(json.loads(active)),
                        bool(closed), datetime.fromisoformat(opened_at), datetime.fromisoformat(updated_at), seq,
-                       parse_deadlines(deadlines))
+                       parse_deadlines(deadlines), parse_subjects(subjects), tuple(json.loads(actors)))
 
     def _state_is(self) -> str:
         return "EXISTS (SELECT 1 FROM json_each(cases.active) WHERE json_each.value = ?)"
@@ -180,23 +237,26 @@ class SQLiteStore(SqlStore):
     def _states_of(self) -> tuple[str, str]:
         return "json_each(cases.active) AS s", "s.value"
 
+    def _subject_is(self, subject: str | None, part: str | None) -> tuple[str, list[Any]]:
+        tests = [(f"json_extract(p.value, '$.{key}') = ?", value) for key, value in (("id", subject), ("part", part))
+                 if value is not None]
+        return (f"EXISTS (SELECT 1 FROM json_each(cases.subjects) AS p WHERE {' AND '.join(t for t, _ in tests)})",
+                [v for _, v in tests])
+
+    def _actor_is(self, actor: str) -> tuple[str, list[Any]]:
+        return "EXISTS (SELECT 1 FROM json_each(cases.actors) WHERE json_each.value = ?)", [actor]
+
     def _time(self, value: datetime) -> Any:
         return utc_text(value)
 
     def rebuild_projection(self, project: Projector) -> int:
         self._writable()
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")  # appends from every process wait until the rows are written
-            try:
-                cursor = self._db.execute("SELECT position, case_id, seq, body FROM events ORDER BY position")
-                rows = [self._encode(row) for row in project(StoredEvent(*r) for r in cursor)]
-                self._db.execute("DELETE FROM cases")
-                self._db.executemany(self._upsert, rows)
-                self._db.execute("DELETE FROM meta WHERE key = 'projection'")
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with self._access.writing():  # appends from every process wait until the rows are written
+            cursor = self._db.execute("SELECT position, case_id, seq, body FROM events ORDER BY position")
+            rows = [self._encode(row) for row in project(StoredEvent(*r) for r in cursor)]
+            self._db.execute("DELETE FROM cases")
+            self._db.executemany(self._upsert, rows)
+            self._db.execute("DELETE FROM meta WHERE key = 'projection'")
         return len(rows)
 
     def put_definition(self, sha256: str, workflow_id: str, version: str, text: str) -> None:

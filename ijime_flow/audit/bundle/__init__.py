@@ -26,8 +26,10 @@ in this order:
        {"kind": "definition", "sha256": HEX, "text": CANONICAL_TEXT}
 
    ``text`` is the definition's canonical JSON text as the store keeps it; its SHA-256 is ``sha256``
-   and is what the case's first event pins. A definition the store did not have is left out (the
-   bundle then fails verification at that case's seq 1, as the store did).
+   and is what the case's first event pins. The school calendar a case pinned (``data["_calendar"]`` of
+   its first event: see :mod:`ijime_flow.calendars.resolved`) is a line of this kind too, its text the
+   calendar's canonical JSON. A definition the store did not have is left out (the bundle then fails
+   verification at that case's seq 1, as the store did).
 
 3. **Events**, every event of every case in the bundle, in the store's global ``position`` order (so
    each case's events come in ``seq`` order 1, 2, 3 … with no gap)::

@@ -7,6 +7,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from ...calendars.resolved import FORMAT as CALENDAR_FORMAT
+from ...calendars.resolved import ResolvedCalendar
 from ...canonical import sha256_hex
 from ...clock import FixedClock
 from ...definition import Definition
@@ -53,6 +55,9 @@ def _identity(text: str) -> tuple[str, str]:
         return "", ""
     if not isinstance(spec, dict):
         return "", ""
+    if spec.get("format") == CALENDAR_FORMAT:  # a school calendar a case pinned
+        years = spec.get("school_years") or ["-"]
+        return "calendar", f"{years[0]}-{years[-1]}" if isinstance(years, list) else ""
     return str(spec.get("id", "")), str(spec.get("version", ""))
 
 
@@ -112,6 +117,12 @@ def _definition_problem(sha: str, text: str) -> str:
     this also covers any other the file carries, so no text is kept under a wrong hash)."""
     if sha256_hex(text) != sha:
         return f"definition {sha[:12]}…: its text does not hash to {sha}"
+    if _identity(text)[0] == "calendar":
+        try:
+            ResolvedCalendar.from_canonical(text)
+        except ValueError as exc:
+            return f"calendar {sha[:12]}…: not a school calendar ({exc})"
+        return ""
     try:
         Definition.from_canonical(text, file=f"<bundle:{sha[:12]}>")
     except (ValueError, IjimeFlowError) as exc:

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from ...calendars.resolved import CALENDAR_KEY
 from ...clock import require_aware
 from ...engine import Engine
 from ...errors import UnknownCase
@@ -35,9 +36,8 @@ def export_bundle(engine: Engine, case_id: str, *, with_linked: bool, checkpoint
     cases = list(logs)
     definitions: dict[str, str] = {}
     for cid in cases:
-        sha = _pinned(logs[cid][0].body) if logs[cid] else None
-        if sha is not None and sha not in definitions:
-            text = store.get_definition(sha)
+        for sha in _pinned(logs[cid][0].body) if logs[cid] else ():  # its definition, and its school calendar
+            text = store.get_definition(sha) if sha not in definitions else None
             if text is not None:
                 definitions[sha] = text
     events = sorted((row for rows in logs.values() for row in rows), key=lambda row: row.position)
@@ -110,13 +110,14 @@ def _collect(store: Store, case_id: str, with_linked: bool) -> dict[str, list[St
     return {case_id: main, **{cid: logs[cid] for cid in others}}
 
 
-def _pinned(body: str) -> str | None:
+def _pinned(body: str) -> list[str]:
+    """The texts a first event pins: its definition, and its school calendar (``data["_calendar"]``) if any."""
     try:
         event = json.loads(body)
-        sha = event["definition"]["sha256"]
-    except (ValueError, KeyError, TypeError):
-        return None
-    return sha if isinstance(sha, str) else None
+        pins = [event["definition"]["sha256"], (event.get("data") or {}).get(CALENDAR_KEY)]
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return []
+    return [sha for sha in pins if isinstance(sha, str)]
 
 
 def _line(obj: Mapping[str, Any]) -> str:
