@@ -182,6 +182,8 @@ def build_store(path: Path, events: int, seed: int, log: Any = print) -> dict[st
             for defn in engine.definitions.values():
                 target.store.put_definition(defn.sha256, defn.id, defn.version, defn.canonical)
             stored = list(engine.store.read_from(0))
+            for pin in {json.loads(r.body)["data"].get("_calendar") for r in stored if r.seq == 1} - {None}:
+                target.store.put_definition(pin, "calendar", "", engine.store.get_definition(pin) or "")  # pinned calendars
             counts = Counter(r.case_id for r in stored)
             keep: set[str] = set()
             for cid in counts:  # first-appearance order
