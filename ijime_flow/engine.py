@@ -19,6 +19,7 @@ from typing import Any
 
 from . import bundled, logs
 from .actor import SYSTEM, Actor, Subject, check_actor
+from .audit.parallel import verify_parallel
 from .audit.subjects import People, check_subjects, subject_records
 from .audit.verify import VerificationReport, verify_store
 from .calendars.file import SchoolCalendarFile
@@ -303,12 +304,16 @@ class Engine(Reads):
         runtime = self.runtime_for(sha256)
         return runtime.definition if runtime is not None else None
 
-    def verify(self, case_id: str | None = None, *,
+    def verify(self, case_id: str | None = None, *, workers: int | None = 1,
                progress: Callable[[Iterable[str], int], Iterable[str]] | None = None) -> VerificationReport:
         """Check the chain, seq continuity, the pinned definitions, the legality of every step and
         that the recorded states are the replayed ones; for one case or the whole store. ``progress``
         (whole store): wraps the ids of the cases as they are reached, given their number — e.g. a
-        progress bar (:func:`ijime_flow.progress.progress`)."""
+        progress bar (:func:`ijime_flow.progress.progress`). ``workers`` (whole store of a file or URL):
+        processes sharing the cases, the same report (:mod:`ijime_flow.audit.parallel`; ``None``: every core)."""
+        if case_id is None and workers != 1:
+            return verify_parallel(self, workers=workers, opens=type(self), busy=self._tx is not None, progress=progress,
+                                   known={sha: rt.definition.canonical for sha, rt in self._runtimes.items()})
         return verify_store(self, None if case_id is None else check_id(case_id, "case_id"), progress=progress)
 
     def _check_guards(self, definition: Definition) -> None:

@@ -140,14 +140,22 @@ def make_signed_bundle(folder: Path) -> dict[str, Any]:
         case.fire("stop_act", actor=staff, at=START + timedelta(hours=1))
         case.fire("report_to_administrator", actor=staff, at=START + timedelta(hours=2))
     _quiet(lambda: main(["keygen", "--out", str(folder / "k")]))
-    _quiet(lambda: main(["checkpoint", "--db", str(db), "--key", str(folder / "k.key"), "-o", str(folder / "cp.json")]))
+    # a C2SP checkpoint with its signed time (the ijime-flow-time line), which lets a bundle catch an event
+    # moved past it
+    from ijime_flow.audit.source import open_reading
+    from ijime_flow.proofs.check import make_tlog_checkpoint
+
+    with open_reading(db) as reading:
+        signed = make_tlog_checkpoint(reading.store, (folder / "k.key").read_bytes(), "board.example.jp/school-1",
+                                      reading.clock.now())
+    (folder / "cp.json").write_text(str(signed), encoding="utf-8")
     clock.set(START + timedelta(days=2))
     with Engine(db, clock=clock, school="school-1") as engine:
         engine.load(WORKFLOWS)
         engine.get_case("case-1").fire("share_with_committee", actor=admin, at=START + timedelta(days=1, hours=1))
     bundle = folder / "case.jsonl"
     _quiet(lambda: main(["export", "--db", str(db), "case-1", "--checkpoint", str(folder / "cp.json"), "-o", str(bundle)]))
-    _quiet(lambda: main(["prove", "--db", str(db), "case-1", "2", "--checkpoint", str(folder / "cp.json"),
+    _quiet(lambda: main(["prove", "--db", str(db), "case-1", "2", "--checkpoint", str(folder / "cp.json"), "--json",
                          "-o", str(folder / "proof.json")]))
     return {"db": db, "bundle": bundle, "pub": folder / "k.pub", "proof": folder / "proof.json",
             "text": bundle.read_text(encoding="utf-8"), "proof_text": (folder / "proof.json").read_text(encoding="utf-8")}

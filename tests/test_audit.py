@@ -29,7 +29,16 @@ def board(tmp_path: Path) -> Path:
     root = Path(__file__).resolve().parent.parent
     assert cli("demo", "--db", "d.db", "--workflows", str(root / "workflows"), cwd=tmp_path).returncode == 0
     assert cli("keygen", "--out", "board", cwd=tmp_path).returncode == 0
-    assert cli("checkpoint", "--db", "d.db", "--key", "board.key", "-o", "cp.json", cwd=tmp_path).returncode == 0
+    # a JSON checkpoint of format 1, as earlier versions wrote: it must still verify (the C2SP ones: test_witness.py)
+    assert cli("checkpoint", "--db", "d.db", "--key", "board.key", "--origin", "board.example.jp/s1", "-o", "cp.tlog",
+               cwd=tmp_path).returncode == 0
+    from ijime_flow.audit.source import open_reading
+    from ijime_flow.proofs.check import make_checkpoint
+    from ijime_flow.proofs.checkpoint import to_json
+
+    with open_reading(tmp_path / "d.db") as engine:
+        signed = make_checkpoint(engine.store, (tmp_path / "board.key").read_bytes(), "d.db", engine.clock.now())
+    (tmp_path / "cp.json").write_text(to_json(signed) + "\n", encoding="utf-8")
     assert cli("demo", "--db", "d.db", "--workflows", str(root / "workflows"), cwd=tmp_path).returncode == 0
     return tmp_path
 
@@ -146,7 +155,7 @@ def test_proving_an_event_after_the_checkpoint_and_bad_input_are_unusable(board:
     late = cli("prove", "--db", "d.db", second, "1", "--checkpoint", "cp.json", cwd=board)
     assert late.returncode == 2 and "after the checkpoint" in late.stderr
     (board / "bad.key").write_text("not a key", encoding="utf-8")
-    bad = cli("checkpoint", "--db", "d.db", "--key", "bad.key", cwd=board)
+    bad = cli("checkpoint", "--db", "d.db", "--key", "bad.key", "--origin", "board.example.jp/s1", cwd=board)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     again = cli("keygen", "--out", "board", cwd=board)
     assert again.returncode == 2 and "refusing to overwrite" in again.stderr

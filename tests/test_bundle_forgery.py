@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -69,10 +70,17 @@ def verify(path: Path, *extra: str, capsys: pytest.CaptureFixture[str]) -> tuple
     return code, capsys.readouterr().out
 
 
-@pytest.fixture
-def signed(tmp_path: Path, clock: FixedClock) -> dict[str, Any]:
+@pytest.fixture(params=["json", "c2sp"])
+def signed(tmp_path: Path, clock: FixedClock, request: pytest.FixtureRequest) -> dict[str, Any]:
     """A store of two interleaved cases, a checkpoint after 6 events, 2 events after it, and the main
-    case exported with its proofs."""
+    case exported with its proofs — the checkpoint of format 1 (JSON), or C2SP with its signed time."""
+    from ijime_flow.proofs.check import make_tlog_checkpoint
+
+    def checkpoint(store: Any, at: datetime) -> str:
+        if request.param == "json":
+            return to_json(make_checkpoint(store, private, "school-1", at))
+        return str(make_tlog_checkpoint(store, private, "board.example.jp/school-1", at))
+
     private, public = generate_keypair()
     (tmp_path / "k.pub").write_bytes(public)
     db = tmp_path / "school.db"
@@ -84,13 +92,11 @@ def signed(tmp_path: Path, clock: FixedClock) -> dict[str, Any]:
                               until="share_with_committee")
         other.fire("stop_act", actor=STAFF, at=jst(2019, 5, 3))
         clock.set(jst(2019, 5, 5))
-        cp = make_checkpoint(eng.store, private, "school-1", jst(2019, 5, 5))
-        (tmp_path / "cp.json").write_text(to_json(cp), encoding="utf-8")
+        (tmp_path / "cp.json").write_text(checkpoint(eng.store, jst(2019, 5, 5)), encoding="utf-8")
         clock.set(jst(2019, 5, 6, 12))
         case.fire("start_fact_finding", actor=COMMITTEE, at=jst(2019, 5, 6))
         case.fire("confirm_facts", actor=COMMITTEE, at=jst(2019, 5, 6, 11), data={"bullying_recognised": True})
-        cp_later = make_checkpoint(eng.store, private, "school-1", jst(2019, 5, 6, 12))
-        (tmp_path / "cp-later.json").write_text(to_json(cp_later), encoding="utf-8")
+        (tmp_path / "cp-later.json").write_text(checkpoint(eng.store, jst(2019, 5, 6, 12)), encoding="utf-8")
         case_id = case.id
     bundle = tmp_path / "case.jsonl"
     assert main(["export", "--db", str(db), case_id, "--checkpoint", str(tmp_path / "cp.json"), "-o", str(bundle)]) == 0
@@ -149,7 +155,9 @@ def test_a_rewritten_tail_that_claims_to_be_after_the_checkpoint_fails(signed: d
     last_covered = 4
     forged = rechain(lines, signed["case"], last_covered, lambda b: b["actor"].update(id="t-999"))
     forged = drop_proof(forged, signed["case"], last_covered)
-    size = json.loads((signed["dir"] / "cp.json").read_text(encoding="utf-8"))["size"]
+    from ijime_flow.proofs.tlog import parse_checkpoint
+
+    size = parse_checkpoint((signed["dir"] / "cp.json").read_text(encoding="utf-8")).size
     for line in forged:
         if line["kind"] == "event" and line["seq"] >= last_covered:
             line["position"] = size + line["seq"]  # still increasing

@@ -24,7 +24,7 @@ READING = [
     ("export", "--db", "{db}", "case-1"),
     ("report", "--db", "{db}", "case-1"),
     ("replay", "--db", "{db}", "case-1"),
-    ("checkpoint", "--db", "{db}", "--key", "{key}"),
+    ("checkpoint", "--db", "{db}", "--key", "{key}", "--origin", "board.example.jp/school-1"),
     ("prove", "--db", "{db}", "case-1", "1", "--checkpoint", "{cp}"),
 ]
 
@@ -115,7 +115,8 @@ def test_every_command_takes_a_postgresql_url(pg_url: str, clock: FixedClock, ke
         eng.load(WORKFLOWS)
         walk_main_line(eng.open_case("response", actor=STAFF, at=jst(2019, 5, 1, 9), case_id="case-1"), until="stop_act")
     cp = Path(keys["cp"]).with_name("real-cp.json")
-    code, said = run(["checkpoint", "--db", pg_url, "--key", keys["key"], "-o", str(cp)], capsys)
+    code, said = run(["checkpoint", "--db", pg_url, "--key", keys["key"], "--origin", "board.example.jp/school-1", "-o", str(cp)],
+                     capsys)
     assert code == 0, said
     for argv in READING[:8]:
         code, said = run([a.format(db=pg_url, **keys) for a in argv], capsys)
@@ -175,8 +176,9 @@ def test_a_damaged_proof_file_fails_and_never_crashes(store: Path, tmp_path: Pat
 
     assert main(["keygen", "--out", str(tmp_path / "k")]) == 0
     cp, proof = tmp_path / "cp.json", tmp_path / "proof.json"
-    assert main(["checkpoint", "--db", str(store), "--key", str(tmp_path / "k.key"), "-o", str(cp)]) == 0
-    assert main(["prove", "--db", str(store), "case-1", "2", "--checkpoint", str(cp), "-o", str(proof)]) == 0
+    assert main(["checkpoint", "--db", str(store), "--key", str(tmp_path / "k.key"), "--origin", "board.example.jp/school-1",
+                 "-o", str(cp)]) == 0
+    assert main(["prove", "--db", str(store), "case-1", "2", "--checkpoint", str(cp), "--json", "-o", str(proof)]) == 0
     assert main(["verify-proof", str(proof), "--pubkey", str(tmp_path / "k.pub")]) == 0
     body = json.loads(proof.read_text(encoding="utf-8"))
     edits = {"event-number": lambda b: b.update(event=5), "event-list": lambda b: b.update(event=[b["event"]]),

@@ -20,7 +20,7 @@ from ijime_flow.cli.report import display_width, format_table, parse_time, regis
 from ijime_flow.language.loader import load_text
 
 SECTIONS = ["## 概要 (summary)", "## 経過 (timeline)", "## 期限 (deadlines)", "## 関連事案 (linked cases)",
-            "## 検証 (verification)", "## 状態遷移図 (state diagram)"]
+            "## 検証 (verification)", "## 証明 (proofs)", "## 状態遷移図 (state diagram)"]
 
 
 def section(text: str, title: str) -> str:
@@ -55,6 +55,11 @@ def classes(diagram: str, name: str) -> set[str]:
     return set(found[0].split()[1].split(",")) if found else set()
 
 
+def steps(text: str) -> list[list[str]]:
+    """The timeline's rows without the "recorded" column (tests/test_report_proofs.py checks that one)."""
+    return [row[:2] + row[3:] for row in table(section(text, "経過"))]
+
+
 def main_line_case(engine: Engine) -> Case:
     """Opened at 2019-05-01 00:00 UTC (09:00 JST), the main line to begin_response (05-07), then the
     victim interviewed on 05-10 10:00 JST: that starts the same-day deadline to tell the guardians."""
@@ -84,7 +89,7 @@ def test_report_of_a_main_line_case(sqlite_engine: Engine) -> None:
     assert summary["記録件数 (events)"] == "9"
     assert f"<code>{defn.sha256}</code></details>" in section(text, "概要")
 
-    rows = table(section(text, "経過"))
+    rows = steps(text)
     assert [row[0] for row in rows] == [str(n) for n in range(1, 10)]
     assert [row[1] for row in rows] == ["2019-05-01 09:00", *[f"2019-05-0{day} 10:00" for day in range(1, 8)],
                                         "2019-05-10 10:00"]
@@ -173,7 +178,7 @@ def test_report_of_an_escalated_case_lists_the_linked_case(sqlite_engine: Engine
     assert row[:4] == [f"`{link.case_id}`", "重大事態として移行した先 (escalated to)",
                        "児童生徒や保護者からの申立て（学校の見解にかかわらず） (`petition`)", str(link.seq)]
     assert row[4] == "重大事態への対処 (`serious_incident`): 重大事態の疑い"
-    timeline = table(section(text, "経過"))
+    timeline = steps(text)
     assert timeline[-2][3] == "事実を記録 (fact): 「いじめにより重大事態に至ったという申立て」= guardians (`petition`)"
     assert timeline[-1][3].startswith(f"重大事態の要件を満たし、事案 `{link.case_id}` へ移行 (escalated)<br>")
     assert timeline[-1][2] == "`ijime-flow` system"
@@ -208,8 +213,8 @@ def test_report_cells_escape_pipes_newlines_and_markup(engine: Engine) -> None:
                             data={"place": "2年|3組\n廊下 <b>*x*</b>"})
     text = case_report(engine, case.id, as_of=jst(2019, 5, 1, 12))
     [row] = [line for line in section(text, "経過").splitlines() if line.startswith("| 1 |")]
-    assert len(cells(row)) == 6  # the pipe in the value did not add a cell
-    assert cells(row)[5] == r"place=2年\|3組<br>廊下 &lt;b&gt;\*x\*&lt;/b&gt;"
+    assert len(cells(row)) == 7  # the pipe in the value did not add a cell
+    assert cells(row)[6] == r"place=2年\|3組<br>廊下 &lt;b&gt;\*x\*&lt;/b&gt;"
 
 
 def test_report_of_a_tampered_log(sqlite_engine: Engine, db_path: Path) -> None:
@@ -224,7 +229,7 @@ def test_report_of_a_tampered_log(sqlite_engine: Engine, db_path: Path) -> None:
         verdict = section(text, "検証")
         assert "検証NG (verification FAILED)" in verdict and "検証OK" not in verdict
         assert table(verdict)[0][:2] == ["3", "hash"]
-        assert table(section(text, "経過"))[2][2] == "`t-999` 教職員 (staff)"  # shown as stored
+        assert steps(text)[2][2] == "`t-999` 教職員 (staff)"  # shown as stored
 
         raw.execute("UPDATE events SET body='{not json' WHERE case_id=? AND seq=4", (case.id,))
         damaged = case_report(sqlite_engine, case.id, as_of=jst(2019, 5, 4))

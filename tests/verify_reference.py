@@ -38,7 +38,7 @@ from ijime_flow.calendars.resolved import CALENDAR_KEY, pinned_calendar
 from ijime_flow.case import FUTURE_TOLERANCE
 from ijime_flow.errors import IjimeFlowError, UnknownCase
 from ijime_flow.escalation import Met
-from ijime_flow.events import Event, body_hash
+from ijime_flow.events import EVENT_FORMAT, UPCASTERS, Event, body_hash
 from ijime_flow.stepper import check_fact, due_automatic, fold_event, note_actor, opening_data, resolve
 
 if TYPE_CHECKING:
@@ -130,6 +130,10 @@ def check_chain(case_id: str, rows: Sequence[StoredEvent]) -> tuple[list[Event],
         if body.get("prev_hash") != prev:
             bad(row.seq, "chain", "prev_hash is not the hash of the event before it: the chain is broken here")
         if problems:
+            break
+        fmt = body.get("format")  # (added with the rule: an event format this version reads; found by reference/)
+        if type(fmt) is not int or not (fmt == EVENT_FORMAT or fmt in UPCASTERS):
+            bad(row.seq, "format", f"event format {str(fmt)[:20]} is not one this ijime-flow reads (format {EVENT_FORMAT})")
             break
         try:
             events.append(Event.model_validate(body))

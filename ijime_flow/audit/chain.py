@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..events import Event, body_hash
+from ..events import EVENT_FORMAT, UPCASTERS, Event, body_hash, upcast
 from .problems import VerificationProblem
 
 # -- reading one stored event -------------------------------------------------------------------------
@@ -68,8 +68,13 @@ def _plain_row(case_id: str, seq: int, text: str, prev: str | None,
         problems.append(_unlinked(case_id, seq))
     if problems:
         return None, None
+    fmt = body.get("format")
+    if type(fmt) is not int or not (fmt == EVENT_FORMAT or fmt in UPCASTERS):
+        problems.append(VerificationProblem(case_id, seq, "format", f"event format {str(fmt)[:20]} is not one this"
+                                                                    f" ijime-flow reads (format {EVENT_FORMAT})"))
+        return None, None
     try:
-        ev = Event.model_validate(body)
+        ev = Event.model_validate(upcast(body))
     except ValidationError as exc:
         problems.append(VerificationProblem(case_id, seq, "format", f"not a valid event: {exc.errors()[0]['msg']}"))
         return None, None

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from ..calendars.resolved import CALENDAR_KEY
@@ -30,6 +30,7 @@ from ..errors import StoreError
 from ..events import ActorRef, Event
 from .diagram import mermaid, mermaid_ids
 from .folding import FoldProblem, fold_checked, pinned_definition, read_events
+from .report_proofs import DEFAULT_LATE, ProofView, proof_section, record_marks
 from .timeline import subject_text
 
 if TYPE_CHECKING:
@@ -51,18 +52,24 @@ _CELL_ESCAPES = str.maketrans({"\\": "\\\\", "|": "\\|", "`": "\\`", "*": "\\*",
                                "&": "&amp;", "<": "&lt;", ">": "&gt;"})
 
 
-def case_report(engine: Engine, case_id: str, *, as_of: datetime) -> str:
+def case_report(engine: Engine, case_id: str, *, as_of: datetime, late: timedelta = DEFAULT_LATE,
+                proofs: ProofView | None = None) -> str:
     """The Markdown report of one case, as of ``as_of`` (deadlines are judged at that time).
 
     Raises :class:`UnknownCase` when the store has no such case, and
     :class:`~ijime_flow.audit.folding.NothingToReplay` (a :class:`StoreError`) when not even its first
     event can be used: it is unreadable, does not pin a definition, or pins one the store lacks. A
     later event that cannot be read or folded ends the timeline there (verification tells the rest);
-    :func:`case_report_checked` also says where."""
-    return case_report_checked(engine, case_id, as_of=as_of)[0]
+    :func:`case_report_checked` also says where.
+
+    ``late``: a step recorded (``recorded_at``) more than this after it happened (``at``) is marked in the
+    timeline, as is one dated before an earlier step. ``proofs``: how far a signed checkpoint proves the
+    case's events (:mod:`ijime_flow.audit.report_proofs`); without it the report says none was checked."""
+    return case_report_checked(engine, case_id, as_of=as_of, late=late, proofs=proofs)[0]
 
 
-def case_report_checked(engine: Engine, case_id: str, *, as_of: datetime) -> tuple[str, FoldProblem | None]:
+def case_report_checked(engine: Engine, case_id: str, *, as_of: datetime, late: timedelta = DEFAULT_LATE,
+                        proofs: ProofView | None = None) -> tuple[str, FoldProblem | None]:
     """:func:`case_report`, and where a damaged log ended its timeline (``None``: it did not)."""
     require_aware(as_of, "as_of")
     events, problem, last_seq = read_events(engine, case_id)
@@ -72,11 +79,13 @@ def case_report_checked(engine: Engine, case_id: str, *, as_of: datetime) -> tup
     links: list[LinkedCase] | None = None if unreadable else engine.get_case(case_id).linked_cases()
     out = [f"# 事案報告書 (case report): {_code(case_id)}", "",
            f"基準時刻 (as of): {jst(as_of)} JST — 期限の判定はこの時刻によります (deadlines are judged at this time).", ""]
-    out += _summary(defn, events, unreadable)
-    out += _timeline(defn, events, unreadable)
+    marks = record_marks(events, late)
+    out += _summary(defn, events, unreadable, marks)
+    out += _timeline(defn, events, unreadable, marks, late)
     out += _deadlines(case_deadlines(defn, events, as_of), defn, as_of)
     out += _linked(engine, defn, links)
     out += _verification(engine.verify(case_id))
+    out += proof_section(proofs, _cell)
     out += ["## 状態遷移図 (state diagram)", "",
             "これまでに経た状態を青、現在の状態を黄で示します (visited states in blue, current ones in yellow).", "",
             "```mermaid", highlighted_diagram(defn, events).rstrip("\n"), "```", ""]
@@ -110,7 +119,7 @@ def _with_ancestors(defn: Definition, leaves: Iterable[str]) -> set[str]:
 
 
 # -- sections ---------------------------------------------------------------------------------------
-def _summary(defn: Definition, events: Sequence[Event], unreadable: str) -> list[str]:
+def _summary(defn: Definition, events: Sequence[Event], unreadable: str, marks: dict[int, str]) -> list[str]:
     first, last = events[0], events[-1]
     leaves = frozenset(_current_leaves(events))
     title = defn.spec.title
@@ -127,6 +136,8 @@ def _summary(defn: Definition, events: Sequence[Event], unreadable: str) -> list
         ("現在の状態 (current states)", _states(defn, sorted(leaves))),
         ("終結 (closed)", closed),
         ("記録件数 (events)", count),
+        ("記録の遅れ・日時の逆転 (late or out-of-order records)",
+         f"**{len(marks)} 件 (marked in the timeline)**" if marks else "なし (none)"),
     ]
     out = ["## 概要 (summary)", "", "| 項目 (item) | 内容 (value) |", "|---|---|"]
     out += [f"| {name} | {value} |" for name, value in rows]
@@ -134,12 +145,17 @@ def _summary(defn: Definition, events: Sequence[Event], unreadable: str) -> list
     return out
 
 
-def _timeline(defn: Definition, events: Sequence[Event], unreadable: str) -> list[str]:
+def _timeline(defn: Definition, events: Sequence[Event], unreadable: str, marks: dict[int, str],
+              late: timedelta) -> list[str]:
     out = ["## 経過 (timeline)", "",
-           "| # | 時刻 (JST) | 役割 (actor) | 操作 (action) | 状態の変化 (state change) | データ (data) |",
-           "|---:|---|---|---|---|---|"]
+           f"時刻は出来事の日時、記録は書き込まれた日時です。{_hours(late)}より後に記録された操作と、前の操作より前の日時の"
+           f"操作に ⚠ を付けています (time: when it happened; recorded: when it was written to the log; ⚠ marks a step"
+           f" recorded more than {_hours(late, en=True)} after it happened, or dated before an earlier step).", "",
+           "| # | 時刻 (JST) | 記録 (recorded, JST) | 役割 (actor) | 操作 (action) | 状態の変化 (state change) | データ (data) |",
+           "|---:|---|---|---|---|---|---|"]
     for event in events:
-        cells = [str(event.seq), jst(event.at), _actor(defn, event.actor), _action(defn, event),
+        recorded = jst(event.recorded_at) + (f"<br>{marks[event.seq]}" if event.seq in marks else "")
+        cells = [str(event.seq), jst(event.at), recorded, _actor(defn, event.actor), _action(defn, event),
                  _change(defn, event), _data(event)]
         out.append("| " + " | ".join(cells) + " |")
     if unreadable:
@@ -190,6 +206,12 @@ def _verification(report: VerificationReport) -> list[str]:
     out += [f"| {p.seq if p.seq is not None else '—'} | {_cell(p.kind)} | {_cell(p.message)} |" for p in report.problems]
     out.append("")
     return out
+
+
+def _hours(span: timedelta, *, en: bool = False) -> str:
+    hours = span.total_seconds() / 3600
+    text = f"{hours:g}"
+    return f"{text} h" if en else f"{text}時間"
 
 
 # -- cells ------------------------------------------------------------------------------------------

@@ -114,10 +114,10 @@ class _Run:
         data = self.data.get(data_text)
         if data is None:
             data = self.data_for(data_text)
+        if fmt != "1":  # another format: the plain reading decides (an upcast one, or a format problem)
+            data = None
         try:
             number = int(body_seq)
-            if fmt != "1":
-                int(fmt)
         except ValueError:  # more digits than int() reads: json.loads refuses it too
             data = None
         if data is None:

@@ -86,9 +86,19 @@ def verify_store(engine: Ledger, case_id: str | None = None, *,
     finally:
         if collecting:
             gc.enable()
-    finished = {cid: _finish(steps) for cid, steps in cases.items()}
+    return _settle(engine, run, ((cid, *_finish(steps)) for cid, steps in cases.items()))
+
+
+def _settle(engine: Ledger, run: _Run, finished: Iterable[tuple[str, list[VerificationProblem], int, bool]],
+            store_problems: list[str] | None = None) -> VerificationReport:
+    """The report, from every case's check in the order the cases were reached (``finished``: id,
+    problems, rows, whether it must be verified again) and the links ``run`` took as found; then the
+    store's own problems (``store_problems``, when already read). Also how :mod:`.parallel` merges the
+    checks of its processes."""
+    report = VerificationReport()
+    done = list(finished)
     unlinked = run.resolve_links()
-    for cid, (problems, count, again) in finished.items():  # in the order the cases were opened (``case_ids``)
+    for cid, problems, count, again in done:  # in the order the cases were reached in the log
         if again or cid in unlinked:  # rows out of seq order, a check that raised, a link not found as taken
             rows = engine.store.read_case(cid)
             if not rows:
@@ -97,7 +107,8 @@ def verify_store(engine: Ledger, case_id: str | None = None, *,
         report.cases += 1
         report.events += count
         report.problems.extend(problems)
-    report.problems.extend(VerificationProblem("", None, "store", msg) for msg in engine.store.integrity_problems())
+    report.problems.extend(VerificationProblem("", None, "store", msg)
+                           for msg in (engine.store.integrity_problems() if store_problems is None else store_problems))
     return report
 
 
@@ -110,12 +121,14 @@ def verify_case(engine: Ledger, case_id: str, rows: Sequence[StoredEvent], run: 
     return _finish(steps)[0]
 
 
-def _stream(run: _Run, cases: dict[str, _Steps]) -> Iterator[str]:
-    """Read the whole log once, in position order, handing the rows to their cases' checks (each case
-    its own rows of every few thousand, in order); yields each case id when its first row is reached."""
+def _stream(run: _Run, cases: dict[str, _Steps], log: Iterable[_Item] | None = None,
+            firsts: list[int] | None = None) -> Iterator[str]:
+    """Read the whole log once, in position order (or the rows ``log`` gives: one process's share of the
+    cases), handing the rows to their cases' checks (each case its own rows of every few thousand, in
+    order); yields each case id when its first row is reached (``firsts``: gets that row's position)."""
     waiting: dict[str, list[_Item]] = {}
     held = 0
-    for row in run.engine.store.read_rows():
+    for row in run.engine.store.read_rows() if log is None else log:
         rows = waiting.get(row[1])
         if rows is None:
             cid = row[1]
@@ -123,6 +136,8 @@ def _stream(run: _Run, cases: dict[str, _Steps]) -> Iterator[str]:
             if cid not in cases:
                 steps = cases[cid] = _case_steps(run, cid, streaming=True)
                 next(steps)
+                if firsts is not None:
+                    firsts.append(row[0])
                 yield cid
         else:
             rows.append(row)

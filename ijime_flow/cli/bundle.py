@@ -20,7 +20,7 @@ from ..store import Store, open_store, redact_url
 from ..store.urls import is_memory, sqlite_path
 
 if TYPE_CHECKING:
-    from ..proofs.checkpoint import Checkpoint
+    from ..proofs.tlog import AnyCheckpoint as Checkpoint
 
 EXIT_OK, EXIT_PROBLEMS = 0, 1
 
@@ -143,7 +143,7 @@ def _store(db: str) -> Store:
 
 def _read_checkpoint(path: Path) -> Checkpoint:
     try:
-        from ..proofs.checkpoint import from_json
+        from ..proofs.tlog import parse_checkpoint as from_json  # C2SP, or JSON of format 1
     except ImportError:
         raise _Unusable("checkpoints need the cryptography package: python -m pip install 'ijime-flow[checkpoints]'") from None
     try:

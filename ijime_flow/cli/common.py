@@ -50,12 +50,26 @@ def read(path: Path, what: str) -> bytes:
 
 
 def read_checkpoint(path: Path) -> Any:
-    from ..proofs.checkpoint import from_json
+    """A C2SP checkpoint, or a JSON one of format 1 (read for compatibility)."""
+    from ..proofs.tlog import parse_checkpoint
 
     try:
-        return from_json(read(path, "checkpoint"))
+        return parse_checkpoint(read(path, "checkpoint"))
     except ValueError as exc:
-        raise Unusable(f"{path}: not a checkpoint: {exc}") from None
+        raise Unusable(f"{path}: チェックポイントではありません / not a checkpoint: {exc}") from None
+
+
+def read_keys(path: Path | None, *, witness: bool = False) -> Any:
+    """A public key file: a vkey (``name+id+key``) or a PEM public key; a witness key may also be the vkey text itself."""
+    from ..proofs.note import COSIGNATURE, ED25519, load_verifier
+
+    if path is None:
+        return None
+    data = read(path, "public key") if path.exists() or not witness else str(path).encode("utf-8")
+    try:
+        return load_verifier(data, COSIGNATURE if witness else ED25519)
+    except ValueError as exc:
+        raise Unusable(f"{path}: 公開鍵ではありません / not a public key: {exc}") from None
 
 
 def audit(action: Any) -> Any:

@@ -82,6 +82,7 @@ def _parser() -> argparse.ArgumentParser:
     from .init import register as register_init
     from .replay import register as register_replay
     from .report import register as register_report
+    from .witness import register as register_witness
     from .workflows import register as register_workflows
 
     register_workflows(sub)
@@ -91,6 +92,7 @@ def _parser() -> argparse.ArgumentParser:
     register_replay(sub)
     register_report(sub)
     register_checkpoints(sub)
+    register_witness(sub)
     register_contract(sub)
     register_due(sub)
     return parser

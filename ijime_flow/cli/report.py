@@ -15,13 +15,14 @@ import json
 import sys
 import unicodedata
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from ..actor import PARTS
 from ..audit.folding import NothingToReplay
 from ..audit.report import case_report_checked
+from ..audit.report_proofs import ProofView
 from ..audit.source import open_reading, open_source
 from ..clock import TOKYO, SystemClock, jst
 from ..clock import parse_local_time as parse_time
@@ -50,6 +51,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         " bundle the time it was exported)")
     p.add_argument("-o", "--output", type=Path, metavar="FILE",
                    help="このファイルに書き出す（既定: 標準出力） / write to this file (default: standard output)")
+    p.add_argument("--checkpoint", type=Path, metavar="FILE",
+                   help="署名されたチェックポイント：記録がどこまで証明されるかを示す（--pubkey と） / a signed checkpoint:"
+                        " show how far it proves the events (with --pubkey)")
+    p.add_argument("--pubkey", "--vkey", dest="pubkey", type=Path, metavar="KEY",
+                   help="チェックポイントに署名した公開鍵（vkey または PEM。バンドルは同梱の包含証明も照合） / the public key"
+                        " that signed it (a vkey or PEM; for a bundle, its inclusion proofs are checked too)")
+    p.add_argument("--witness", type=Path, action="append", default=[], metavar="VKEY",
+                   help="副署を求める立会人（教育委員会など）の鍵（繰り返し可） / a witness (e.g. the board) whose cosignature"
+                        " is required (repeatable)")
+    p.add_argument("--late", default="P1D", metavar="DURATION",
+                   help="出来事からこの期間より後に記録された操作に印を付ける（ISO 8601、既定 P1D） / mark steps recorded"
+                        " more than this after they happened (ISO 8601, default P1D)")
     p.set_defaults(run=run_report)
 
     p = sub.add_parser(
@@ -96,10 +109,17 @@ def run_report(args: argparse.Namespace) -> int:
                               " / give a bundle FILE [CASE], or --db DB CASE")
         file, case = Path(positional[0]), (positional[1] if len(positional) == 2 else None)
     as_of = parse_time(args.as_of) if args.as_of is not None else None
+    late = _late(args.late)
+    if args.checkpoint is not None and args.pubkey is None:
+        raise InvalidData("--checkpoint には --pubkey（署名した公開鍵）が必要です / --checkpoint needs --pubkey (the key"
+                          " that signed it)")
     engine, case_id = open_source(file, args.db, case)
     with engine:  # default as of: now for a store; for a bundle, its engine's clock says when it was exported
+        proofs = _proofs(engine, case_id, file, args.checkpoint, args.pubkey, args.witness) if args.pubkey is not None \
+            else None
         try:
-            text, problem = case_report_checked(engine, case_id, as_of=engine.clock.now() if as_of is None else as_of)
+            text, problem = case_report_checked(engine, case_id, as_of=engine.clock.now() if as_of is None else as_of,
+                                                late=late, proofs=proofs)
         except NothingToReplay as exc:  # not even the first event can be used: nothing to report, a problem found
             print(f"ijime-flow: 報告書を作成できません / no report can be written: {exc}", file=sys.stderr)
             return EXIT_PROBLEMS
@@ -115,6 +135,41 @@ def run_report(args: argparse.Namespace) -> int:
         raise InvalidData(f"{args.output} に書き出せません / cannot write {args.output}: {exc.strerror}") from None
     print(f"報告書を書き出しました / report written: {args.output} (case {case_id})")
     return code
+
+
+def _late(text: str) -> timedelta:
+    from ..language.durations import DurationError
+    from ..language.stored import add_duration
+
+    start = datetime(2000, 1, 1, tzinfo=TOKYO)
+    try:
+        span = add_duration(start, text) - start
+    except DurationError as exc:
+        raise InvalidData(f"--late: {exc}") from None
+    if span <= timedelta(0):
+        raise InvalidData(f"--late は正の期間です（例: P1D、PT12H） / --late must be a positive duration (e.g. P1D, PT12H),"
+                          f" not {text!r}")
+    return span
+
+
+def _proofs(engine: Engine, case_id: str, file: Path | None, checkpoint: Path | None, pubkey: Path,
+            witness: list[Path]) -> ProofView | None:
+    """How far the checkpoint (for a bundle: the auditor's, or else the one its proof lines carry) proves the events."""
+    from ..audit.bundle import proof_status, read_bundle
+    from ..audit.report_proofs import bundle_proofs, store_proofs
+    from .common import read_checkpoint, read_keys
+
+    key = read_keys(pubkey)
+    witnesses = [read_keys(w, witness=True) for w in witness]
+    own = read_checkpoint(checkpoint) if checkpoint is not None else None
+    try:
+        if file is not None:
+            return bundle_proofs(proof_status(read_bundle(file), key, own), key, witnesses)
+        if own is None:
+            raise InvalidData("--db のときは --checkpoint も指定してください / with --db, give --checkpoint too")
+        return store_proofs(engine.store, case_id, own, key, witnesses)
+    except ValueError as exc:  # a key that cannot be loaded
+        raise InvalidData(f"{pubkey}: {exc}") from None
 
 
 # -- cases ------------------------------------------------------------------------------------------

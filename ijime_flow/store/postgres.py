@@ -98,6 +98,7 @@ T = TypeVar("T")
 
 class PostgresStore(PgAccess, SqlStore):
     placeholder = "%s"
+    _SHARE = "mod(ascii(right(case_id, 1)), ?) = ?"  # ascii: the code point of a character in a UTF-8 database
 
     def __init__(self, url: str | None = None, *, timeout: float = TIMEOUT, read_only: bool = False,
                  pool: Any = None) -> None:

@@ -87,6 +87,27 @@ class SqlStore(Store):
                 return
             position = rows[-1][0]
 
+    # the condition of Store.read_share in the dialect: the code point of the id's last character (an empty
+    # id: 0) modulo the first parameter is the second
+    _SHARE = "coalesce(unicode(substr(case_id, -1)), 0) % ? = ?"
+
+    def read_share(self, share: int, shares: int, batch: int = 5000) -> Iterator[tuple[int, str, int, str]]:
+        """:meth:`Store.read_share`, the other parts' rows passed by in the database (never sent, never made
+        Python objects): a window of positions at a time, so that the position index is used and the
+        connection is never held across a ``yield``; rows appended meanwhile are read too."""
+        sql = f"SELECT position, case_id, seq, body FROM events WHERE position > ? AND position <= ? AND {self._SHARE}" \
+              " ORDER BY position"
+        position, window = 0, batch * max(shares, 1)
+        top = self._top()
+        while position < top:
+            yield from self._rows(sql, [position, position + window, shares, share])
+            position += window
+            if position >= top:
+                top = self._top()
+
+    def _top(self) -> int:
+        return int(self._rows("SELECT coalesce(max(position), 0) FROM events")[0][0])
+
     def case_ids(self) -> list[str]:
         return [row[0] for row in self._rows("SELECT case_id FROM events GROUP BY case_id ORDER BY min(position)")]
 

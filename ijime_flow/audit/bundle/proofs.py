@@ -12,7 +12,7 @@ from ...errors import InvalidData
 from ...store import Store, StoredEvent
 
 if TYPE_CHECKING:
-    from ...proofs.checkpoint import Checkpoint
+    from ...proofs.tlog import AnyCheckpoint as Checkpoint  # a JSON (format 1) or a C2SP checkpoint
 
 from .format import Bundle
 
@@ -21,7 +21,7 @@ def _proofs(store: Store, events: Sequence[StoredEvent], checkpoint: Checkpoint)
     """The proof lines: what :func:`ijime_flow.proofs.check.inclusion_bundle` gives for each event at or
     before the checkpoint, with the store's leaves read once for all of them."""
     from ...proofs.check import BUNDLE_FORMAT as PROOF_FORMAT
-    from ...proofs.checkpoint import to_json
+    from ...proofs.check import checkpoint_wire
     from ...proofs.merkle import MerkleLog, inclusion_proof, leaf_hash
 
     leaves = [leaf_hash(row.body.encode("utf-8")) for row in store.read_from(0)]
@@ -33,7 +33,7 @@ def _proofs(store: Store, events: Sequence[StoredEvent], checkpoint: Checkpoint)
         raise InvalidData(f"the store's first {checkpoint.size} events do not hash to the root of the checkpoint of"
                           f" {checkpoint.issued_at}: it is a checkpoint of another store, or the store was changed"
                           " (run `ijime-flow verify --checkpoint`)")
-    signed = json.loads(to_json(checkpoint))
+    signed = checkpoint_wire(checkpoint)
     lines = []
     for row in events:
         index = row.position - 1
@@ -85,19 +85,19 @@ def proof_status(bundle: Bundle, public_key_pem: bytes, checkpoint: Checkpoint |
     the checkpoint whose ``recorded_at`` is not later than the checkpoint's time claims a place it cannot
     have (a checkpoint covers the whole log when it is signed): a problem too. ``ValueError`` if the
     public key cannot be loaded."""
-    from ...proofs.check import check_bundle
-    from ...proofs.checkpoint import from_json, to_json, verify_checkpoint_signature
+    from ...proofs.check import check_bundle, checkpoint_from_wire, checkpoint_wire, same_checkpoint, verifiers
+    from ...proofs.witness import check_signatures
 
     problems: list[str] = []
     if checkpoint is None:
         embedded: dict[str, Checkpoint] = {}
         for proof in bundle.proofs:
             try:
-                found = from_json(json.dumps(proof.inclusion.get("checkpoint")))
+                found = checkpoint_from_wire(proof.inclusion.get("checkpoint"))
             except (TypeError, ValueError) as exc:
                 problems.append(f"line {proof.line}: the proof's checkpoint is not usable ({exc})")
                 continue
-            embedded.setdefault(found.root + str(found.size) + found.signature, found)
+            embedded.setdefault(json.dumps(checkpoint_wire(found)), found)
         if len(embedded) > 1:
             problems.append(f"the proof lines carry {len(embedded)} different checkpoints: a bundle is proven against one")
         checkpoint = next(iter(embedded.values()), None)
@@ -105,10 +105,9 @@ def proof_status(bundle: Bundle, public_key_pem: bytes, checkpoint: Checkpoint |
             problems.append("検証する包含証明がありません / the bundle carries no inclusion proof (no checkpoint):"
                             " give the auditor's checkpoint with --checkpoint, or export with --checkpoint")
             return ProofStatus(None, len(bundle.events), 0, 0, 0, tuple(problems))
-    if not verify_checkpoint_signature(checkpoint, public_key_pem):
+    if not check_signatures(checkpoint, verifiers(public_key_pem)).ok:
         problems.append("the checkpoint's signature does not verify with this public key: it was altered or signed by"
                         " another key")
-    mine = json.loads(to_json(checkpoint))
     covered = [e for e in bundle.events if e.position <= checkpoint.size]
     order = {(e.case_id, e.seq): i for i, e in enumerate(bundle.events)}
     seen: dict[tuple[str, int], int] = {}
@@ -131,7 +130,11 @@ def proof_status(bundle: Bundle, public_key_pem: bytes, checkpoint: Checkpoint |
         event = bundle.events[index]
         inclusion = proof.inclusion
         wrong = []
-        if inclusion.get("checkpoint") != mine:
+        try:
+            theirs = checkpoint_from_wire(inclusion.get("checkpoint"))
+        except ValueError:
+            theirs = None
+        if theirs is None or not same_checkpoint(theirs, checkpoint):
             wrong.append("the proof is for another checkpoint than the one checked against")
         if (inclusion.get("case_id"), inclusion.get("seq")) != key:
             wrong.append(f"the proof is for case {inclusion.get('case_id')} seq {inclusion.get('seq')}")

@@ -15,7 +15,7 @@ from ...store import Store, StoredEvent
 from ...version import __version__
 
 if TYPE_CHECKING:
-    from ...proofs.checkpoint import Checkpoint
+    from ...proofs.tlog import AnyCheckpoint as Checkpoint  # a JSON (format 1) or a C2SP checkpoint
 
 from .format import _MAX_ROUNDS, BUNDLE_FORMAT, BUNDLE_KIND
 from .proofs import _proofs
