@@ -16,8 +16,9 @@ Two comparisons, both on ``workflows/response.yaml`` and both in one run:
    baseline doing what any durable per-event log must do: same pragmas as ``ijime_flow/store/sqlite.py``
    (WAL, ``synchronous=FULL``), a table of the same shape, and ``BEGIN IMMEDIATE`` + one ``INSERT`` +
    ``COMMIT`` per row (the very event bodies the fire side writes, ~600 bytes of JSON each).
-   Target: fire rate at least 0.6x the raw rate (the fsync dominates both, so the ratio shows what the
-   engine adds on top of the commit).
+   Target: fire rate at least 0.55x the raw rate with the walk's personal fields sealed (issue 16; it was
+   0.6x for the walk without them, issue 14) — the fsync dominates both, so the ratio shows what the
+   engine adds on top of the commit.
 
 Fire is cheaper than a raw trigger because the shared machine remembers the configuration each
 (configuration, transition) pair leads to (see ``ijime_flow/machine.py``): only the first case to meet a
@@ -58,7 +59,7 @@ import structlog
 
 structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING), cache_logger_on_first_use=True)
 
-from ijime_flow import Actor, Case, Definition, Engine, FixedClock  # noqa: E402
+from ijime_flow import About, Actor, Case, Definition, Engine, FixedClock, Subject  # noqa: E402
 from ijime_flow.machine import CompiledMachine, trigger_name  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,11 +82,12 @@ WALK: list[tuple[str, Actor, dict[str, Any] | None]] = [
     ("confirm_facts", COMMITTEE, {"bullying_recognised": True}),
     ("report_to_board", PRINCIPAL, None),
     ("begin_response", COMMITTEE, None),
-    ("interview_victim", STAFF, None),
+    # personal data in the walk (issue 16): free text sealed with AES-GCM before the hash, under the pupil's key
+    ("interview_victim", STAFF, {"statement": About("s-1", "休み時間に小突かれ、持ち物を隠された")}),
     ("assure_victim", STAFF, None),
     ("inform_victim_guardians", STAFF, None),
     ("complete_victim_support", COMMITTEE, None),
-    ("interview_perpetrator", STAFF, None),
+    ("interview_perpetrator", STAFF, {"statement": About("s-2", "ふざけていただけだと話した")}),
     ("guide_perpetrator", COMMITTEE, {"apology_made": True}),
     ("inform_perpetrator_guardians", STAFF, None),
     ("complete_perpetrator_guidance", COMMITTEE, None),
@@ -141,7 +143,8 @@ def raw_indices(defn: Definition) -> list[int]:
 
 
 def open_case(engine: Engine) -> Case:
-    return engine.open_case("response", actor=STAFF, at=START)
+    return engine.open_case("response", actor=STAFF, at=START, subjects=[Subject("s-1", "victim"), Subject("s-2", "perpetrator")],
+                            data={"place": "2年生の廊下", "observed": About("s-1", "休み時間に複数の生徒が一人を小突いていた")})
 
 
 def walk(case: Case) -> None:
@@ -349,7 +352,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true",
                         help="also cProfile fire() in memory and on SQLite (top 25 by cumulative time)")
     parser.add_argument("--max-ratio", type=float, default=2.0, help="target: fire / raw trigger time at most (2.0)")
-    parser.add_argument("--min-rate-ratio", type=float, default=0.6, help="target: fire / raw SQLite rate at least (0.6)")
+    parser.add_argument("--min-rate-ratio", type=float, default=0.55,
+                        help="target: fire / raw SQLite rate at least (0.55, with the walk's personal fields sealed)")
     args = parser.parse_args(argv)
 
     memory = bench_memory(args.cases, args.rounds)

@@ -25,6 +25,7 @@ from .errors import (
     ConditionFailure,
     DefinitionError,
     GuardFailed,
+    HoldInForce,
     IjimeFlowError,
     InvalidData,
     InvalidTransition,
@@ -39,10 +40,13 @@ from .errors import (
 from .events import Event
 from .language.conditions import EvalContext
 from .language.loader import load_file, load_path, load_text
+from .privacy.sealing import ERASED, About
 from .step_api import DataField, DeadlineDue, StepInfo, StepResult, retry
 from .version import __version__
 
 __all__ = [
+    "ERASED",
+    "About",
     "Actor",
     "Case",
     "CaseExists",
@@ -59,6 +63,7 @@ __all__ = [
     "Event",
     "FixedClock",
     "GuardFailed",
+    "HoldInForce",
     "IjimeFlowError",
     "InvalidData",
     "InvalidTransition",

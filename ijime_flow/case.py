@@ -22,6 +22,7 @@ from .errors import ConcurrencyError, InvalidData, InvalidTransition, UnknownCas
 from .events import Event, EventType, data_object, parse_event, seal
 from .language.conditions import ActorTally, EvalContext, holds
 from .language.models import TransitionDef
+from .privacy.sealing import open_event, seal_data, take_about, unwrap
 from .projection import CaseRow, make_row
 from .step_api import IDEMPOTENCY, StepInfo, StepResult, keyed_result, step_infos
 from .stepper import (
@@ -106,8 +107,7 @@ class Case:
         return dict(self._facts)
 
     @property
-    def seq(self) -> int:
-        """The seq of the last event of this case."""
+    def seq(self) -> int:  # the seq of the last event of this case
         return self._seq
 
     @property
@@ -162,7 +162,8 @@ class Case:
 
     def history(self) -> list[Event]:
         """Every event of the case, in order, as the store holds them."""
-        return [parse_event(row.body, row.case_id, row.seq) for row in self._engine.store.read_case(self.id)]
+        keys = self._engine.keys  # personal values opened where their key exists, else 「消去済み / erased」
+        return [open_event(keys, parse_event(row.body, row.case_id, row.seq)) for row in self._engine.store.read_case(self.id)]
 
     @property
     def subjects(self) -> tuple[Subject, ...]:
@@ -173,8 +174,7 @@ class Case:
     def fire(self, trigger: str, *, actor: Actor, at: datetime | None = None,
              data: Mapping[str, Any] | None = None, key: str | None = None) -> Event:
         """Take a step. Returns the recorded event; raises and records nothing if the step is refused.
-        :meth:`fire_result` returns every event the step wrote. ``key``: an idempotency key (see
-        :meth:`fire_result`)."""
+        :meth:`fire_result` returns every event the step wrote. ``key``: an idempotency key (see there)."""
         return self.fire_result(trigger, actor=actor, at=at, data=data, key=key).event
 
     def fire_result(self, trigger: str, *, actor: Actor, at: datetime | None = None,
@@ -193,7 +193,8 @@ class Case:
             check_id(trigger, "trigger")
             check_actor(actor)
             at, now = self._when(at)
-            payload = data_object(data)
+            plain, about = take_about(data)  # About(subject, value): whose key seals a personal value
+            payload = data_object(plain)
             if IDEMPOTENCY in payload:
                 raise InvalidData(f"data の {IDEMPOTENCY} は予約されています / '{IDEMPOTENCY}' is reserved in data: pass key=")
             roles = defn.role_closure(actor.roles)
@@ -213,16 +214,15 @@ class Case:
             actors = note_actor(defn, self._actors, kind, trigger, actor.id, roles)
             steps: list[Step] = [(kind, trigger, before, after, actor, payload)]
             steps += self._automatic_steps(after, facts, at, actors)
-            result = self._commit(steps, at, now, facts, kind, payload, actors, key=key)  # nothing changes before this
+            result = self._commit(steps, at, now, facts, kind, payload, actors, key=key, about=about)  # nothing changes before
             logs.info("case.fired", case_id=self.id, workflow=defn.id, trigger=trigger, from_states=defn.sorted_states(before),
                       to_states=defn.sorted_states(self._leaves), seq=result.event.seq)
             return result
 
     def record_fact(self, name: str, value: Any, *, actor: Actor, at: datetime | None = None,
                     key: str | None = None) -> Event:
-        """Record a fact (e.g. ``serious_violence_or_extortion``). It moves nothing, but conditions read it.
-        Returns the ``fact`` event; :meth:`record_fact_result` returns every event the call wrote.
-        ``key``: an idempotency key, as in :meth:`fire_result`."""
+        """Record a fact (e.g. ``serious_violence_or_extortion``). It moves nothing, but conditions read it. Returns
+        the ``fact`` event; :meth:`record_fact_result` every event the call wrote. ``key``: as in :meth:`fire_result`."""
         return self.record_fact_result(name, value, actor=actor, at=at, key=key).event
 
     def record_fact_result(self, name: str, value: Any, *, actor: Actor, at: datetime | None = None,
@@ -253,11 +253,12 @@ class Case:
                                   " can be recorded on it")
             steps: list[Step] = []
             met_at: list[tuple[int, Met]] = []
-            after, already = dict(self._facts), set(self._met)
+            after, already, about = dict(self._facts), set(self._met), dict[str, str]()
             for pair in pairs:
                 if not isinstance(pair, tuple | list) or len(pair) != 2:
                     raise InvalidData(f"facts: expected (name, value) pairs, got {pair!r:.60}")
-                name, value = pair
+                name, (value, owner) = pair[0], unwrap(pair[1])
+                about |= {name: owner} if owner else {}
                 typed = check_fact(defn, check_id(name, "fact"), value, roles, actor.id)
                 before, after = after, dict(after)
                 apply_facts(after, defn, {name: typed})
@@ -266,7 +267,7 @@ class Case:
                 for m in self._runtime.criteria.met_by(before, after, "fact", payload, at, self._leaves, self.id, already):
                     met_at.append((len(steps), m))
                     already.add(m.criterion.id)
-            result = self._commit(steps, at, now, after, "fact", {}, met_at=met_at, key=key)
+            result = self._commit(steps, at, now, after, "fact", {}, met_at=met_at, key=key, about=about)
             for event in result.events:
                 if event.type == "fact":
                     logs.info("case.fact_recorded", case_id=self.id, workflow=defn.id, fact=event.data["fact"],
@@ -319,7 +320,8 @@ class Case:
 
     def _commit(self, steps: list[Step], at: datetime, recorded_at: datetime, facts: dict[str, Any], kind: str,
                 data: Mapping[str, Any], actors: ActorTally | None = None, *,
-                met_at: list[tuple[int, Met]] | None = None, key: str | None = None) -> StepResult:
+                met_at: list[tuple[int, Met]] | None = None, key: str | None = None,
+                about: Mapping[str, str] | None = None) -> StepResult:
         """Seal the steps, add what escalation criteria they meet, and append everything — this case's
         events and the linked case's — in one atomic write. Only then does the case change. ``actors``:
         the tally after the steps (``None``: as it was). ``met_at``: the criteria met, each after how many
@@ -351,6 +353,8 @@ class Case:
         records, seq, head, started = [], self._seq, self._head, self._started
         for step_kind, trigger, before, after, actor, payload in steps:
             seq += 1
+            payload = seal_data(self._engine.keys, defn, self.id, self.school or "", self._people.subjects, seq, step_kind,
+                                trigger, payload, about or {})  # personal values sealed before the hash (ijime_flow.privacy)
             event, body = seal(
                 case_id=self.id, seq=seq, type=step_kind, trigger=trigger,
                 from_states=sorted(before), to_states=sorted(after),
@@ -379,7 +383,7 @@ class Case:
             self._escalated_to = linked
             logs.warning("case.escalated", case_id=self.id, to_case=linked, criteria=[m.criterion.id for m in met])
         # built without validation (on every fire): the events are sealed here, the ids are the engine's
-        return StepResult.model_construct(events=[event for event, _ in records], opened_cases=opened)
+        return StepResult.model_construct(events=[open_event(self._engine.keys, e) for e, _ in records], opened_cases=opened)
 
     def linked_cases(self) -> list[LinkedCase]:
         """The cases this one is linked to by escalation, both ways, from the log."""
@@ -394,6 +398,3 @@ class Case:
 
     def __repr__(self) -> str:
         return f"<Case {self.id} {self.workflow_id} {sorted(self._leaves)} seq={self._seq}>"
-
-
-# a lazy proxy: it picks up whatever configuration the application makes, before or after import

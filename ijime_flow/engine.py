@@ -48,6 +48,9 @@ from .language.lint import unrunnable
 from .language.loader import load_path
 from .language.stored import StoredRead
 from .machine import CompiledMachine, Runtime
+from .privacy.forget import Forgetting
+from .privacy.keys import KeyStore, default_keys
+from .privacy.sealing import seal_data, take_about
 from .projection import CaseRow, ProjectionProblem, make_row, project_log
 from .reads import Reads
 from .step_api import IDEMPOTENCY, keyed_case_id, opened_with
@@ -55,17 +58,18 @@ from .stepper import apply_facts, opening_data
 from .store import Store, StoredEvent, open_store
 
 
-class Engine(Reads):
+class Engine(Reads, Forgetting):
     """Entry point of the library. Thread-safe: steps are taken one at a time per engine."""
 
     def __init__(self, store: str | Path | Store | None = None, *, clock: Clock | None = None,
-                 guards: Mapping[str, GuardFn] | None = None, school: str | None = None) -> None:
-        """``school``: the school id of the cases this engine opens, when it serves one school (a
-        board's engine passes ``school=`` to each :meth:`open_case` instead)."""
-        self.store: Store = open_store(store)
+                 guards: Mapping[str, GuardFn] | None = None, school: str | None = None, keys: KeyStore | None = None) -> None:
+        """``school``: the school id of the cases this engine opens, when it serves one school (a board's engine passes
+        ``school=`` to each :meth:`open_case` instead). ``keys``: where sealing keys live (default: beside the store)."""
+        self.school = None if school is None else _school_id(school)
+        self.store: Store = open_store(store, school=self.school)  # PostgreSQL: checked against the role's school
         self.clock: Clock = clock or SystemClock()
         self.guards: dict[str, GuardFn] = dict(guards or {})
-        self.school = None if school is None else _school_id(school)
+        self.keys: KeyStore = keys if keys is not None else default_keys(self.store)  # ijime_flow.privacy.keys
         self.lock = threading.RLock()
         self._tx: _Transaction | None = None  # the transaction under way (its thread holds the lock)
         self._current: dict[str, Definition] = {}
@@ -105,8 +109,7 @@ class Engine(Reads):
         ``calendar:`` block count."""
         return self.calendars.load(path)
 
-    def load_bundled(self) -> list[Definition]:
-        """The workflows that ship with the package (``response``, ``serious_incident``)."""
+    def load_bundled(self) -> list[Definition]:  # the workflows that ship with the package (response, serious_incident)
         return self.load(bundled.path("workflows"))
 
     def add_definition(self, definition: Definition) -> None:
@@ -117,8 +120,7 @@ class Engine(Reads):
         self._current[definition.id] = definition
         self._runtime(definition)
 
-    def register_guard(self, name: str, guard: GuardFn) -> None:
-        """A named Python guard that conditions can use as ``guard: NAME``."""
+    def register_guard(self, name: str, guard: GuardFn) -> None:  # a named Python guard, in conditions ``guard: NAME``
         self.guards[name] = guard
 
     @property
@@ -198,7 +200,8 @@ class Engine(Reads):
                 case_id = check_id(case_id, "case_id")
             now = storable(self.clock.now(), "the clock's now()")
             at = checked_time(at, now)
-            payload = data_object(data)
+            plain, about = take_about(data)  # About(subject, value): whose key seals a personal value
+            payload = data_object(plain)
             if IDEMPOTENCY in payload:
                 raise InvalidData(f"data の {IDEMPOTENCY} は予約されています / '{IDEMPOTENCY}' is reserved in data: pass key=")
             named = check_subjects(subjects, definition, actor)
@@ -208,6 +211,7 @@ class Engine(Reads):
                 payload = {**payload, IDEMPOTENCY: {"key": key, "events": 1 + len(named)}}
             self._keep(definition)
             leaves = frozenset(definition.initial_leaves)
+            payload = seal_data(self.keys, definition, case_id, school or "", named, 1, "opened", None, payload, about)
             event, body = _seal_opened(definition, case_id, actor, at, now, payload, school)
             typed: dict[str, Any] = {}
             apply_facts(typed, definition, facts)

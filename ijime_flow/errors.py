@@ -202,6 +202,20 @@ class UnknownCase(IjimeFlowError):
         super().__init__(f"事案 {case_id} は記録にありません / no case with id '{case_id}' in the store.")
 
 
+class HoldInForce(IjimeFlowError):
+    """Forgetting a pupil's personal data is refused: a hold (保全) keeps a case's records — the case is open,
+    a case linked to it is open (a serious incident under investigation), or the board recorded a hold.
+    ``hold`` is its kind (``open``, ``linked_open``, ``linked_missing``, ``board_hold``), ``case_id`` the case
+    whose records are kept, ``held_by`` the case the hold lies on, ``hold_id`` / ``reason`` a board hold's."""
+
+    def __init__(self, subject_id: str, case_id: str, hold: str, held_by: str, ja: str, en: str,
+                 hold_id: str | None = None, reason: str | None = None) -> None:
+        self.subject_id, self.case_id, self.hold, self.held_by = subject_id, case_id, hold, held_by
+        self.hold_id, self.reason = hold_id, reason
+        self._parts = (f"{subject_id} の記録は消去できません: {ja}", f"the records of {subject_id} cannot be erased: {en}")
+        super().__init__(f"{self._parts[0]} / {self._parts[1]}")
+
+
 class ConcurrencyError(IjimeFlowError):
     """Someone else recorded a step on this case first; reload the case and try again."""
 

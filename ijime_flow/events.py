@@ -19,8 +19,9 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from .canonical import MAX_DEPTH, canonical_json, check_int, check_text, json_time, sha256_hex
 from .errors import InvalidData
 
-EVENT_FORMAT = 1
-EventType = Literal["opened", "transition", "action", "fact", "automatic", "escalated", "criterion_met", "subject"]
+EVENT_FORMAT = 2  # 2: personal values may be sealed (ijime_flow.privacy); 1 is read through UPCASTERS
+EventType = Literal["opened", "transition", "action", "fact", "automatic", "escalated", "criterion_met", "subject",
+                    "hold", "hold_released", "erased"]
 
 
 class ActorRef(BaseModel):
@@ -147,11 +148,11 @@ def _with_hash(unsealed: str, digest: str) -> str:
 # -- reading old formats ----------------------------------------------------------------------------
 # Upcasting: an event written in format N is read through UPCASTERS[N] (N -> N+1), and so on up to
 # EVENT_FORMAT, in memory only. What is stored is never rewritten — its hash covers it as written —
-# and verification hashes the stored text before anything is upcast. Format 1 is the first and the
-# current one, so the table is empty; the mechanism is tested with a made-up format 2, and the frozen
+# and verification hashes the stored text before anything is upcast. Format 2 (sealed personal values,
+# :mod:`ijime_flow.privacy`) reads format 1 as it is, with its format raised; the frozen
 # histories under tests/fixtures/histories must replay the same in every later version.
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
-UPCASTERS: dict[int, Upcaster] = {}
+UPCASTERS: dict[int, Upcaster] = {1: lambda body: {**body, "format": 2}}  # 1 -> 2: format 1 has no sealed values
 
 
 def upcast(body: dict[str, Any]) -> dict[str, Any]:

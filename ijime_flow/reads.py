@@ -20,6 +20,7 @@ from .definition import Definition
 from .errors import InvalidData, StoreError, UnknownCase, UnknownWorkflow
 from .events import parse_event
 from .machine import Runtime
+from .privacy.sealing import open_event
 from .projection import CaseQuery, CaseRow, GroupBy, ProjectionProblem, check_due_before, deadlines_due, project_log
 from .store import Store
 
@@ -123,7 +124,8 @@ class Reads:
         rows = self.store.read_case(check_id(case_id, "case_id"))
         if not rows:
             raise UnknownCase(case_id)
-        events = [parse_event(row.body, row.case_id, row.seq) for row in rows]
+        keys = getattr(self, "keys", None)  # personal values opened where their key exists, else 「消去済み / erased」
+        events = [open_event(keys, parse_event(row.body, row.case_id, row.seq)) for row in rows]
         pin = events[0].definition
         if pin is None:
             raise UnknownCase(case_id)

@@ -32,7 +32,8 @@ from .definition import Definition
 from .errors import ConditionFailure, GuardFailed, InvalidData, InvalidTransition, PermissionDenied, UnknownTrigger
 from .language.conditions import ActorTally, EvalContext, GuardFn, evaluate, holds
 from .language.counting import tallied
-from .language.models import FactDef, TransitionDef
+from .language.models import FactDef, FieldDef, TransitionDef
+from .privacy.sealing import Erased, Sealed, is_sealed
 
 Facts = Mapping[str, Any]
 
@@ -151,6 +152,9 @@ def step_data(defn: Definition, t: TransitionDef, data: Mapping[str, Any]) -> di
         value = data.get(name)
         if value is None or (isinstance(value, str) and not value.strip()):
             raise InvalidData(f"「{t.trigger}」には {name} の記入が必要です / '{t.trigger}' needs data '{name}'")
+    for name, field in (t.fields or {}).items():
+        if data.get(name) is not None:
+            check_field(t.trigger, name, field, data[name])
     for name in data:
         if name in defn.spec.facts and name not in t.records:
             raise InvalidData(f"'{name}' is a fact: record it with record_fact, or declare it in"
@@ -174,6 +178,8 @@ def coerce_fact(fact: FactDef, name: str, value: Any) -> Any:
     text, dates and times are held to what every store keeps alike (see :mod:`ijime_flow.canonical`):
     integers within ±(2**53 − 1), finite numbers, text without NUL or lone surrogates, dates and times
     from 1900 to 2999 (a time's odd UTC offset becomes UTC)."""
+    if fact.personal and (isinstance(value, Erased | Sealed) or is_sealed(value)):  # read without its key: as it reads
+        return value if isinstance(value, str) else Sealed(str(value["_sealed"].get("ct", "")))
     kind, bad = fact.type, False
     if kind == "bool":
         bad = not isinstance(value, bool)
@@ -207,8 +213,29 @@ def coerce_fact(fact: FactDef, name: str, value: Any) -> Any:
         allowed = f" (one of: {', '.join(fact.values or [])})" if kind == "enum" else ""
         ranged = f" from {EARLIEST.year} to {LATEST.year - 1}" if kind in ("date", "datetime") else ""
         raise InvalidData(f"「{fact.ja}」の値が正しくありません / fact '{name}' must be a {kind}{allowed}{ranged},"
-                          f" got {_shown(value)}")
+                          f" got {f'a {type(value).__name__}' if fact.personal else _shown(value)}")  # never a personal value
     return value
+
+
+def check_field(trigger: str, name: str, field: FieldDef, value: Any) -> None:
+    """A typed data field's value (as JSON: dates as ISO 8601 text); the message names the field, never the value."""
+    kind = field.type
+    if field.personal and (isinstance(value, Erased | Sealed) or is_sealed(value)):
+        return
+    if kind == "text":
+        ok = isinstance(value, str)
+    elif kind == "bool":
+        ok = isinstance(value, bool)
+    elif kind in ("int", "number"):
+        ok = isinstance(value, int | float) and not isinstance(value, bool) and (kind == "number" or isinstance(value, int))
+    else:
+        try:
+            parsed: Any = date.fromisoformat(value) if kind == "date" else datetime.fromisoformat(value)
+            ok = kind == "date" or parsed.tzinfo is not None
+        except (TypeError, ValueError):
+            ok = False
+    if not ok:
+        raise InvalidData(f"「{trigger}」の {name} は {kind} で記入してください / '{trigger}' data '{name}' must be a {kind}")
 
 
 _SHOWN = reprlib.Repr()

@@ -178,16 +178,18 @@ def read_bundle(path: Path) -> Json:
 
 
 # -- 3. one event: its shape (docs/formats.md §1) ---------------------------------------------------------
-TYPES = {"opened", "transition", "action", "fact", "automatic", "escalated", "criterion_met", "subject"}
+TYPES = {"opened", "transition", "action", "fact", "automatic", "escalated", "criterion_met", "subject",
+         "hold", "hold_released", "erased"}
 FIELDS = {"format", "case_id", "seq", "type", "trigger", "from_states", "to_states", "actor", "at", "recorded_at",
           "data", "definition", "prev_hash", "hash"}  # and "school", which may be absent
 def shape_problem(body: Json) -> str:
-    """Why the object is not an event of format 1 ('' when it is one)."""
+    """Why the object is not an event of format 1 or 2 ('' when it is one). Format 2 may hold sealed personal
+    values in data ({"_sealed": {...}}): the hash covers them as stored, so no key is needed."""
     keys = set(body)
     if FIELDS - keys or keys - FIELDS - {"school"}:
         return f"fields missing {sorted(FIELDS - keys)} or unknown {sorted(keys - FIELDS - {'school'})}"
-    if not (is_int(body["format"]) and body["format"] == 1):
-        return f"format {body['format']!r} is not 1"
+    if not (is_int(body["format"]) and body["format"] in (1, 2)):
+        return f"format {body['format']!r} is not 1 or 2"
     if not isinstance(body["case_id"], str) or not is_int(body["seq"]) or body["seq"] < 1:
         return "case_id must be text and seq a whole number from 1"
     if body["type"] not in TYPES:

@@ -47,7 +47,11 @@ facts:
   kind: {type: enum, ja: 種類, values: [pupil, guardians]}
 opened_by: [staff]
 records_on_open: []
+fields_on_open:
+  place: {type: text, ja: 場所, personal: true}
 initial: start
+retention:
+  - {class: case, keep: P5Y, after: closed, source: "1"}
 calendar:
   weekends: [saturday, sunday]
   closures: [2019-05-03]

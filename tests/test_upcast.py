@@ -17,19 +17,20 @@ def test_an_unknown_format_is_refused_plainly() -> None:
     engine = Engine(clock=FixedClock(jst(2020, 1, 1)), school="s-1")
     engine.load(WORKFLOWS)
     case = engine.open_case("response", actor=STAFF, at=jst(2019, 5, 1))
-    text = engine.store.read_case(case.id)[0].body.replace('"format":1', '"format":7')
+    text = engine.store.read_case(case.id)[0].body.replace('"format":2', '"format":7')
     with pytest.raises(StoreError, match="format 7"):
         parse_event(text, case.id, 1)
 
 
 def test_an_old_format_is_read_through_its_upcaster(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Pretend this ijime-flow writes format 2, in which facts say ``name`` where format 1 said
-    ``fact``: a format-1 log must still load, replay and verify, and stay as it was stored."""
+    """Format 2 (sealed personal values) reads format 1 through its upcaster: a format-1 log must still load,
+    replay and verify, and stay as it was stored."""
     engine = Engine(clock=FixedClock(jst(2020, 1, 1)), school="s-1")
     engine.load(WORKFLOWS)
     case = engine.open_case("response", actor=STAFF, at=jst(2019, 5, 1))
     case.record_fact("serious_violence_or_extortion", False, actor=STAFF, at=jst(2019, 5, 2))
-    stored = [row.body for row in engine.store.read_case(case.id)]
+    kept = [row.body for row in engine.store.read_case(case.id)]
+    stored = [text.replace('"format":2', '"format":1') for text in kept]  # as format 1 wrote them (no sealed values)
 
     seen: list[int] = []
 
@@ -42,5 +43,5 @@ def test_an_old_format_is_read_through_its_upcaster(monkeypatch: pytest.MonkeyPa
     read = [parse_event(text) for text in stored]
     assert [e.format for e in read] == [2, 2] and seen == [1, 2]
     assert read[1].data == {"fact": "serious_violence_or_extortion", "value": False}
-    assert [row.body for row in engine.store.read_case(case.id)] == stored  # never rewritten
+    assert [row.body for row in engine.store.read_case(case.id)] == kept  # never rewritten
     assert engine.get_case(case.id).facts == {"serious_violence_or_extortion": False}

@@ -39,6 +39,7 @@ from ijime_flow.case import FUTURE_TOLERANCE
 from ijime_flow.errors import IjimeFlowError, UnknownCase
 from ijime_flow.escalation import Met
 from ijime_flow.events import EVENT_FORMAT, UPCASTERS, Event, body_hash
+from ijime_flow.privacy.holds import check_hold
 from ijime_flow.stepper import check_fact, due_automatic, fold_event, note_actor, opening_data, resolve
 
 if TYPE_CHECKING:
@@ -193,6 +194,7 @@ def check_replay(engine: Engine, case_id: str, events: Sequence[Event]) -> list[
     pending: list[Met] = []  # criteria met by the last step, whose escalated events must follow
     linked: str | None = None
     named: dict[str, str] = {}  # the subjects named so far
+    held: dict[str, str | None] = {}  # the board's holds: id -> reason in force, None once released
     for ev in events[1:]:
         label = ev.trigger or ev.type
         who = f"{ev.actor.id} ({', '.join(ev.actor.roles) or '-'})"
@@ -258,6 +260,10 @@ def check_replay(engine: Engine, case_id: str, events: Sequence[Event]) -> list[
                     del named[subject]
                 else:
                     named[subject] = part
+            elif ev.type in ("hold", "hold_released"):  # (added with the rule: holds recorded by the board)
+                hold_id, reason = check_hold(defn, leaves, held, ev.type, ev.data, None, None, ev.trigger, ev.actor.id,
+                                             ev.actor.roles)
+                held[hold_id] = reason if ev.type == "hold" else None
             fold_event(facts, defn, ev.type, ev.trigger, ev.from_states, ev.data)
             actors = note_actor(defn, actors, ev.type, ev.trigger, ev.actor.id, ev.actor.roles)
         except IjimeFlowError as exc:

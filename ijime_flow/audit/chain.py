@@ -27,19 +27,19 @@ _LEAP = r'(?:[0-9][0-9](?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[1
 _DAY = (r'(?:(?!0000)[0-9]{4}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)'
         rf'|{_LEAP}-02-29)')
 _T = rf'"({_DAY}T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{{6}})?[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"'
-_TYPE = r'"(opened|transition|action|fact|automatic|escalated|criterion_met|subject)"'
+_TYPE = r'"(opened|transition|action|fact|automatic|escalated|criterion_met|subject|hold|hold_released|erased)"'
 _CANONICAL = re.compile(
     rf'\{{"actor":\{{"id":{_S},"roles":{_L}\}},"at":{_T},"case_id":{_S},"data":(\{{.*?\}}),'
     rf'"definition":(?:null|\{{"id":{_S},"sha256":{_S},"version":{_S}\}}),"format":{_I},"from_states":(?:null|{_L})'
     rf'(,"hash":{_S}),"prev_hash":(?:null|{_S}),"recorded_at":{_T},(?:"school":{_S},)?"seq":{_I},'
     rf'"to_states":(?:null|{_L}),"trigger":(?:null|{_S}),"type":{_TYPE}\}}', re.DOTALL)
-# An event after a case's first, as ``seal`` writes it (no pin, no school, format 1), for the loop that
+# An event after a case's first, as ``seal`` writes it (no pin, no school, format 1 or 2), for the loop that
 # knows the hash it must link to: ``hash`` and ``prev_hash`` are read as any 64 characters (no scan),
 # which the loop accepts only when they are the SHA-256 it computes and the hash before — hex digits,
 # so that the pattern read the text as JSON reads it. Anything else is read the plain way.
 _LATER = re.compile(
     rf'\{{"actor":\{{"id":{_S},"roles":{_L}\}},"at":{_T},"case_id":{_S},"data":(\{{.*?\}}),"definition":null,'
-    rf'"format":1,"from_states":(?:null|{_L}),"hash":"(.{{64}})","prev_hash":"(.{{64}})","recorded_at":{_T},"seq":{_I},'
+    rf'"format":[12],"from_states":(?:null|{_L}),"hash":"(.{{64}})","prev_hash":"(.{{64}})","recorded_at":{_T},"seq":{_I},'
     rf'"to_states":(?:null|{_L}),"trigger":(?:null|{_S}),"type":{_TYPE}\}}', re.DOTALL)
 
 # one event as the replay reads it: (type, trigger, from_states, to_states, actor id, actor roles, at,

@@ -22,6 +22,7 @@ from ..deadlines import LogFold
 from ..definition import Definition
 from ..errors import IjimeFlowError, StoreError, UnknownCase
 from ..events import DefinitionPin, Event, parse_event
+from ..privacy.sealing import open_events
 
 if TYPE_CHECKING:
     from ..engine import Engine
@@ -115,7 +116,7 @@ def read_events(engine: Engine, case_id: str) -> tuple[list[Event], FoldProblem 
                 f" stored at seq {row.seq} says it is seq {event.seq} of case {event.case_id}: run `ijime-flow verify`"
             )[:600], last_seq), last_seq
         events.append(event)
-    return events, None, last_seq
+    return open_events(getattr(engine, "keys", None), events), None, last_seq
 
 
 def pinned_definition(engine: Engine, case_id: str, events: Sequence[Event], stop: FoldProblem | None,

@@ -13,6 +13,8 @@ from ..calendars.resolved import CALENDAR_KEY
 from ..clock import FUTURE_TOLERANCE
 from ..errors import IjimeFlowError, StoredDefinitionError
 from ..escalation import Met
+from ..privacy.forget import check_erased
+from ..privacy.holds import check_hold
 from ..stepper import check_fact, due_automatic, fold_event, note_actor, resolve
 from .subjects import check_change
 
@@ -127,6 +129,7 @@ def _case_steps(run: _Run, case_id: str, *, streaming: bool) -> _Steps:
             else:
                 facts = dict(opening_facts)
         named: dict[str, str] = {}  # the subjects named so far (audit.subjects)
+        held: dict[str, str | None] = {}  # the board's holds: id -> reason in force, None released (privacy.holds)
         escalated = "escalated_from" in data
         facts_changed = True  # whether facts criteria read may have changed since criteria were last looked at
         actors: Any = {}  # who took the steps distinct_actors conditions count (their steps take no quick lane)
@@ -319,6 +322,11 @@ def _case_steps(run: _Run, case_id: str, *, streaming: bool) -> _Steps:
                         named.pop(subject)
                     else:
                         named[subject] = part
+                elif kind == "hold" or kind == "hold_released":
+                    hold_id, reason = check_hold(defn, leaves, held, kind, data, None, None, trigger, actor_id, actor_roles)
+                    held[hold_id] = reason if kind == "hold" else None
+                elif kind == "erased":  # a pupil forgotten: ids and a reason code only (ijime_flow.privacy.forget)
+                    check_erased(defn, data, trigger, actor_id, actor_roles)
                 fold_event(facts, defn, kind, trigger, from_states, data)
                 actors = note_actor(defn, actors, kind, trigger, actor_id, actor_roles)
             except IjimeFlowError as exc:

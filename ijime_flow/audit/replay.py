@@ -250,7 +250,7 @@ def replay_against(engine: Engine, case_id: str, definition: Definition) -> Agai
         return refused(first, type(exc).__name__, str(exc))
 
     for ev in events[1:]:
-        if ev.type in ("escalated", "criterion_met", "subject"):
+        if ev.type in ("escalated", "criterion_met", "subject", "hold", "hold_released", "erased"):
             try:  # carried along: only what it does to the facts
                 fold_event(facts, defn, ev.type, ev.trigger, sorted(leaves), ev.data)
             except IjimeFlowError as exc:

@@ -28,6 +28,9 @@ from ..deadlines import Deadline, case_deadlines
 from ..definition import Definition
 from ..errors import StoreError
 from ..events import ActorRef, Event
+from ..privacy.forget import erased_text
+from ..privacy.holds import HOLD_TYPES, hold_text
+from ..privacy.sealing import SEALED_TEXT, Sealed
 from .diagram import mermaid, mermaid_ids
 from .folding import FoldProblem, fold_checked, pinned_definition, read_events
 from .report_proofs import DEFAULT_LATE, ProofView, proof_section, record_marks
@@ -252,6 +255,10 @@ def _action(defn: Definition, event: Event) -> str:
                 f"要件 (criterion): {_criterion(defn, data.get('criterion'))}<br>{_cell(data.get('figures', ''))}")
     if event.type == "subject":
         return _cell(subject_text(data))
+    if event.type in HOLD_TYPES:
+        return _cell(hold_text(event.type, data))
+    if event.type == "erased":
+        return _cell(erased_text(data))
     if event.type == "criterion_met":
         return (f"事案 {_code(data.get('escalated_from'))} で重大事態の要件を追加で満たした (further criterion)<br>"
                 f"要件 (criterion): {_criterion(defn, data.get('criterion'))}<br>{_cell(data.get('figures', ''))}")
@@ -286,7 +293,7 @@ def _change(defn: Definition, event: Event) -> str:
 def _data(event: Event) -> str:
     """The step's data as ``key=value`` pairs, shortened. Facts and escalations are already shown in
     the action column."""
-    if event.type in ("fact", "escalated", "criterion_met", "subject") or "escalated_from" in event.data:
+    if event.type in ("fact", "escalated", "criterion_met", "subject", "erased", *HOLD_TYPES) or "escalated_from" in event.data:
         return "—"
     shown = {key: value for key, value in event.data.items() if key != CALENDAR_KEY}  # the engine's pin, not data
     if not shown:
@@ -302,6 +309,8 @@ def _value(value: Any) -> str:
         return "いいえ (false)"
     if value is None:
         return "—"
+    if isinstance(value, Sealed):  # a personal value without its key (an exported bundle)
+        return SEALED_TEXT
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
     return _shorten(text, VALUE_WIDTH)
 

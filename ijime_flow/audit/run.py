@@ -114,7 +114,7 @@ class _Run:
         data = self.data.get(data_text)
         if data is None:
             data = self.data_for(data_text)
-        if fmt != "1":  # another format: the plain reading decides (an upcast one, or a format problem)
+        if fmt not in ("1", "2"):  # another format: the plain reading decides (an upcast one, or a format problem)
             data = None
         try:
             number = int(body_seq)

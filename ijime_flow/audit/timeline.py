@@ -9,6 +9,9 @@ from ..actor import PARTS
 from ..clock import jst
 from ..definition import Definition
 from ..events import Event
+from ..privacy.forget import erased_text
+from ..privacy.holds import HOLD_TYPES, hold_text
+from ..privacy.sealing import SEALED_TEXT, Sealed
 
 _TYPE_JA = {"opened": "事案を開始", "fact": "事実を記録", "automatic": "自動"}
 
@@ -44,6 +47,12 @@ def describe_event(defn: Definition | None, event: Event) -> list[str]:
         return lines
     if event.type == "subject":
         lines.append(f"     {subject_text(event.data)}")
+        return lines
+    if event.type in HOLD_TYPES:
+        lines.append(f"     {hold_text(event.type, event.data)}")
+        return lines
+    if event.type == "erased":
+        lines.append(f"     {erased_text(event.data)}")
         return lines
     if event.type == "criterion_met":
         lines.append(f"     事案 {event.data.get('escalated_from')} で重大事態の要件を追加で満たした（要件:"
@@ -89,5 +98,5 @@ def _value(value: Any) -> str:
         return "はい (true)"
     if value is False:
         return "いいえ (false)"
-    text = str(value)
+    text = SEALED_TEXT if isinstance(value, Sealed) else str(value)  # a personal value without its key
     return text if len(text) <= 60 else text[:57] + "…"

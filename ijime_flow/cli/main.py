@@ -79,9 +79,11 @@ def _parser() -> argparse.ArgumentParser:
     from .bundle import register as register_bundle
     from .contract import register as register_contract
     from .due import register as register_due
+    from .forget import register as register_forget
     from .init import register as register_init
     from .replay import register as register_replay
     from .report import register as register_report
+    from .retention import register as register_retention
     from .witness import register as register_witness
     from .workflows import register as register_workflows
 
@@ -95,6 +97,8 @@ def _parser() -> argparse.ArgumentParser:
     register_witness(sub)
     register_contract(sub)
     register_due(sub)
+    register_forget(sub)
+    register_retention(sub)
     return parser
 
 

@@ -11,6 +11,7 @@ from ..engine import Engine
 from ..errors import DefinitionError, StoredDefinitionError
 from ..events import parse_event
 from ..language.loader import load_path
+from ..privacy.sealing import open_events
 from ..store import redact_url
 from .common import (
     EXIT_OK,
@@ -198,7 +199,7 @@ def _history(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps([json.loads(row.body) for row in rows], ensure_ascii=False, indent=2))
             return EXIT_OK
-        events = [parse_event(row.body, row.case_id, row.seq) for row in rows]
+        events = open_events(engine.keys, [parse_event(row.body, row.case_id, row.seq) for row in rows])  # where keys exist
         pin = events[0].definition
         runtime = engine.runtime_for(pin.sha256) if pin else None
         print(render_timeline(runtime.definition if runtime else None, events))

@@ -130,11 +130,19 @@ def check_references(defn: Definition) -> list[Finding]:
                 key = "absence" if criterion.absence is not None else "absence_run"
                 if counted is None:
                     found.append(Finding("unknown-fact", (*where, key, "fact"), _unknown_fact(rule.fact, facts)))
+                elif counted.personal:
+                    found.append(_personal(rule.fact, (*where, key, "fact")))
                 elif counted.type != "date" or not counted.many:
                     found.append(Finding("fact-type", (*where, key, "fact"),
                                          f"欠席の基準が数えるのは type: date、many: true の事実です。「{rule.fact}」は"
                                          f"そうではありません / absence rules count a date fact with many: true;"
                                          f" '{rule.fact}' is not"))
+    for k, kept in enumerate(spec.retention or ()):
+        found.extend(Finding("unknown-fact", ("retention", k, "facts", j), _unknown_fact(name, facts))
+                     for j, name in enumerate(kept.facts or ()) if name not in facts)
+        found.extend(Finding("unknown-trigger", ("retention", k, "steps", j), both(
+            f"操作「{name}」はありません", f"unknown trigger '{name}'", hint(name, sorted(triggers))))
+            for j, name in enumerate(kept.steps or ()) if name not in triggers)
     found.extend(_ambiguous_effects(defn))
     return found
 
@@ -175,6 +183,13 @@ def _no_state(name: str, nodes: dict[str, Any]) -> str:
                 Hint(tuple(dict.fromkeys(near))[:3]))
 
 
+def _personal(name: str, path: Path) -> Finding:
+    """A personal fact is sealed: verification replays conditions without keys, so none may read it."""
+    return Finding("personal-condition", path, f"個人情報の事実「{name}」は条件・基準・欠席の規則に使えません（検証は鍵なしで"
+                   f"再生します） / personal fact '{name}' cannot be read by a condition, criterion or absence rule"
+                   " (verification replays them without keys)")
+
+
 def _condition_refs(cond: Condition, path: Path, facts: dict[str, FactDef]) -> Iterator[Finding]:
     if isinstance(cond, AllOf):
         for i, c in enumerate(cond.all):
@@ -189,6 +204,8 @@ def _condition_refs(cond: Condition, path: Path, facts: dict[str, FactDef]) -> I
         if fact is None:
             yield Finding("unknown-fact", (*path, "fact"), _unknown_fact(cond.fact, facts))
             return
+        if fact.personal:
+            yield _personal(cond.fact, (*path, "fact"))
         problem = _operand_problem(cond, fact)
         if problem:
             yield Finding("fact-type", (*path, cond.op), problem)
@@ -196,6 +213,8 @@ def _condition_refs(cond: Condition, path: Path, facts: dict[str, FactDef]) -> I
         fact = facts.get(cond.since)
         if fact is None:
             yield Finding("unknown-fact", (*path, "since"), _unknown_fact(cond.since, facts))
+        elif fact.personal:
+            yield _personal(cond.since, (*path, "since"))
         elif fact.type not in ("date", "datetime") or fact.many:
             kind = f"{fact.type}, many" if fact.many else fact.type
             yield Finding("fact-type", (*path, "since"), f"since には値を一つ持つ日付の事実が必要です。「{cond.since}」は"

@@ -25,7 +25,7 @@ from pydantic import (
 
 from .conditions import Condition
 from .dates import check_date
-from .durations import IMMEDIATELY, SAME_DAY, WITHIN_PATTERN, check_within
+from .durations import DATE_DURATION_PATTERN, IMMEDIATELY, SAME_DAY, WITHIN_PATTERN, check_date_duration, check_within
 from .stored import reading
 
 Ident = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
@@ -38,6 +38,7 @@ Sources = Annotated[
                     "description": "state(s) the step leaves, as dotted paths, or '*' for any open state"}),
 ]
 FactType = Literal["bool", "int", "number", "string", "date", "datetime", "enum"]
+FieldType = Literal["text", "int", "number", "bool", "date", "datetime"]
 
 
 class _Model(BaseModel):
@@ -68,6 +69,9 @@ class FactDef(_Model):
                                      json_schema_extra={"uniqueItems": True})
     many: StrictBool = Field(default=False, description="a set of values, one per event (e.g. absent dates)")
     roles: list[Ident] | None = Field(default=None, description="who may record it; omitted: any role")
+    # None when not written (and so not in the canonical text: definitions from before it hash as they did)
+    personal: StrictBool | None = Field(default=None, description="personal data (about a pupil, or free text): sealed"
+                                                                   " under its subject's key, erased when forgotten")
 
     @model_validator(mode="after")
     def _enum_has_values(self) -> FactDef:
@@ -76,6 +80,16 @@ class FactDef(_Model):
         if self.type != "enum" and self.values is not None:
             raise ValueError("'values' is only for facts of type enum")
         return self
+
+
+class FieldDef(_Model):
+    """A data field of a step (or of the opening data): its type and whether it is personal data (free text,
+    descriptions, places, anything about a person), sealed before it is hashed (:mod:`ijime_flow.privacy`)."""
+
+    type: FieldType = "text"
+    ja: str | None = None
+    en: str | None = None
+    personal: StrictBool = Field(default=False, description="sealed under its subject's key; erased when forgotten")
 
 
 class DeadlineDef(_Model):
@@ -160,6 +174,8 @@ class TransitionDef(_Model):
     records: list[Ident] = Field(default_factory=list, description="facts this step records (required data)")
     clears: list[Ident] = Field(default_factory=list, description="facts this step removes (e.g. a recurrence)")
     requires: list[Ident] = Field(default_factory=list, description="other data fields required")
+    fields: dict[Ident, FieldDef] | None = Field(default=None, description="the step's data fields, typed"
+                                          " (those in requires must be given; a field not declared is untyped text)")
     automatic: StrictBool = False
 
     @field_validator("from_", mode="before")
@@ -222,6 +238,44 @@ class EscalationDef(_Model):
     criteria: list[CriterionDef] = Field(min_length=1)
 
 
+class RetentionRule(_Model):
+    """How long a class of a case's records is kept (保存期間) before the pupils' personal data in it may be
+    erased (:mod:`ijime_flow.privacy.retention`). ``keep`` (years, months, weeks or days) counts from the day
+    of ``after`` in the workflow's time zone — ``closed``: the case was closed; ``opened``; ``recorded``: the
+    last record of the class (the last fact of ``facts`` or step of ``steps``; else the case's last event) — or,
+    with ``count_from: next_school_year``, from 1 April after the school year that day falls in (起算日は翌年度の
+    4月1日, as document rules count). ``minimum: true``: kept at least so long, never due by this rule alone."""
+
+    class_: Ident = Field(alias="class", description="the record class: case (the case record) or another, e.g. survey")
+    keep: str = Field(description="ISO 8601 duration in years, months, weeks or days, e.g. P5Y (at most P100Y)",
+                      json_schema_extra={"pattern": DATE_DURATION_PATTERN})
+    after: Literal["closed", "opened", "recorded"] = Field(description="closed, opened, or recorded (the class's last record)")
+    count_from: Literal["date", "next_school_year"] = Field(
+        default="date", description="date: that day; next_school_year: 1 April after that day's school year")
+    facts: list[Ident] | None = Field(default=None, description="the facts that are records of this class (after: recorded)")
+    steps: list[Ident] | None = Field(default=None, description="the steps (triggers) that make records of this class")
+    minimum: StrictBool = Field(default=False, description="true: at least this long (makes nothing due by itself)")
+    source: str = Field(min_length=1, description="the rule or guidance it comes from")
+
+    @field_validator("keep")
+    @classmethod
+    def _keep(cls, value: str, info: ValidationInfo) -> str:
+        stored = reading(info)  # a definition read back from a store: as earlier versions read it
+        if stored is not None:
+            return stored.duration(value, f"retention keep ({info.data.get('class_', '?')})", dates=True)
+        if "T" in value:
+            raise ValueError(f"保存期間は日付で数えるため時間（{value[:40]}）は書けません（例: P5Y） / a retention period"
+                             f" counts whole days: '{value[:40]}' has hours, minutes or seconds (use e.g. P5Y)")
+        return check_date_duration(value)
+
+    @model_validator(mode="after")
+    def _facts_when_recorded(self) -> RetentionRule:
+        if (self.facts is not None or self.steps is not None) and self.after != "recorded":
+            raise ValueError("facts・steps は after: recorded の規則にだけ書けます / 'facts' and 'steps' are only for a rule"
+                             " with after: recorded")
+        return self
+
+
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 
 
@@ -260,11 +314,13 @@ class WorkflowDef(_Model):
     facts: dict[Ident, FactDef] = Field(default_factory=dict)
     opened_by: list[Ident] = Field(min_length=1, description="roles that may open a case")
     records_on_open: list[Ident] = Field(default_factory=list, description="facts the opening data must carry")
+    fields_on_open: dict[Ident, FieldDef] | None = Field(default=None, description="the opening data's other fields, typed")
     initial: Ident
     states: dict[Ident, StateDef] = Field(min_length=1)
     transitions: list[TransitionDef] = Field(default_factory=list)
     calendar: CalendarDef = Field(default_factory=CalendarDef)
     escalation: EscalationDef | None = None
+    retention: list[RetentionRule] | None = Field(default=None, description="retention rules (保存期間) per record class")
 
 
 StateDef.model_rebuild()

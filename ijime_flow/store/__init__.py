@@ -13,7 +13,8 @@ from .urls import is_memory, redact_url, sqlite_path
 __all__ = ["MemoryStore", "SQLiteStore", "Store", "StoredEvent", "open_store", "redact_url"]
 
 
-def open_store(target: str | Path | Store | None, *, read_only: bool = False, persistent: bool = False) -> Store:
+def open_store(target: str | Path | Store | None, *, read_only: bool = False, persistent: bool = False,
+               school: str | None = None) -> Store:
     """``None`` or ``":memory:"`` -> in memory; ``"sqlite:///path"`` or a plain path -> SQLite file;
     ``"postgresql://..."`` -> PostgreSQL (psycopg 3, the ``postgres`` extra); a :class:`Store` -> itself.
 
@@ -21,7 +22,8 @@ def open_store(target: str | Path | Store | None, *, read_only: bool = False, pe
     tables created, no upgrade; SQLite's ``mode=ro``, PostgreSQL sessions read-only at the server): what
     reading commands use, so that pointing one at another application's file or schema changes nothing.
     ``persistent``: refuse targets that keep nothing (memory, an empty SQLite path), for commands whose
-    point is to keep what they write."""
+    point is to keep what they write. ``school``: the school a PostgreSQL store serves (its database role
+    must be that school's or the board's: :mod:`ijime_flow.store.pg_security`); other stores ignore it."""
     if isinstance(target, Store):
         return target
     shown = redact_url(target) if target is not None else "memory"
@@ -34,7 +36,7 @@ def open_store(target: str | Path | Store | None, *, read_only: bool = False, pe
     if text.startswith(("postgresql://", "postgres://")):
         from .postgres import PostgresStore
 
-        return PostgresStore(text, read_only=read_only)
+        return PostgresStore(text, read_only=read_only, school=school)
     path = sqlite_path(text)
     if path is None:
         scheme = text.split("://", 1)[0]

@@ -118,6 +118,10 @@ class PgAccess:
             return StoreError(f"読み取り専用で開いたストアには書き込めません / the store was opened read-only: the"
                               f" PostgreSQL server at {self._server} refused the write, nothing was written ({text})")
         code = getattr(exc, "sqlstate", None) or type(exc).__name__
+        if isinstance(exc, psycopg.errors.InsufficientPrivilege):  # 42501: a grant, or a school's row-level security
+            return StoreError(f"この接続の役割には許されていない操作です（学校ごとのアクセス）。何も書き込まれていません"
+                              f" / the role of this connection may not do this (access per school, or a grant) at"
+                              f" {self._server}: nothing was written ({code} {text})")
         return StoreError(f"データベースが操作を拒否しました（何も書き込まれていません） / the PostgreSQL server at"
                           f" {self._server} refused the operation, nothing was written: {code} {text}")
 

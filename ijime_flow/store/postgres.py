@@ -9,7 +9,9 @@ many processes may start at once; use a dedicated database or schema — ``?opti
 - ``log_head``: one row holding the last position handed out;
 - ``cases``: the current-state projection, one row per case, written in the same transaction as the
   events (states as JSONB arrays with a GIN index, times as ``timestamptz``);
-- ``definitions`` (canonical text by SHA-256) and ``meta`` (``schema_version``).
+- ``definitions`` (canonical text by SHA-256) and ``meta`` (``schema_version``);
+- ``school_roles``: which database role serves which school, for row-level security on ``events`` (its
+  ``school`` column: the school of the event's case) and ``cases`` — see :mod:`ijime_flow.store.pg_security`.
 
 **Read-only.** ``PostgresStore(url, read_only=True)`` (what the reading commands open) creates and
 upgrades nothing: the schema must already hold an ijime-flow store of this version, and an empty one
@@ -49,13 +51,14 @@ from ..errors import ConcurrencyError, StoreError
 from ..events import Event
 from .base import Projector, StoredEvent
 from .pg_access import PgAccess
+from .pg_security import check_access, upgrade_access
 from .pg_support import check_url, drivers, pool_check, redact_url, scrub, server_of
 from .rows import CaseRow, deadlines_json, parse_deadlines, parse_subjects, states_json, subjects_json
 from .sql import SqlStore, cases_ddl
 
 __all__ = ["SCHEMA_VERSION", "TIMEOUT", "PostgresStore", "redact_url"]  # redact_url: imported from here too
 
-SCHEMA_VERSION = 3  # 2: the cases projection; 3: its subjects and actors
+SCHEMA_VERSION = 4  # 2: the cases projection; 3: its subjects and actors; 4: events.school, access per school
 TIMEOUT = 10.0  # seconds to reach the server, and to wait for a new connection after one was lost
 _MAX_PARAMS = 30_000  # PostgreSQL takes at most 65,535 parameters in one statement
 
@@ -94,6 +97,17 @@ CREATE INDEX IF NOT EXISTS cases_actors ON cases USING GIN (actors jsonb_path_op
 
 
 T = TypeVar("T")
+# an event's school (``_schools``), else its case's first event's (stored before this append)
+_SCHOOL = "coalesce({v}, (SELECT f.school FROM events f WHERE f.case_id = {case} AND f.seq = 1))"
+
+
+def _schools(records: Sequence[tuple[Event, str]], rows: Sequence[CaseRow]) -> list[str | None]:
+    """The school of each event's case: a first event's own (its hashed body names it), else that of its
+    case's first event in this append, else its case's row in this append."""
+    first = {e.case_id: e.school for e, _ in records if e.seq == 1}
+    of_row = {row.case_id: row.school for row in rows}
+    return [e.school if e.seq == 1 else first[e.case_id] if e.case_id in first else of_row.get(e.case_id)
+            for e, _ in records]
 
 
 class PostgresStore(PgAccess, SqlStore):
@@ -101,7 +115,7 @@ class PostgresStore(PgAccess, SqlStore):
     _SHARE = "mod(ascii(right(case_id, 1)), ?) = ?"  # ascii: the code point of a character in a UTF-8 database
 
     def __init__(self, url: str | None = None, *, timeout: float = TIMEOUT, read_only: bool = False,
-                 pool: Any = None) -> None:
+                 pool: Any = None, school: str | None = None) -> None:
         """``url``: the server, for connections of the store's own: one that writes, and — unless
         ``read_only`` — one that reads, so that no read waits behind a step. ``pool``: instead, a
         ``psycopg_pool.ConnectionPool`` of the application's, so that its own rows and the engine's
@@ -111,14 +125,18 @@ class PostgresStore(PgAccess, SqlStore):
 
         ``read_only``: the schema must hold an ijime-flow store of this version (nothing is created or
         upgraded), the server refuses every write of its sessions, and the write methods refuse up front
-        (with a pool given, only the last: make its sessions read-only yourself if you need the first)."""
+        (with a pool given, only the last: make its sessions read-only yourself if you need the first).
+
+        ``school``: the school this store serves; a school's database role (``school_roles``) of another
+        school is refused as the store opens. What the role may see is up to the server, not this."""
         psycopg, pools = drivers()
         if (url is None) == (pool is None):
             raise StoreError("PostgreSQL の接続先（URL か接続プール）を一つ指定してください / give the PostgreSQL store"
                              " either a URL or a psycopg_pool pool, not both or neither")
         self._owned = pool is None
         url = url if url is not None else str(getattr(pool, "conninfo", "") or "")
-        self.url, self._timeout, self.read_only = url, timeout, read_only
+        self.url, self._timeout, self.read_only, self.school = url, timeout, read_only, school
+        self._sees_all = True  # the role sees every school's rows (set as the store opens)
         self._lock = threading.RLock()  # kept for SqlStore; connections come from the pool, one per thread at a time
         self._local = threading.local()  # .held: this thread's connection for the operation or transaction under way
         self._append_sqls: dict[tuple[int, int], str] = {}  # by (events, rows): a handful of shapes
@@ -167,6 +185,7 @@ class PostgresStore(PgAccess, SqlStore):
                 self._check_ours(conn)
             else:
                 self._migrate(conn)
+            self._sees_all = check_access(conn, self.school, redact_url(self.url))
         except psycopg.Error as exc:
             raise self._error(exc, conn) from None
         finally:
@@ -200,14 +219,16 @@ class PostgresStore(PgAccess, SqlStore):
             if row is None or int(row[0]) < SCHEMA_VERSION:
                 db.execute(_SCHEMA)
                 db.execute(_PEOPLE)
+                upgrade_access(db)
             if row is None:
                 db.execute("INSERT INTO meta VALUES ('schema_version', %s)", (str(SCHEMA_VERSION),))
             elif int(row[0]) > SCHEMA_VERSION:
                 raise StoreError(f"store schema {row[0]} is newer than this ijime-flow ({SCHEMA_VERSION}); upgrade ijime-flow")
-            elif int(row[0]) < SCHEMA_VERSION:  # 1 -> 2: the cases table is new; 2 -> 3: subjects and actors; the rows
-                # come from the log
+            elif int(row[0]) < 3:  # 1 -> 2: the cases table is new; 2 -> 3: subjects and actors; the rows come from
+                # the log (3 -> 4 leaves the rows as they are)
                 db.execute("INSERT INTO meta VALUES ('projection', 'stale') ON CONFLICT (key) DO UPDATE"
                            " SET value = 'stale'")
+            if row is not None and int(row[0]) < SCHEMA_VERSION:
                 db.execute("UPDATE meta SET value = %s WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
 
     def _check_ours(self, db: Any) -> None:
@@ -253,8 +274,8 @@ class PostgresStore(PgAccess, SqlStore):
             if row.case_id not in latest or latest[row.case_id].seq < row.seq:
                 latest[row.case_id] = row
         params: list[Any] = [len(records)]
-        for i, (e, body) in enumerate(records, start=1):
-            params += [i, e.case_id, e.seq, e.type, e.at.isoformat(), e.hash, body]
+        for i, ((e, body), school) in enumerate(zip(records, _schools(records, rows), strict=True), start=1):
+            params += [i, e.case_id, e.seq, e.type, e.at.isoformat(), e.hash, body, school]
         for row in latest.values():
             params += self._encode(row)
 
@@ -281,10 +302,11 @@ class PostgresStore(PgAccess, SqlStore):
                                  (len(records),)).fetchone()
             first = last - len(records) + 1
             with db.cursor() as cursor:
-                cursor.executemany("INSERT INTO events (position, case_id, seq, type, at, hash, body, doc)"
-                                   " VALUES (%s, %s, %s, %s, %s, %s, %s, %s::jsonb)",
-                                   [(first + i, e.case_id, e.seq, e.type, e.at.isoformat(), e.hash, body, body)
-                                    for i, (e, body) in enumerate(records)])
+                cursor.executemany("INSERT INTO events (position, case_id, seq, type, at, hash, body, doc, school)"
+                                   f" VALUES (%s, %s, %s, %s, %s, %s, %s, %s::jsonb, {_SCHOOL.format(v='%s::text', case='%s')})",
+                                   [(first + i, e.case_id, e.seq, e.type, e.at.isoformat(), e.hash, body, body,
+                                     school, e.case_id)
+                                    for i, ((e, body), school) in enumerate(zip(records, _schools(records, rows), strict=True))])
                 if rows:
                     cursor.executemany(self._upsert, [self._encode(row) for row in rows])
 
@@ -292,11 +314,12 @@ class PostgresStore(PgAccess, SqlStore):
         """Take ``events`` positions from the log head (locking its row until commit: see the module
         notes on late commits), insert the events at them, and upsert the ``rows`` — all in one
         statement of data-modifying CTEs, so a lost race (a unique violation) leaves nothing."""
-        values = ", ".join(["(%s::int, %s::text, %s::int, %s::text, %s::text, %s::text, %s::text)"] * events)
+        values = ", ".join(["(%s::int, %s::text, %s::int, %s::text, %s::text, %s::text, %s::text, %s::text)"] * events)
         sql = ("WITH head AS (UPDATE log_head SET position = position + %s RETURNING position),"
-               " appended AS (INSERT INTO events (position, case_id, seq, type, at, hash, body, doc)"
-               f" SELECT head.position - {events} + v.i, v.case_id, v.seq, v.type, v.at, v.hash, v.body, v.body::jsonb"
-               f" FROM head, (VALUES {values}) AS v (i, case_id, seq, type, at, hash, body))")
+               " appended AS (INSERT INTO events (position, case_id, seq, type, at, hash, body, doc, school)"
+               f" SELECT head.position - {events} + v.i, v.case_id, v.seq, v.type, v.at, v.hash, v.body, v.body::jsonb,"
+               f" {_SCHOOL.format(v='v.school', case='v.case_id')}"
+               f" FROM head, (VALUES {values}) AS v (i, case_id, seq, type, at, hash, body, school))")
         if rows:
             sql += f", projected AS ({self._upsert_sql(rows)})"
         return sql + " SELECT 1"
@@ -357,6 +380,11 @@ class PostgresStore(PgAccess, SqlStore):
         # ON CONFLICT DO NOTHING: running it twice is running it once, so a lost connection is retried
         self._run(lambda db: db.execute("INSERT INTO definitions VALUES (%s, %s, %s, %s) ON CONFLICT (sha256)"
                                         " DO NOTHING", (sha256, workflow_id, version, text)), savepoint=True)
+
+    def integrity_problems(self) -> list[str]:
+        # a school's role sees its school's rows only: the other schools' positions are no gaps. The board's
+        # role (or the owner's) sees them all, and checks them
+        return super().integrity_problems() if self._sees_all else []
 
     def _issued(self) -> int:
         return int(self._rows("SELECT position FROM log_head")[0][0])
