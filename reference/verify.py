@@ -89,11 +89,13 @@ class Unusable(Exception):
     """The input cannot be checked at all (exit 2)."""
 
 
-KEYS = {"ijime-flow-bundle": {"kind", "format", "case_id", "exported_at", "cases", "events", "proofs", "generator"},
+KEYS = {"ijime-flow-bundle": {"kind", "format", "case_id", "exported_at", "cases", "events", "proofs", "generator",
+                              "withheld"},
         "definition": {"kind", "sha256", "text"},
         "event": {"kind", "case_id", "seq", "position", "body"},
-        "proof": {"kind", "case_id", "seq", "inclusion"}}
-GROUPS = ["definition", "event", "proof"]  # their order after the header
+        "proof": {"kind", "case_id", "seq", "inclusion"},
+        "key": {"kind", "kid", "owner", "key"}}  # a disclosure's keys: not needed to verify, ignored
+GROUPS = ["definition", "event", "proof", "key"]  # their order after the header
 
 
 def read_bundle(path: Path) -> Json:
@@ -163,7 +165,7 @@ def read_bundle(path: Path) -> Json:
                 raise fail(number, f"position {position} does not follow {last_position}")
             last_seq[cid], last_position = seq, position
             events.append({**obj, "line": number})
-        else:
+        elif kind == "proof":
             if not isinstance(obj.get("case_id"), str) or not is_int(obj.get("seq")) \
                     or not isinstance(obj.get("inclusion"), dict):
                 raise fail(number, "a proof line needs 'case_id', 'seq' and 'inclusion'")

@@ -143,3 +143,32 @@ def test_the_forget_command(tmp_path: Path, clock: FixedClock, capsys: pytest.Ca
     assert main(["forget", "--db", str(db), PERPETRATOR, "--actor-id", "t-014", "--roles", "staff", "--reason",
                  "request"]) == 2
     assert "個人情報の消去 (forget)" in capsys.readouterr().err  # refused: staff may not forget
+
+
+def test_on_postgresql_the_plaintext_is_in_no_file_of_the_server(pg_url: str, clock: FixedClock) -> None:
+    """After a forget on PostgreSQL and a CHECKPOINT, the relation files of the schema's tables (and their
+    TOAST) and the server's WAL segments hold none of the sealed plaintext: it never left the process."""
+    import psycopg
+
+    with Engine(pg_url, clock=clock, school="school-1") as engine:
+        engine.load(WORKFLOWS)
+        case = closed_case(engine)
+        engine.forget(VICTIM, actor=BOARD, reason="request")
+        assert engine.verify().ok and "erased" in [e.type for e in engine.get_case(case.id).history()]
+    with psycopg.connect(pg_url, autocommit=True) as admin:
+        admin.execute("CHECKPOINT")
+        data = Path(str(admin.execute("SHOW data_directory").fetchone()[0]))  # type: ignore[index]
+        files = [str(p) for (p,) in admin.execute(
+            "SELECT pg_relation_filepath(c.oid) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = current_schema() AND c.relkind IN ('r', 't', 'i') UNION"
+            " SELECT pg_relation_filepath(c.reltoastrelid) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = current_schema() AND c.reltoastrelid <> 0").fetchall() if p]
+    if not data.is_dir() or not any((data / f).exists() for f in files):
+        pytest.skip(f"the server's data directory {data} is not readable here")
+    scanned = [data / f for f in files if (data / f).exists()] + sorted((data / "pg_wal").glob("0*"))
+    assert len(scanned) > len(files) // 2
+    assert any(case.id.encode() in p.read_bytes() for p in scanned)  # the scan reads where the events are
+    for path in scanned:
+        raw = path.read_bytes()
+        for text in (PLACE, OBSERVED, REASON):
+            assert text.encode() not in raw, f"{text} found in {path}"

@@ -47,6 +47,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         " inclusion proof in this signed checkpoint")
     p.add_argument("-o", "--output", type=Path, metavar="FILE",
                    help="書き出し先 / write here instead of standard output")
+    who = p.add_mutually_exclusive_group()
+    who.add_argument("--for", dest="disclose_for", metavar="SUBJECT",
+                     help="開示請求: この児童生徒本人の情報だけを読める形で、他は封印のまま / a disclosure request: this"
+                          " pupil's own values readable, everyone else's withheld (sealed)")
+    who.add_argument("--redacted", action="store_true",
+                     help="外部の委員会向け: 個人情報をすべて封印のまま（鍵なし） / for an outside committee: every"
+                          " personal value withheld")
     p.set_defaults(run=_export)
 
     p = sub.add_parser(
@@ -71,12 +78,15 @@ def _export(args: argparse.Namespace) -> int:
         if not engine.store.read_case(args.case):
             raise _Unusable(f"事案 {args.case} は記録にありません / no case '{args.case}' in {redact_url(args.db)}")
         text = export_bundle(engine, args.case, with_linked=args.with_linked, checkpoint=checkpoint,
-                             exported_at=engine.clock.now())
+                             exported_at=engine.clock.now(), disclose_for=args.disclose_for, redacted=args.redacted)
         linked = [] if args.with_linked else linked_case_ids(engine.store, args.case)
     if linked:
         print(f"注意 / note: 事案 {args.case} は {', '.join(linked)} とつながっています。--with-linked なしでは"
               f" このファイルだけでは検証できません / case {args.case} is linked to {', '.join(linked)} by escalation;"
               " without --with-linked the bundle does not verify on its own", file=sys.stderr)
+    withheld = json.loads(text[:text.index("\n")]).get("withheld")
+    if withheld:
+        print(f"非開示 / withheld: {withheld['ja']} / {withheld['en']}", file=sys.stderr)
     if args.output is None:
         sys.stdout.write(text)
         return EXIT_OK

@@ -33,7 +33,7 @@ from ..errors import StoreError
 if TYPE_CHECKING:
     from ..store import Store
 
-__all__ = ["KeyStore", "MemoryKeys", "NoKeys", "PostgresKeys", "SQLiteKeys", "default_keys", "keys_path"]
+__all__ = ["DisclosedKeys", "KeyStore", "MemoryKeys", "NoKeys", "PostgresKeys", "SQLiteKeys", "default_keys", "keys_path"]
 
 
 @runtime_checkable
@@ -97,6 +97,15 @@ class NoKeys(MemoryKeys):
     def key(self, school: str, owner: str, case_id: str) -> tuple[str, bytes]:
         raise StoreError("この保存先では個人情報を記録できません（鍵がありません） / this store has no keys: no personal"
                          " value can be recorded in it")
+
+
+class DisclosedKeys(NoKeys):
+    """The keys a disclosure bundle carries (the requester's own, kid -> (owner, key)); every other value reads as
+    sealed, not erased, and no key is made."""
+
+    def __init__(self, keys: dict[str, tuple[str, bytes]]) -> None:
+        super().__init__()
+        self._rows = {kid: ("", owner, "", key) for kid, (owner, key) in keys.items()}
 
 
 class _Cached:

@@ -4,7 +4,7 @@ described in :mod:`ijime_flow.audit.bundle`)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ BUNDLE_FORMAT = 1
 BUNDLE_KIND = "ijime-flow-bundle"
 """The ``kind`` of the header line."""
 
-_GROUPS = ("definition", "event", "proof")  # the order of the groups after the header
+_GROUPS = ("definition", "event", "proof", "key")  # the order of the groups after the header (keys: a disclosure)
 _MAX_ROUNDS = 5  # export re-reads the cases until two reads agree (see _snapshot)
 
 
@@ -94,6 +94,8 @@ class Bundle:
     definitions: dict[str, str]  # sha256 -> canonical text, in file order
     events: tuple[BundleEvent, ...]
     proofs: tuple[BundleProof, ...]
+    keys: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # kid -> (owner, key): a disclosure's own keys
+    withheld: dict[str, Any] | None = None  # the header's summary of what a disclosure or redacted bundle withheld
 
     def body(self, case_id: str, seq: int) -> str | None:
         """The stored text of one event of the bundle."""

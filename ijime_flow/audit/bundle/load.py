@@ -16,7 +16,7 @@ from ...engine import Engine
 from ...errors import ConcurrencyError, IjimeFlowError
 from ...events import Event, parse_event
 from ...language.conditions import GuardFn
-from ...privacy.keys import NoKeys
+from ...privacy.keys import DisclosedKeys, NoKeys
 from ...projection import ProjectionProblem, project_log
 from ...store import MemoryStore, Store
 from .format import Bundle, BundleEvent, BundleRejected, CasesAlreadyExist, ImportResult, NotVerified
@@ -43,7 +43,8 @@ def _engine_of(bundle: Bundle, guards: Mapping[str, GuardFn] | None) -> Engine:
         store.put_definition(sha, *_identity(text), text)
     for line in bundle.events:
         store.append([(_event_of(line), line.body)])
-    engine = Engine(store, clock=FixedClock(bundle.exported_at), guards=guards, keys=NoKeys())  # ciphertext only
+    engine = Engine(store, clock=FixedClock(bundle.exported_at), guards=guards,
+                    keys=DisclosedKeys(bundle.keys) if bundle.keys else NoKeys())  # a disclosure's own keys only
     engine.rebuild_projection()
     return engine
 

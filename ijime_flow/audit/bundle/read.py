@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Mapping
 from datetime import datetime
@@ -37,10 +38,12 @@ def read_bundle(path: Path) -> Bundle:
 
 
 # the keys each kind of line has in format 1 (``generator`` is informative, the only optional one)
-_KEYS = {BUNDLE_KIND: frozenset({"kind", "format", "case_id", "exported_at", "cases", "events", "proofs", "generator"}),
+_KEYS = {BUNDLE_KIND: frozenset({"kind", "format", "case_id", "exported_at", "cases", "events", "proofs", "generator",
+                                   "withheld"}),
          "definition": frozenset({"kind", "sha256", "text"}),
          "event": frozenset({"kind", "case_id", "seq", "position", "body"}),
-         "proof": frozenset({"kind", "case_id", "seq", "inclusion"})}
+         "proof": frozenset({"kind", "case_id", "seq", "inclusion"}),
+         "key": frozenset({"kind", "kid", "owner", "key"})}
 
 
 class _Reader:
@@ -51,6 +54,7 @@ class _Reader:
         self.definitions: dict[str, str] = {}
         self.events: list[BundleEvent] = []
         self.proofs: list[BundleProof] = []
+        self.keys: dict[str, tuple[str, bytes]] = {}
         self.last_seq: dict[str, int] = {}
         self.last_position = 0
 
@@ -84,14 +88,16 @@ class _Reader:
         group = _GROUPS.index(str(kind))
         if group < self.group:
             raise self.fail(number, f"a {kind} line after the {_GROUPS[self.group]} lines (the order is header,"
-                                    " definitions, events, proofs)")
+                                    " definitions, events, proofs, keys)")
         self.group = group
         if kind == "definition":
             self.take_definition(number, obj)
         elif kind == "event":
             self.take_event(number, obj)
-        else:
+        elif kind == "proof":
             self.take_proof(number, obj)
+        else:
+            self.take_key(number, obj)
 
     def take_header(self, obj: dict[str, Any]) -> None:
         if obj.get("kind") != BUNDLE_KIND:
@@ -153,6 +159,17 @@ class _Reader:
         inclusion = self.need(number, obj, "inclusion", dict)
         self.proofs.append(BundleProof(case_id, seq, inclusion, number))
 
+    def take_key(self, number: int, obj: dict[str, Any]) -> None:
+        kid, owner = self.need(number, obj, "kid", str), self.need(number, obj, "owner", str)
+        text = self.need(number, obj, "key", str)
+        try:
+            key = base64.b64decode(text, validate=True)
+        except ValueError:
+            key = b""
+        if len(key) != 32 or not owner or kid in self.keys:
+            raise self.fail(number, "a key line needs a new 'kid', the pupil it is of ('owner') and a 32-byte base64 'key'")
+        self.keys[kid] = (owner, key)
+
     def finish(self) -> Bundle:
         header = self.header
         empty = [cid for cid in header["cases"] if cid not in self.last_seq]
@@ -163,4 +180,5 @@ class _Reader:
                 raise self.fail(1, f"the header announces {header[count]} {count} but the bundle holds {found}: the file"
                                    " was cut or edited")
         return Bundle(self.path, header["case_id"], tuple(header["cases"]), header["exported_at"],
-                      str(header.get("generator", "")), dict(self.definitions), tuple(self.events), tuple(self.proofs))
+                      str(header.get("generator", "")), dict(self.definitions), tuple(self.events), tuple(self.proofs),
+                      dict(self.keys), header.get("withheld") if isinstance(header.get("withheld"), dict) else None)

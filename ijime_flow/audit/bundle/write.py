@@ -23,13 +23,16 @@ from .proofs import _proofs
 
 # -- export -------------------------------------------------------------------------------------------
 def export_bundle(engine: Engine, case_id: str, *, with_linked: bool, checkpoint: Checkpoint | None = None,
-                  exported_at: datetime) -> str:
+                  exported_at: datetime, disclose_for: str | None = None, redacted: bool = False) -> str:
     """The bundle text of ``case_id`` (see the module documentation for the format).
 
     ``with_linked``: also every case linked to it by escalation, both ways, transitively.
     ``checkpoint``: add the inclusion proof of every event recorded at or before it; the store must
     hold the events the checkpoint was signed over (its first ``size`` events hash to its root), or
-    ``InvalidData`` says it does not. ``UnknownCase`` if the case is not in the store."""
+    ``InvalidData`` says it does not. ``UnknownCase`` if the case is not in the store.
+    ``disclose_for`` (a pupil, a subject of the case): add that pupil's own keys as ``key`` lines, the rest
+    withheld; ``redacted``: no key, every personal value withheld; either way the header says what was withheld
+    (:mod:`ijime_flow.privacy.disclosure`)."""
     require_aware(exported_at, "exported_at")
     store = engine.store
     logs = _snapshot(store, case_id, with_linked)
@@ -44,11 +47,17 @@ def export_bundle(engine: Engine, case_id: str, *, with_linked: bool, checkpoint
     proofs = _proofs(store, events, checkpoint) if checkpoint is not None else []
     header = {"kind": BUNDLE_KIND, "format": BUNDLE_FORMAT, "case_id": case_id, "exported_at": exported_at.isoformat(),
               "cases": cases, "events": len(events), "proofs": len(proofs), "generator": f"ijime-flow {__version__}"}
+    keys: list[dict[str, Any]] = []
+    if disclose_for is not None or redacted:
+        from ...privacy.disclosure import disclosure_lines
+
+        keys, header["withheld"] = disclosure_lines(engine, logs, disclose_for=disclose_for, redacted=redacted)
     lines = [header]
     lines += [{"kind": "definition", "sha256": sha, "text": text} for sha, text in definitions.items()]
     lines += [{"kind": "event", "case_id": row.case_id, "seq": row.seq, "position": row.position, "body": row.body}
               for row in events]
     lines += proofs
+    lines += keys
     return "".join(_line(obj) for obj in lines)
 
 
