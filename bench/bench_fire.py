@@ -401,7 +401,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"   round {i}: raw {x['raw_per_s']:.0f}/s, fire {x['fire_calls_per_s']:.0f}/s, ratio {x['ratio']:.2f}x")
     print()
     print(f"fire / raw trigger time   = {m['ratio']:.2f}x  (target <= {args.max_ratio:.1f}x)  {verdict(m['pass'])}")
-    print(f"fire / raw SQLite rate    = {s['ratio']:.2f}x  (target >= {args.min_rate_ratio:.1f}x)  {verdict(s['pass'])}"
+    print(f"fire / raw SQLite rate    = {s['ratio']:.2f}x  (target >= {args.min_rate_ratio:.2f}x)  {verdict(s['pass'])}"
           f"  [median round; rounds {s['ratio_worst_round']:.2f}-{s['ratio_best_round']:.2f}x]")
     if args.profile:
         print()
