@@ -350,17 +350,18 @@ class Case:
             first = steps[0]
             steps[0] = (*first[:5], {**first[5], IDEMPOTENCY: {"key": key, "events": len(steps)}})
         defn = self._runtime.definition
-        records, seq, head, started = [], self._seq, self._head, self._started
+        records, shown, seq, head, started = [], list[Event](), self._seq, self._head, self._started
         for step_kind, trigger, before, after, actor, payload in steps:
             seq += 1
-            payload = seal_data(self._engine.keys, defn, self.id, self.school or "", self._people.subjects, seq, step_kind,
-                                trigger, payload, about or {})  # personal values sealed before the hash (ijime_flow.privacy)
+            sealed = seal_data(self._engine.keys, defn, self.id, self.school or "", self._people.subjects, seq, step_kind,
+                               trigger, payload, about or {})  # personal values sealed before the hash (ijime_flow.privacy)
             event, body = seal(
                 case_id=self.id, seq=seq, type=step_kind, trigger=trigger,
                 from_states=sorted(before), to_states=sorted(after),
                 actor_id=actor.id, actor_roles=sorted(actor.roles), at=at, recorded_at=recorded_at,
-                data=payload, definition=None, prev_hash=head)
+                data=sealed, definition=None, prev_hash=head)
             records.append((event, body))
+            shown.append(event if sealed is payload else event.model_copy(update={"data": payload}))  # returned as given
             head = event.hash
             # the facts after this commit are the facts after each of its events: only the first step records any
             started = advance(defn, started, trigger=trigger, at=at, seq=seq, before=before, after=after, facts=facts,
@@ -382,8 +383,7 @@ class Case:
             self._met |= {m.criterion.id for m in met}
             self._escalated_to = linked
             logs.warning("case.escalated", case_id=self.id, to_case=linked, criteria=[m.criterion.id for m in met])
-        # built without validation (on every fire): the events are sealed here, the ids are the engine's
-        return StepResult.model_construct(events=[open_event(self._engine.keys, e) for e, _ in records], opened_cases=opened)
+        return StepResult.model_construct(events=shown, opened_cases=opened)  # not validated: built by the engine
 
     def linked_cases(self) -> list[LinkedCase]:
         """The cases this one is linked to by escalation, both ways, from the log."""

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..actor import Actor
 from ..engine import Engine
 from ..errors import IjimeFlowError
 from ..language.conditions import GuardFn
@@ -94,3 +95,8 @@ def guards_of(args: argparse.Namespace) -> dict[str, GuardFn]:
     for spec in getattr(args, "guards", None) or []:
         found.update(load_guards(spec))
     return found
+
+
+def actor_of(actor_id: str, roles: str | None) -> Actor:
+    """The actor ``--actor-id ID --roles a,b`` names (roles comma-separated, blanks dropped)."""
+    return Actor(actor_id, roles={r.strip() for r in (roles or "").split(",") if r.strip()})

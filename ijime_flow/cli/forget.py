@@ -8,10 +8,10 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..actor import Actor
 from ..audit.source import open_reading
 from ..engine import Engine
 from ..privacy.forget import REASONS
+from .common import actor_of
 
 __all__ = ["register"]
 
@@ -40,7 +40,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     open_reading(str(args.db)).close()  # the store must exist: forgetting never makes a new one
-    actor = Actor(args.actor_id, roles={r.strip() for r in args.roles.split(",") if r.strip()})
+    actor = actor_of(args.actor_id, args.roles)
     with Engine(str(args.db)) as engine:
         done = engine.forget(args.subject, actor=actor, reason=args.reason, school=args.school)
     if args.json:

@@ -13,12 +13,12 @@ import json
 import sys
 from pathlib import Path
 
-from ..actor import Actor
 from ..audit.source import open_reading
 from ..clock import SystemClock, jst, parse_local_time
 from ..engine import Engine
 from ..errors import IjimeFlowError, InvalidData
 from ..privacy.retention import Listing, SubjectRetention, apply, due
+from .common import actor_of
 from .report import format_table
 
 __all__ = ["register"]
@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
         forgotten: list[str] = []
         refused: IjimeFlowError | None = None
         if args.apply:
-            actor = Actor(args.actor_id, roles={r.strip() for r in args.roles.split(",") if r.strip()})
+            actor = actor_of(args.actor_id, args.roles)
             try:
                 forgotten = [s.subject_id for s in apply(engine, as_of, actor=actor, listing=listing)]
             except IjimeFlowError as exc:  # a hold recorded since the listing: what was done stays done
