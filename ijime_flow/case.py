@@ -19,7 +19,7 @@ from .canonical import check_id, check_text
 from .clock import FUTURE_TOLERANCE, checked_time, require_aware, storable
 from .deadlines import Deadline, Started, advance, case_deadlines
 from .errors import ConcurrencyError, InvalidData, InvalidTransition, UnknownCase
-from .events import Event, EventType, data_object, parse_event, seal
+from .events import Event, EventType, _construct, data_object, parse_event, seal
 from .language.conditions import ActorTally, EvalContext, holds
 from .language.models import TransitionDef
 from .privacy.sealing import open_event, seal_data, take_about, unwrap
@@ -383,7 +383,7 @@ class Case:
             self._met |= {m.criterion.id for m in met}
             self._escalated_to = linked
             logs.warning("case.escalated", case_id=self.id, to_case=linked, criteria=[m.criterion.id for m in met])
-        return StepResult.model_construct(events=shown, opened_cases=opened)  # not validated: built by the engine
+        return _construct(StepResult, {"events": shown, "opened_cases": opened})  # not validated: built by the engine
 
     def linked_cases(self) -> list[LinkedCase]:
         """The cases this one is linked to by escalation, both ways, from the log."""

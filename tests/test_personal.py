@@ -140,3 +140,37 @@ def test_sqlite_keys_live_in_their_own_file(tmp_path: Path) -> None:
     assert again.get(kid) == key and again.owned(VICTIM) == [(kid, "case-1")]
     assert again.destroy([kid]) == 1 and again.get(kid) is None
     assert keys_path("/x/cases.db") == "/x/cases.keys.db"
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_a_cases_keys_are_made_ahead_in_one_write_and_no_step_waits_on_one(kind: str, tmp_path: Path, clock: FixedClock,
+                                                                          request: pytest.FixtureRequest) -> None:
+    """Opening makes the case's own key and each named pupil's in one key write; naming a pupil makes theirs; a
+    step sealing a value then writes no key (issue 16: the key write was a durable commit of its own per step)."""
+    from ijime_flow.privacy.keys import PostgresKeys
+
+    target = tmp_path / "cases.db" if kind == "sqlite" else request.getfixturevalue("pg_url")
+    with Engine(target, clock=clock, school="school-1") as engine:
+        engine.load(WORKFLOWS)
+        keys = engine.keys
+        assert isinstance(keys, SQLiteKeys | PostgresKeys)
+        writes: list[list[str]] = []
+        make_many = keys._make_many
+
+        def counted(school: str, case_id: str, new: list[tuple[str, str, bytes]]) -> list[tuple[str, bytes]]:
+            writes.append(sorted(owner for owner, _, _ in new))
+            return make_many(school, case_id, new)
+
+        keys._make_many = counted  # type: ignore[method-assign]
+        case = engine.open_case("response", actor=STAFF, at=jst(2019, 5, 1, 9),
+                                subjects=[Subject(VICTIM, "victim"), Subject(PERPETRATOR, "perpetrator")])
+        assert writes == [sorted(["", VICTIM, PERPETRATOR])]
+        case.add_subject("s-5001", "bystander", actor=STAFF, at=jst(2019, 5, 1, 10))
+        case.add_subject("s-5001", "reporter", actor=STAFF, at=jst(2019, 5, 1, 10))  # named already: nothing made
+        assert writes[1:] == [["s-5001"]]
+        for trigger, actor, data in TO_BOARD:
+            case.fire(trigger, actor=actor, at=jst(2019, 5, 2), data=data)
+        case.fire("close", actor=PRINCIPAL, at=jst(2019, 5, 3), data={"reason": About(VICTIM, "事実が確認されなかった")})
+        assert len(writes) == 2  # the step sealed under a key made at the opening
+        assert case.history()[-1].data["reason"] == "事実が確認されなかった"
+        assert {c for _, c in engine.keys.owned("s-5001")} == {case.id}

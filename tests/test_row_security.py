@@ -299,3 +299,42 @@ def test_the_key_store_table_is_covered_once_it_exists(board: Board) -> None:
         assert db.execute("DELETE FROM subject_keys WHERE kid = 'k1'").rowcount == 1
     with psycopg.connect(board.urls["board"], autocommit=True) as db:
         assert db.execute("SELECT kid FROM subject_keys").fetchall() == [("k2",)]
+
+
+def test_each_schools_keys_on_the_store_seal_open_and_forget_only_its_own(board: Board, clock: FixedClock) -> None:
+    """The key store as shipped on a board's server: the owner's first engine makes ``subject_keys`` (protected
+    per school), ``grant_access`` covers it, and each school's engine keeps its pupils' keys there with its own
+    role. A school opens its own sealed values, never another school's (its key is not there for it); it cannot
+    forget another school's pupil; the board's role opens all."""
+    from ijime_flow import About, Actor, Subject
+    from ijime_flow.privacy.keys import PostgresKeys
+
+    owner = PostgresStore(_url_as(board.urls["board"], "postgres"))
+    PostgresKeys(owner)  # what Engine(url) does on the owner's first open: creates and protects subject_keys
+    for name in ("school-1", "school-2", "board"):
+        grant_access(owner, board.roles[name], None if name == "board" else name)
+    owner.close()
+    opened: dict[str, tuple[str, str]] = {}
+    for school, pupil, text in (("school-1", "s-1001", "体育館の裏で"), ("school-2", "s-2002", "登校中の通学路で")):
+        engine = Engine(board.urls[school], clock=clock, school=school)  # default keys: PostgresKeys, as this role
+        engine.load(WORKFLOWS)
+        with engine:
+            assert isinstance(engine.keys, PostgresKeys)
+            case = engine.open_case("response", actor=STAFF, at=jst(2019, 6, 1, 9), subjects=[Subject(pupil, "victim")],
+                                    data={"place": About(pupil, text)})
+            opened[school] = (case.id, pupil)
+            assert engine.get_case(case.id).history()[0].data["place"] == text
+    with psycopg.connect(board.urls["school-1"], autocommit=True) as db:
+        assert {r[0] for r in db.execute("SELECT school FROM subject_keys")} == {"school-1"}
+    board_actor = Actor("b-001", {"board"})
+    with Engine(board.urls["school-1"], clock=clock, school="school-1") as engine:
+        engine.load(WORKFLOWS)
+        assert engine.keys.owned("s-2002") == []  # school 2's pupil: no key of theirs is visible here
+        gone = engine.forget("s-2002", actor=board_actor, reason="request")
+        assert gone.keys == 0 and gone.cases == ()
+    with Engine(board.urls["board"], clock=clock) as engine:
+        engine.load(WORKFLOWS)
+        for school, (case_id, pupil) in opened.items():
+            assert engine.get_case(case_id).history()[0].data["place"] != "消去済み / erased", school
+            assert [c for _, c in engine.keys.owned(pupil)] == [case_id]
+        assert engine.verify().ok

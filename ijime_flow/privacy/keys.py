@@ -33,13 +33,19 @@ from ..errors import StoreError
 if TYPE_CHECKING:
     from ..store import Store
 
-__all__ = ["DisclosedKeys", "KeyStore", "MemoryKeys", "NoKeys", "PostgresKeys", "SQLiteKeys", "default_keys", "keys_path"]
+__all__ = ["DisclosedKeys", "KeyStore", "MemoryKeys", "NoKeys", "PostgresKeys", "SQLiteKeys", "default_keys", "keys_path",
+           "prepare_keys"]
 
 
 @runtime_checkable
 class KeyStore(Protocol):
     """Where sealing keys live. ``key`` gets or makes one, durably, before any event sealed under it is
-    written; ``get`` returns ``None`` for a destroyed (or never made) key; ``destroy`` deletes keys for good."""
+    written; ``get`` returns ``None`` for a destroyed (or never made) key; ``destroy`` deletes keys for good.
+
+    A key store may also offer ``keys_for(school, owners, case_id)``: every owner's key of a case made in one
+    durable write (the shipped ones do). The engine calls it when a case is opened and when a pupil is named
+    (:func:`prepare_keys`), so a step that seals a value finds its key made; a store without it gets one
+    ``key`` call per owner."""
 
     def key(self, school: str, owner: str, case_id: str) -> tuple[str, bytes]:
         """The (kid, 32-byte key) of (school, owner, case), made if there is none."""
@@ -72,6 +78,10 @@ class MemoryKeys:
                 self._by[(school, owner, case_id)] = kid
             return kid, self._rows[kid][3]
 
+    def keys_for(self, school: str, owners: Iterable[str], case_id: str) -> None:
+        for owner in owners:
+            self.key(school, owner, case_id)
+
     def get(self, kid: str) -> bytes | None:
         row = self._rows.get(kid)
         return None if row is None else row[3]
@@ -97,6 +107,9 @@ class NoKeys(MemoryKeys):
     def key(self, school: str, owner: str, case_id: str) -> tuple[str, bytes]:
         raise StoreError("この保存先では個人情報を記録できません（鍵がありません） / this store has no keys: no personal"
                          " value can be recorded in it")
+
+    def keys_for(self, school: str, owners: Iterable[str], case_id: str) -> None:
+        """Nothing made ahead: a value sealed here is refused when it is recorded (:meth:`key`)."""
 
 
 class DisclosedKeys(NoKeys):
@@ -125,6 +138,16 @@ class _Cached:
                 self._kids[found[0]] = found[1]
         return found
 
+    def keys_for(self, school: str, owners: Iterable[str], case_id: str) -> None:
+        missing = sorted({o for o in owners if (school, o, case_id) not in self._by})
+        if not missing:
+            return
+        with self._lock:
+            made = self._make_many(school, case_id, [(o, uuid.uuid4().hex, os.urandom(32)) for o in missing])
+            for owner, found in zip(missing, made, strict=True):
+                self._by[(school, owner, case_id)] = found
+                self._kids[found[0]] = found[1]
+
     def get(self, kid: str) -> bytes | None:
         found = self._kids.get(kid)
         if found is None:
@@ -142,6 +165,11 @@ class _Cached:
             return self._delete(kids) if kids else 0
 
     def _make(self, school: str, owner: str, case_id: str, kid: str, key: bytes) -> tuple[str, bytes]:
+        return self._make_many(school, case_id, [(owner, kid, key)])[0]
+
+    def _make_many(self, school: str, case_id: str, new: list[tuple[str, str, bytes]]) -> list[tuple[str, bytes]]:
+        """Insert (owner, kid, key) rows unless the owner has a key of this case already, in one durable write;
+        the (kid, key) each owner has afterwards."""
         raise NotImplementedError
 
     def _read(self, kid: str) -> bytes | None:
@@ -190,18 +218,19 @@ class SQLiteKeys(_Cached):
             raise StoreError(f"{self.path}: 鍵の保存先を開けません / cannot open the key file ({exc})") from None
         self._db_lock = threading.Lock()
 
-    def _make(self, school: str, owner: str, case_id: str, kid: str, key: bytes) -> tuple[str, bytes]:
+    def _make_many(self, school: str, case_id: str, new: list[tuple[str, str, bytes]]) -> list[tuple[str, bytes]]:
         with self._db_lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                self._db.execute("INSERT OR IGNORE INTO subject_keys VALUES (?, ?, ?, ?, ?)", (kid, school, owner, case_id, key))
-                row = self._db.execute("SELECT kid, key FROM subject_keys WHERE school = ? AND owner = ? AND case_id = ?",
-                                       (school, owner, case_id)).fetchone()
+                self._db.executemany("INSERT OR IGNORE INTO subject_keys VALUES (?, ?, ?, ?, ?)",
+                                     [(kid, school, owner, case_id, key) for owner, kid, key in new])
+                rows = [self._db.execute("SELECT kid, key FROM subject_keys WHERE school = ? AND owner = ? AND case_id = ?",
+                                         (school, owner, case_id)).fetchone() for owner, _, _ in new]
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
-        return str(row[0]), bytes(row[1])
+        return [(str(row[0]), bytes(row[1])) for row in rows]
 
     def _read(self, kid: str) -> bytes | None:
         with self._db_lock:
@@ -246,15 +275,18 @@ class PostgresKeys(_Cached):
         if not store.read_only:
             store._run(_create_key_table, retry=False, savepoint=True)
 
-    def _make(self, school: str, owner: str, case_id: str, kid: str, key: bytes) -> tuple[str, bytes]:
-        def work(conn: Any) -> tuple[str, bytes]:
-            conn.execute("INSERT INTO subject_keys VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                         (kid, school, owner, case_id, key))
-            row = conn.execute("SELECT kid, key FROM subject_keys WHERE school = %s AND owner = %s AND case_id = %s",
-                               (school, owner, case_id)).fetchone()
-            return str(row[0]), bytes(row[1])
+    def _make_many(self, school: str, case_id: str, new: list[tuple[str, str, bytes]]) -> list[tuple[str, bytes]]:
+        def work(conn: Any) -> list[tuple[str, bytes]]:
+            out = []
+            for owner, kid, key in new:
+                conn.execute("INSERT INTO subject_keys VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                             (kid, school, owner, case_id, key))
+                row = conn.execute("SELECT kid, key FROM subject_keys WHERE school = %s AND owner = %s AND case_id = %s",
+                                   (school, owner, case_id)).fetchone()
+                out.append((str(row[0]), bytes(row[1])))
+            return out
 
-        found: tuple[str, bytes] = self._store._run(work, retry=False, savepoint=True)
+        found: list[tuple[str, bytes]] = self._store._run(work, retry=False, savepoint=True)
         return found
 
     def _read(self, kid: str) -> bytes | None:
@@ -280,6 +312,18 @@ class PostgresKeys(_Cached):
             finally:
                 self._store._pool.putconn(conn)
         return gone
+
+
+def prepare_keys(keys: KeyStore, school: str, owners: Iterable[str], case_id: str) -> None:
+    """Make the keys of these owners of a case ahead of the first value sealed under them, in one write where the
+    key store can (``keys_for``): a case's opening makes its own and each named pupil's, naming a pupil makes
+    theirs. A step that seals then finds its key made and waits on no write but its event's."""
+    many = getattr(keys, "keys_for", None)
+    if many is not None:
+        many(school, list(owners), case_id)
+        return
+    for owner in owners:
+        keys.key(school, owner, case_id)
 
 
 def default_keys(store: Store) -> KeyStore:

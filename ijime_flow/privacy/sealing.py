@@ -26,8 +26,8 @@ if TYPE_CHECKING:
     from ..events import Event
     from .keys import KeyStore
 
-__all__ = ["ERASED", "SEALED", "About", "Erased", "Sealed", "is_sealed", "open_data", "open_event", "open_events", "open_value",
-           "personal_fields", "seal_data", "take_about", "unwrap"]
+__all__ = ["ERASED", "SEALED", "About", "Erased", "Sealed", "declares_personal", "is_sealed", "open_data", "open_event",
+           "open_events", "open_value", "personal_fields", "seal_data", "take_about", "unwrap"]
 
 SEALED = "_sealed"
 ERASED_TEXT = "消去済み / erased"
@@ -95,6 +95,36 @@ def personal_fields(defn: Definition, kind: str, trigger: str | None) -> frozens
     return found
 
 
+def declares_personal(defn: Definition) -> bool:
+    """Whether the workflow marks any fact or data field personal (its cases then get their keys made ahead)."""
+    found = _DECLARES.get(defn.sha256)
+    if found is None:
+        spec = defn.spec
+        found = _DECLARES[defn.sha256] = (any(f.personal for f in spec.facts.values())
+                                          or any(f.personal for f in (spec.fields_on_open or {}).values())
+                                          or any(f.personal for t in spec.transitions for f in (t.fields or {}).values()))
+    return found
+
+
+_DECLARES: dict[str, bool] = {}
+
+
+def _prepare(keys: KeyStore, defn: Definition, case_id: str, school: str, subjects: Iterable[tuple[str, Any]], kind: str,
+             data: Mapping[str, Any]) -> None:
+    """A case's keys made ahead, in one write: at its opening the case's own and each named pupil's, and a newly
+    named pupil's at their ``subject`` event — so that a step sealing a value waits on no key write."""
+    from .keys import prepare_keys
+
+    if kind == "opened":
+        owners = ["", *(subject for subject, _ in subjects)]
+    elif data.get("part") is not None and data.get("subject") not in {subject for subject, _ in subjects}:
+        owners = [str(data["subject"])]
+    else:
+        return
+    if declares_personal(defn):
+        prepare_keys(keys, school, owners, case_id)
+
+
 def _aad(case_id: str, seq: int, field: str) -> bytes:
     return canonical_json([case_id, seq, field]).encode("utf-8")
 
@@ -115,7 +145,10 @@ def unwrap(value: Any) -> tuple[Any, str | None]:
 def seal_data(keys: KeyStore, defn: Definition, case_id: str, school: str, subjects: Iterable[tuple[str, Any]], seq: int,
               kind: str, trigger: str | None, data: dict[str, Any], about: Mapping[str, str]) -> dict[str, Any]:
     """``data`` with its personal values sealed (the same object when it has none). ``about``: field (for a fact
-    event, the fact's name) -> subject; each must be one of ``subjects`` ((id, part) pairs) and name a personal field."""
+    event, the fact's name) -> subject; each must be one of ``subjects`` ((id, part) pairs) and name a personal field.
+    An opening (``subjects``: the pupils it names) and a ``subject`` event also make the keys they will need."""
+    if kind in ("opened", "subject"):
+        _prepare(keys, defn, case_id, school, subjects, kind, data)
     personal = personal_fields(defn, kind, trigger)
     if not personal and not about:
         return data
