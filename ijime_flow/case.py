@@ -19,12 +19,13 @@ from .canonical import check_id, check_text
 from .clock import FUTURE_TOLERANCE, checked_time, require_aware, storable
 from .deadlines import Deadline, Started, advance, case_deadlines
 from .errors import ConcurrencyError, InvalidData, InvalidTransition, UnknownCase
+from .escalation import OPENS, links_of, opened_records
 from .events import Event, EventType, _construct, data_object, parse_event, seal
 from .language.conditions import ActorTally, EvalContext, holds
 from .language.models import TransitionDef
 from .privacy.sealing import open_event, seal_data, take_about, unwrap
 from .projection import CaseRow, make_row
-from .step_api import IDEMPOTENCY, StepInfo, StepResult, keyed_result, step_infos
+from .step_api import IDEMPOTENCY, StepInfo, StepResult, check_reserved, keyed_result, step_infos
 from .stepper import (
     allowed_triggers,
     apply_facts,
@@ -46,13 +47,16 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class LinkedCase:
-    """A case linked by escalation: ``escalated_to`` (this case opened it) or ``escalated_from``."""
+    """A linked case: by escalation, ``escalated_to`` (this case opened it) or ``escalated_from``; by a step that
+    ``opens`` a case, ``opened`` (this case's step opened it) or ``opened_from``. ``criterion``: the criterion, or
+    the step's trigger."""
 
     case_id: str
     relation: str
     criterion: str
     seq: int  # the event of this case that records the link
 
+Linked = tuple[str, list[tuple[Event, str]], list[CaseRow]]  # a linked case's id, records and projection row
 # (event type, trigger, states before, states after, actor, data) of one event to append
 Step = tuple[EventType, str | None, frozenset[str], frozenset[str], Actor, Any]
 MAX_AUTOMATIC = 32
@@ -195,8 +199,7 @@ class Case:
             at, now = self._when(at)
             plain, about = take_about(data)  # About(subject, value): whose key seals a personal value
             payload = data_object(plain)
-            if IDEMPOTENCY in payload:
-                raise InvalidData(f"data の {IDEMPOTENCY} は予約されています / '{IDEMPOTENCY}' is reserved in data: pass key=")
+            check_reserved(payload)
             roles = defn.role_closure(actor.roles)
             try:
                 chosen = resolve(defn, self._leaves, self._facts, trigger, roles, actor.id, at, payload, self.id,
@@ -204,7 +207,8 @@ class Case:
             except InvalidTransition as exc:  # "allowed here": what this actor may take, not every step of the state
                 raise type(exc)(exc.trigger, exc.states, self.available_triggers(actor, at), exc.reason) from None
             t = chosen.transition
-            before = self._leaves
+            link = None if t.opens is None else opened_records(self._engine, self, t, actor, at, now)  # a linked case
+            payload, before = payload if link is None else {**payload, OPENS: link[0]}, self._leaves
             after = self._runtime.machine.move(before, chosen.index) if t.to is not None else before
             facts = dict(self._facts)
             for name in t.clears:
@@ -214,7 +218,7 @@ class Case:
             actors = note_actor(defn, self._actors, kind, trigger, actor.id, roles)
             steps: list[Step] = [(kind, trigger, before, after, actor, payload)]
             steps += self._automatic_steps(after, facts, at, actors)
-            result = self._commit(steps, at, now, facts, kind, payload, actors, key=key, about=about)  # nothing changes before
+            result = self._commit(steps, at, now, facts, kind, payload, actors, key=key, about=about, link=link)
             logs.info("case.fired", case_id=self.id, workflow=defn.id, trigger=trigger, from_states=defn.sorted_states(before),
                       to_states=defn.sorted_states(self._leaves), seq=result.event.seq)
             return result
@@ -321,7 +325,7 @@ class Case:
     def _commit(self, steps: list[Step], at: datetime, recorded_at: datetime, facts: dict[str, Any], kind: str,
                 data: Mapping[str, Any], actors: ActorTally | None = None, *,
                 met_at: list[tuple[int, Met]] | None = None, key: str | None = None,
-                about: Mapping[str, str] | None = None) -> StepResult:
+                about: Mapping[str, str] | None = None, link: Linked | None = None) -> StepResult:
         """Seal the steps, add what escalation criteria they meet, and append everything — this case's
         events and the linked case's — in one atomic write. Only then does the case change. ``actors``:
         the tally after the steps (``None``: as it was). ``met_at``: the criteria met, each after how many
@@ -346,6 +350,8 @@ class Case:
                 woven += [("escalated", None, step[3], step[3], SYSTEM,
                            {"criterion": m.criterion.id, "figures": m.figures, "case": linked}) for n, m in met_at if n == i]
             steps = woven
+        if link is not None:  # the case the step opens: in the same write (escalation.opened_records)
+            link_records, link_rows, opened = [*link_records, *link[1]], [*link_rows, *link[2]], [*opened, link[0]]
         if key is not None:
             first = steps[0]
             steps[0] = (*first[:5], {**first[5], IDEMPOTENCY: {"key": key, "events": len(steps)}})
@@ -386,15 +392,9 @@ class Case:
         return _construct(StepResult, {"events": shown, "opened_cases": opened})  # not validated: built by the engine
 
     def linked_cases(self) -> list[LinkedCase]:
-        """The cases this one is linked to by escalation, both ways, from the log."""
-        out = []
-        for event in self.history():
-            if event.type == "escalated":
-                out.append(LinkedCase(str(event.data["case"]), "escalated_to", str(event.data["criterion"]), event.seq))
-            elif event.type in ("opened", "criterion_met") and "escalated_from" in event.data:
-                out.append(LinkedCase(str(event.data["escalated_from"]), "escalated_from",
-                                      str(event.data.get("criterion", "")), event.seq))
-        return out
+        """The cases this one is linked to, both ways, from the log: by escalation (``escalated_to``,
+        ``escalated_from``) or by a step that opened one (``opened``, ``opened_from``)."""
+        return [LinkedCase(*link) for link in links_of(self.history())]
 
     def __repr__(self) -> str:
         return f"<Case {self.id} {self.workflow_id} {sorted(self._leaves)} seq={self._seq}>"

@@ -1,7 +1,9 @@
 """Deadlines: obligations with time in them, derived from a case's events and its definition.
 
 A deadline declared on a state starts each time the state is entered (at that event's ``at``) and is
-met by the first later event whose trigger is one of its ``met_by``. Nothing about deadlines is
+met by the first later event whose trigger is one of its ``met_by``. A recurring one (``every``: month,
+term, year) starts one deadline per period of the case's school year instead, each due at its period's end
+and met only by a step inside the period (:mod:`ijime_flow.calendars.periods`). Nothing about deadlines is
 stored: like everything else they are read off the log, so they replay and verify with it.
 
 ``within`` says when it is due (:func:`due_time`): ``same_day`` (即日) at midnight ending the day it
@@ -20,6 +22,7 @@ from datetime import datetime, time, timedelta
 from typing import Any, Literal, NamedTuple
 
 from .audit.subjects import People
+from .calendars.periods import Period, case_year, periods
 from .canonical import json_time
 from .definition import Definition
 from .errors import InvalidData, StoreError
@@ -54,7 +57,9 @@ class Deadline:
     met_at: datetime | None
     met_seq: int | None
     as_of: datetime
-    within: str = ""  # as the definition says it: same_day, immediately or a duration
+    within: str = ""  # as the definition says it: same_day, immediately, a duration or end_of_<period>
+    period: str | None = None  # a recurring deadline's period: 2019-06, 2019:term_2, 2019 (calendars.periods)
+    period_ja: str | None = None
 
     @property
     def status(self) -> Status:
@@ -68,12 +73,13 @@ class Deadline:
 
     @property
     def within_ja(self) -> str:
-        """How long it allows, in Japanese: 直ちに（1時間以内）, 即日（当日中）, 3日以内 ..."""
-        return within_words(self.within)[0]
+        """How long it allows, in Japanese: 直ちに（1時間以内）, 即日（当日中）, 3日以内 ...; a recurring one, its
+        period: 2019年度 6月の末まで."""
+        return within_words(self.within)[0] if self.period_ja is None else f"{self.period_ja}の末まで"
 
     @property
     def within_en(self) -> str:
-        return within_words(self.within)[1]
+        return within_words(self.within)[1] if self.period is None else f"by the end of {self.period}"
 
     def to_dict(self) -> dict[str, Any]:
         """The deadline as JSON values, with ``status`` (and ``status_ja``, ``within_ja``, ``within_en``);
@@ -85,7 +91,7 @@ class Deadline:
                 "met_by": list(self.met_by), "started_at": json_time(self.started_at), "due": json_time(self.due),
                 "met_at": when(self.met_at), "met_seq": self.met_seq, "as_of": json_time(self.as_of),
                 "within": self.within, "within_ja": self.within_ja, "within_en": self.within_en,
-                "status": self.status, "status_ja": self.status_ja}
+                "period": self.period, "period_ja": self.period_ja, "status": self.status, "status_ja": self.status_ja}
 
 
 def due_time(defn: Definition, spec: DeadlineDef, started_at: datetime) -> datetime:
@@ -110,6 +116,11 @@ class Started(NamedTuple):
     open: OpenDeadline  # how the projection shows it while it is not met
     met_at: datetime | None = None
     met_seq: int | None = None
+    period: Period | None = None  # a recurring deadline's period (met only by a step inside it)
+
+
+def _meets(s: Started, trigger: str, at: datetime) -> bool:
+    return s.met_at is None and trigger in s.spec.met_by and (s.period is None or s.started_at <= at < s.due)
 
 
 def advance(defn: Definition, started: tuple[Started, ...], *, trigger: str | None, at: datetime, seq: int,
@@ -122,8 +133,7 @@ def advance(defn: Definition, started: tuple[Started, ...], *, trigger: str | No
     if not defn.deadline_defs:
         return started
     if trigger is not None and any(s.met_at is None and trigger in s.spec.met_by for s in started):
-        started = tuple(s._replace(met_at=at, met_seq=seq) if s.met_at is None and trigger in s.spec.met_by else s
-                        for s in started)
+        started = tuple(s._replace(met_at=at, met_seq=seq) if _meets(s, trigger, at) else s for s in started)
     entered = defn.entered_deadline_states(before, after) if after is not before else ()
     if entered:
         ctx = None
@@ -134,6 +144,11 @@ def advance(defn: Definition, started: tuple[Started, ...], *, trigger: str | No
                     ctx = ctx or context(defn, facts, at, after, case_id, None, actors)
                     if not holds(spec.when, ctx):
                         continue
+                if spec.every is not None:  # one per period of the case's school year not over yet
+                    year = case_year(facts, at, defn)
+                    new += [Started(path, spec, p.start, p.end, OpenDeadline(spec.id, path, p.start, p.end, p.label),
+                                    period=p) for p in periods(defn, spec, year) if p.end > at]
+                    continue
                 due = due_time(defn, spec, at)
                 new.append(Started(path, spec, at, due, OpenDeadline(spec.id, path, at, due)))
         started = started + tuple(new)
@@ -195,4 +210,5 @@ def case_deadlines(defn: Definition, events: Sequence[Event], as_of: datetime) -
 def as_deadlines(started: Sequence[Started], as_of: datetime) -> list[Deadline]:
     """Started deadlines (from a :class:`LogFold`) and where they stand at ``as_of``."""
     return [Deadline(s.spec.id, s.state, s.spec.ja, s.spec.en, s.spec.source, tuple(s.spec.met_by), s.started_at,
-                     s.due, s.met_at, s.met_seq, as_of, s.spec.within) for s in started]
+                     s.due, s.met_at, s.met_seq, as_of, s.spec.within, None if s.period is None else s.period.label,
+                     None if s.period is None else s.period.ja) for s in started]

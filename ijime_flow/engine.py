@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from . import bundled, logs
-from .actor import SYSTEM, Actor, Subject, check_actor
+from .actor import Actor, Subject, check_actor
 from .audit.parallel import verify_parallel
 from .audit.subjects import People, check_subjects, subject_records
 from .audit.verify import VerificationReport, verify_store
@@ -38,11 +38,10 @@ from .errors import (
     Problem,
     StoredDefinitionError,
     StoreError,
-    UnknownCase,
     UnknownWorkflow,
 )
-from .escalation import Met
-from .events import Event, data_object, parse_event, seal
+from .escalation import Met, escalation_records, seal_opened
+from .events import Event, data_object
 from .language.conditions import GuardFn, GuardRef, walk
 from .language.lint import unrunnable
 from .language.loader import load_path
@@ -51,11 +50,11 @@ from .machine import CompiledMachine, Runtime
 from .privacy.forget import Forgetting
 from .privacy.keys import KeyStore, default_keys
 from .privacy.sealing import seal_data, take_about
-from .projection import CaseRow, ProjectionProblem, make_row, project_log
+from .projection import CaseRow, make_row
 from .reads import Reads
-from .step_api import IDEMPOTENCY, keyed_case_id, opened_with
+from .step_api import IDEMPOTENCY, check_reserved, keyed_case_id, opened_with
 from .stepper import apply_facts, opening_data
-from .store import Store, StoredEvent, open_store
+from .store import Store, open_store
 
 
 class Engine(Reads, Forgetting):
@@ -202,8 +201,7 @@ class Engine(Reads, Forgetting):
             at = checked_time(at, now)
             plain, about = take_about(data)  # About(subject, value): whose key seals a personal value
             payload = data_object(plain)
-            if IDEMPOTENCY in payload:
-                raise InvalidData(f"data の {IDEMPOTENCY} は予約されています / '{IDEMPOTENCY}' is reserved in data: pass key=")
+            check_reserved(payload)
             named = check_subjects(subjects, definition, actor)
             facts = opening_data(definition, payload)
             runtime, payload = self.calendars.pin(self.store, runtime, payload, at)  # the school calendar it is judged under
@@ -212,7 +210,7 @@ class Engine(Reads, Forgetting):
             self._keep(definition)
             leaves = frozenset(definition.initial_leaves)
             payload = seal_data(self.keys, definition, case_id, school or "", named, 1, "opened", None, payload, about)
-            event, body = _seal_opened(definition, case_id, actor, at, now, payload, school)
+            event, body = seal_opened(definition, case_id, actor, at, now, payload, school)
             typed: dict[str, Any] = {}
             apply_facts(typed, definition, facts)
             started = advance(definition, (), trigger=None, at=at, seq=1, before=frozenset(), after=leaves, facts=typed,
@@ -235,49 +233,8 @@ class Engine(Reads, Forgetting):
 
     def escalation_records(self, source: Case, met: list[Met], at: datetime,
                            recorded_at: datetime) -> tuple[str, list[tuple[Event, str]], list[CaseRow]]:
-        """The events that open (or add to) the case ``source`` escalates to: its id, the sealed
-        records and its projection row, to be appended in the same write as ``source``'s own
-        ``escalated`` events. The escalated case belongs to the school of ``source``."""
-        escalation = source._runtime.definition.spec.escalation
-        assert escalation is not None
-        target = self.definition(escalation.to)
-        self._keep(target)
-        records: list[tuple[Event, str]] = []
-        earlier: list[StoredEvent] = []
-        if source._escalated_to is None:
-            case_id, seq, head = uuid.uuid4().hex, 0, None
-            leaves = sorted(target.initial_leaves)
-            first, rest = met[0], met[1:]
-            event, body = _seal_opened(target, case_id, SYSTEM, at, recorded_at, {
-                "criterion": first.criterion.id, "figures": first.figures, "escalated_from": source.id}, source.school)
-            records.append((event, body))
-            seq, head = 1, event.hash
-        else:
-            case_id = source._escalated_to
-            earlier = self.store.read_case(case_id)
-            if not earlier:
-                raise UnknownCase(case_id)
-            last = parse_event(earlier[-1].body, earlier[-1].case_id, earlier[-1].seq)
-            seq, head, leaves, rest = last.seq, last.hash, list(last.to_states or []), met
-        for m in rest:
-            seq += 1
-            event, body = seal(
-                case_id=case_id, seq=seq, type="criterion_met", trigger=None, from_states=leaves, to_states=leaves,
-                actor_id=SYSTEM.id, actor_roles=sorted(SYSTEM.roles), at=at, recorded_at=recorded_at,
-                data={"criterion": m.criterion.id, "figures": m.figures, "escalated_from": source.id},
-                definition=None, prev_hash=head)
-            records.append((event, body))
-            head = event.hash
-        if not earlier:  # the case it opens is about the same pupils, named by the engine (later, each names its own)
-            records += subject_records(case_id, seq + 1, head, leaves, SYSTEM, at, recorded_at,
-                                       [(s.id, s.part) for s in source.subjects])
-        # the linked case's row, by the very fold that rebuilds the projection (escalation is rare)
-        problems: list[ProjectionProblem] = []
-        rows = list(project_log([*earlier, *(StoredEvent(0, e.case_id, e.seq, body) for e, body in records)],
-                                self._definition_by_hash, problems))
-        if problems or len(rows) != 1:
-            raise StoreError(f"case {case_id} cannot be projected: {problems[0].message if problems else 'no events'}")
-        return case_id, records, rows
+        """The records that open (or add to) the case ``source`` escalates to (:func:`.escalation.escalation_records`)."""
+        return escalation_records(self, source, met, at, recorded_at)
 
     def _keep(self, definition: Definition) -> None:
         if definition.sha256 not in self._kept:
@@ -390,11 +347,3 @@ class _Transaction:
 
 def _school_id(school: object) -> str:
     return check_id(school, "school (a school id, not a name)")
-
-
-def _seal_opened(definition: Definition, case_id: str, actor: Actor, at: datetime, recorded_at: datetime,
-                 data: dict[str, Any], school: str | None) -> tuple[Event, str]:
-    """The first event of a case: its initial states, the pin of the definition it runs under, its school."""
-    return seal(case_id=case_id, seq=1, type="opened", trigger=None, from_states=None,
-                to_states=sorted(definition.initial_leaves), actor_id=actor.id, actor_roles=sorted(actor.roles),
-                at=at, recorded_at=recorded_at, data=data, definition=definition.pin, prev_hash=None, school=school)

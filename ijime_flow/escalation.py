@@ -1,4 +1,6 @@
-"""Escalation criteria: when recording a step or a fact meets one, a linked case is opened at once.
+"""Linked cases: escalation criteria — when recording a step or a fact meets one, a linked case is opened at
+once — and the records that open a linked case, by escalation or by a step that ``opens`` one (a concern found
+in a school's survey opening a ``response`` case).
 
 Like :mod:`ijime_flow.stepper`, these functions are used both by the live engine and by the
 verifier, so a history is judged by the rules that wrote it. A criterion is met at most once per
@@ -11,12 +13,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .calendars.absence import SchoolCalendar, count_threshold, run_threshold
 from .definition import Definition
 from .language.conditions import Check, EvalContext, compile_condition, describe
-from .language.models import CriterionDef
+from .language.models import CriterionDef, TransitionDef
+
+if TYPE_CHECKING:
+    from .actor import Actor
+    from .case import Case
+    from .engine import Engine
+    from .events import Event
+    from .projection import CaseRow
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
@@ -110,3 +119,131 @@ def after_value(value: Any) -> date | None:
         except ValueError:
             return None
     return None
+
+
+# -- the records that open a linked case ------------------------------------------------------------------
+OPENS, OPENED_FROM, STEP = "opens", "opened_from", "step"  # the data keys of a link made by a step
+
+
+def seal_opened(definition: Definition, case_id: str, actor: Actor, at: datetime, recorded_at: datetime,
+                data: dict[str, Any], school: str | None) -> tuple[Event, str]:
+    """The first event of a case: its initial states, the pin of the definition it runs under, its school."""
+    from .events import seal
+
+    return seal(case_id=case_id, seq=1, type="opened", trigger=None, from_states=None,
+                to_states=sorted(definition.initial_leaves), actor_id=actor.id, actor_roles=sorted(actor.roles),
+                at=at, recorded_at=recorded_at, data=data, definition=definition.pin, prev_hash=None, school=school)
+
+
+def _row_of(engine: Engine, case_id: str, earlier: list[Any], records: list[tuple[Event, str]]) -> CaseRow:
+    """The linked case's projection row, by the very fold that rebuilds the projection (links are rare)."""
+    from .errors import StoreError
+    from .projection import ProjectionProblem, project_log
+    from .store import StoredEvent
+
+    problems: list[ProjectionProblem] = []
+    rows = list(project_log([*earlier, *(StoredEvent(0, e.case_id, e.seq, body) for e, body in records)],
+                            engine._definition_by_hash, problems))
+    if problems or len(rows) != 1:
+        raise StoreError(f"case {case_id} cannot be projected: {problems[0].message if problems else 'no events'}")
+    return rows[0]
+
+
+def escalation_records(engine: Engine, source: Case, met: list[Met], at: datetime,
+                       recorded_at: datetime) -> tuple[str, list[tuple[Event, str]], list[CaseRow]]:
+    """The events that open (or add to) the case ``source`` escalates to: its id, the sealed records and its
+    projection row, to be appended in the same write as ``source``'s own ``escalated`` events. The escalated case
+    belongs to the school of ``source``."""
+    import uuid
+
+    from .actor import SYSTEM
+    from .audit.subjects import subject_records
+    from .errors import UnknownCase
+    from .events import parse_event, seal
+
+    escalation = source._runtime.definition.spec.escalation
+    assert escalation is not None
+    target = engine.definition(escalation.to)
+    engine._keep(target)
+    records: list[tuple[Event, str]] = []
+    earlier: list[Any] = []
+    if source._escalated_to is None:
+        case_id = uuid.uuid4().hex
+        leaves = sorted(target.initial_leaves)
+        first, rest = met[0], met[1:]
+        event, body = seal_opened(target, case_id, SYSTEM, at, recorded_at, {
+            "criterion": first.criterion.id, "figures": first.figures, "escalated_from": source.id}, source.school)
+        records.append((event, body))
+        seq, head = 1, event.hash
+    else:
+        case_id = source._escalated_to
+        earlier = engine.store.read_case(case_id)
+        if not earlier:
+            raise UnknownCase(case_id)
+        last = parse_event(earlier[-1].body, earlier[-1].case_id, earlier[-1].seq)
+        seq, head, leaves, rest = last.seq, last.hash, list(last.to_states or []), met
+    for m in rest:
+        seq += 1
+        event, body = seal(
+            case_id=case_id, seq=seq, type="criterion_met", trigger=None, from_states=leaves, to_states=leaves,
+            actor_id=SYSTEM.id, actor_roles=sorted(SYSTEM.roles), at=at, recorded_at=recorded_at,
+            data={"criterion": m.criterion.id, "figures": m.figures, "escalated_from": source.id},
+            definition=None, prev_hash=head)
+        records.append((event, body))
+        head = event.hash
+    if not earlier:  # the case it opens is about the same pupils, named by the engine (later, each names its own)
+        records += subject_records(case_id, seq + 1, head, leaves, SYSTEM, at, recorded_at,
+                                   [(s.id, s.part) for s in source.subjects])
+    return case_id, records, [_row_of(engine, case_id, earlier, records)]
+
+
+def opened_records(engine: Engine, source: Case, t: TransitionDef, actor: Actor, at: datetime,
+                   recorded_at: datetime) -> tuple[str, list[tuple[Event, str]], list[CaseRow]]:
+    """The records of the case a step ``opens`` (``opens: {workflow, facts}``), to be appended in the same write
+    as the step: its ``opened`` event names the source case and step (``opened_from``, ``step``) and is recorded
+    by the step's actor, then one ``fact`` event per fact of ``facts``, checked as ``record_fact`` checks them.
+    The step's own data names the new case (``opens``). The case belongs to the school of ``source``."""
+    import uuid
+
+    from .errors import DefinitionError, IjimeFlowError, Problem
+    from .events import seal
+    from .stepper import check_fact, fact_json
+
+    assert t.opens is not None
+    target = engine.definition(t.opens.workflow)
+    engine._keep(target)
+    case_id = uuid.uuid4().hex
+    event, body = seal_opened(target, case_id, actor, at, recorded_at, {OPENED_FROM: source.id, STEP: t.trigger},
+                              source.school)
+    records, head, leaves = [(event, body)], event.hash, sorted(target.initial_leaves)
+    roles = target.role_closure(actor.roles)
+    for seq, (name, value) in enumerate(sorted(t.opens.facts.items()), start=2):
+        try:
+            typed = check_fact(target, name, value, roles, actor.id)
+        except IjimeFlowError as exc:
+            raise DefinitionError([Problem(source._runtime.definition.file, 1, 1, "opens",
+                                           f"「{t.trigger}」が開く {target.id} の事案に「{name}」を記録できません / the case"
+                                           f" '{t.trigger}' opens cannot record '{name}': {exc}")]) from None
+        event, body = seal(case_id=case_id, seq=seq, type="fact", trigger=None, from_states=leaves, to_states=leaves,
+                           actor_id=actor.id, actor_roles=sorted(actor.roles), at=at, recorded_at=recorded_at,
+                           data={"fact": name, "value": fact_json(typed)}, definition=None, prev_hash=head)
+        records.append((event, body))
+        head = event.hash
+    return case_id, records, [_row_of(engine, case_id, [], records)]
+
+
+def links_of(events: list[Event]) -> list[tuple[str, str, str, int]]:
+    """(case id, relation, criterion or step, seq) of every link a case's events record: ``escalated_to`` /
+    ``escalated_from`` (escalation), ``opened`` / ``opened_from`` (a step that opens a case)."""
+    out = []
+    for event in events:
+        data = event.data
+        if event.type == "escalated":
+            out.append((str(data["case"]), "escalated_to", str(data["criterion"]), event.seq))
+        elif event.type in ("opened", "criterion_met") and "escalated_from" in data:
+            out.append((str(data["escalated_from"]), "escalated_from", str(data.get("criterion", "")), event.seq))
+        elif event.type == "opened" and OPENED_FROM in data:
+            out.append((str(data[OPENED_FROM]), "opened_from", str(data.get(STEP, "")), event.seq))
+        elif event.type in ("action", "transition") and isinstance(data.get(OPENS), str):
+            out.append((str(data[OPENS]), "opened", str(event.trigger), event.seq))
+    return out

@@ -22,6 +22,7 @@ from .canonical import json_time
 from .deadlines import Started
 from .definition import Definition
 from .errors import CaseExists, ConcurrencyError, InvalidData
+from .escalation import OPENED_FROM, OPENS
 from .events import Event, parse_event
 from .language.conditions import ActorTally, EvalContext, GuardFn, evaluate, holds
 from .language.models import TransitionDef
@@ -38,6 +39,17 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 # the reserved key, in the data of the first event a keyed call wrote: {"key": ..., "events": how many it wrote here}
 IDEMPOTENCY = "_idempotency"
+
+
+_RESERVED = (IDEMPOTENCY, OPENS, OPENED_FROM)
+
+
+def check_reserved(payload: Mapping[str, Any]) -> None:
+    """Data keys only the engine writes: ``_idempotency`` (pass ``key=``) and ``opens`` (the case a step opens)."""
+    for name in _RESERVED:
+        if name in payload:
+            raise InvalidData(f"data の {name} は予約されています / '{name}' is reserved in data"
+                              + (": pass key=" if name == IDEMPOTENCY else ": the engine records the links between cases"))
 
 UtcTime = Annotated[AwareDatetime, PlainSerializer(json_time, return_type=str, when_used="json")]
 WhyNot = Literal["role", "condition", "state"]

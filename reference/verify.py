@@ -321,11 +321,16 @@ def calendar_problem(pin: Any, definitions: dict[str, str]) -> str:
 
 
 def check_links(cid: str, bodies: list[Json], by_case: dict[str, list[Json]], report: Report) -> None:
-    """Both ends of each escalation name each other. After the first broken link of a later event the case
-    is not looked at further (ijime-flow's replay stops there too)."""
+    """Both ends of each link name each other: an escalation, and a step that opened a case (its data ``opens`` =
+    the case, whose ``opened`` event names it back: ``opened_from``, ``step``). After the first broken link of a
+    later event the case is not looked at further (ijime-flow's replay stops there too)."""
     first = bodies[0]["data"]
     if "escalated_from" in first:  # opened by escalation: the source must have an escalated event naming us
         problem = link_problem(by_case, str(first["escalated_from"]), cid, str(first.get("criterion")), reverse=False)
+        if problem:
+            report.add(cid, 1, "link", problem)
+    elif "opened_from" in first:  # opened by another case's step: that step must name us
+        problem = link_problem(by_case, str(first["opened_from"]), cid, "step:" + str(first.get("step")), reverse=False)
         if problem:
             report.add(cid, 1, "link", problem)
     linked: str | None = None
@@ -340,6 +345,8 @@ def check_links(cid: str, bodies: list[Json], by_case: dict[str, list[Json]], re
                 problem = link_problem(by_case, cid, linked, str(data.get("criterion")), reverse=True)
         elif body["type"] == "criterion_met":
             problem = link_problem(by_case, str(data.get("escalated_from")), cid, str(data.get("criterion")), reverse=False)
+        elif body["type"] in ("action", "transition") and "opens" in data:  # a step that opened a case
+            problem = link_problem(by_case, cid, str(data.get("opens")), "step:" + str(body.get("trigger")), reverse=True)
         if problem:
             report.add(cid, seq, "link", problem)
             return
@@ -358,7 +365,16 @@ def link_problem(by_case: dict[str, list[Json]], source: str, target: str, crite
         except (ValueError, RecursionError):
             continue
         data = body.get("data") if isinstance(body, dict) else None
-        if not isinstance(data, dict) or data.get("criterion") != criterion:
+        if not isinstance(data, dict):
+            continue
+        if criterion.startswith("step:"):  # a link made by a step that opens a case (opens / opened_from, step)
+            if reverse and body.get("type") == "opened" and data.get("opened_from") == source \
+                    and data.get("step") == criterion[5:]:
+                return ""
+            if not reverse and body.get("type") in ("action", "transition") and data.get("opens") == target:
+                return ""
+            continue
+        if data.get("criterion") != criterion:
             continue
         if reverse and body.get("type") in ("opened", "criterion_met") and data.get("escalated_from") == source:
             return ""

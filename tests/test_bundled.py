@@ -21,7 +21,7 @@ def test_the_bundled_folders_are_the_checkout_s_in_a_source_tree() -> None:
 
 def test_engines_load_the_shipped_workflows_by_name() -> None:
     engine = Engine()
-    assert [d.id for d in engine.load_bundled()] == ["response", "serious_incident"]
+    assert [d.id for d in engine.load_bundled()] == ["response", "school_year", "serious_incident"]
     other = Engine()
     assert [d.id for d in other.load("bundled:response")] == ["response", "serious_incident"]  # with its target
     with pytest.raises(FileNotFoundError, match="同梱のワークフロー「nothing」はありません"):
@@ -31,8 +31,9 @@ def test_engines_load_the_shipped_workflows_by_name() -> None:
 def test_init_copies_what_ships_and_never_overwrites(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["init", str(tmp_path / "school")]) == 0
     copied = sorted(p.relative_to(tmp_path / "school").as_posix() for p in (tmp_path / "school").rglob("*.*"))
-    assert copied == ["features/response.feature", "features/serious_incident.feature", "rules/response.yaml",
-                      "rules/serious_incident.yaml", "workflows/calendar.yaml", "workflows/response.yaml",
+    assert copied == ["features/response.feature", "features/school_year.feature", "features/serious_incident.feature",
+                      "rules/response.yaml", "rules/school_year.yaml", "rules/serious_incident.yaml",
+                      "workflows/calendar.yaml", "workflows/response.yaml", "workflows/school_year.yaml",
                       "workflows/serious_incident.yaml"]  # the school calendar too, to edit each school year
     copy = tmp_path / "school" / "workflows" / "response.yaml"
     assert copy.read_bytes() == (ROOT / "workflows" / "response.yaml").read_bytes()

@@ -204,7 +204,7 @@ def test_a_workflow_naming_an_unknown_country_is_refused_at_its_line() -> None:
 
 
 def test_the_loader_does_not_read_the_calendar_file_as_a_workflow() -> None:
-    assert sorted(d.id for d in Engine(school="s").load(WORKFLOWS)) == ["response", "serious_incident"]
+    assert sorted(d.id for d in Engine(school="s").load(WORKFLOWS)) == ["response", "school_year", "serious_incident"]
     assert load_calendar_text(PLAIN).closures == {}
 
 

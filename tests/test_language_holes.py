@@ -328,13 +328,13 @@ def test_a_file_alone_is_checked_against_the_target_beside_it() -> None:
 
 
 def test_the_shipped_workflows_validate_and_load_together() -> None:
-    assert {d.id for d in load_path(WORKFLOWS)} == {"response", "serious_incident"}
+    assert {d.id for d in load_path(WORKFLOWS)} == {"response", "school_year", "serious_incident"}
     assert load_file(WORKFLOWS / "response.yaml").id == "response"
     with Engine(school="s") as engine:
         engine.load(WORKFLOWS)
-        assert set(engine.definitions) == {"response", "serious_incident"}
+        assert set(engine.definitions) == {"response", "school_year", "serious_incident"}
     run = cli("validate", str(WORKFLOWS))
-    assert run.returncode == 0 and run.stdout.count("ok: ") == 3, run.stdout + run.stderr  # two workflows, the calendar
+    assert run.returncode == 0 and run.stdout.count("ok: ") == 4, run.stdout + run.stderr  # three workflows, the calendar
     assert "calendar.yaml (学校の暦 / school calendar)" in run.stdout
 
 

@@ -29,7 +29,7 @@ from ijime_flow.language.workflow_set import escalation_findings
 from ijime_flow.policy.mutants import KIND_LABELS, MUTANT_KINDS, Mutant, MutantSet, make_mutants
 
 WORKFLOWS = Path(__file__).resolve().parent.parent / "workflows"
-NAMES = ("response", "serious_incident")
+NAMES = ("response", "serious_incident", "school_year")
 Sets = dict[str, tuple[Definition, MutantSet]]
 
 
@@ -183,15 +183,15 @@ def test_escalation_mutants_validate_with_the_other_workflow(sets: Sets, tmp_pat
     kinds = {"criterion_removed", "criterion_loosened", "escalation_removed", "records_dropped", "threshold_moved"}
     checked = 0
     for name, (_, found) in sets.items():
-        other = "serious_incident" if name == "response" else "response"
         for k, mutant in enumerate(m for m in found.mutants if m.kind in kinds):
             folder = tmp_path / f"{name}-{k}"
             folder.mkdir()
             (folder / f"{name}.yaml").write_text(mutant.text, encoding="utf-8")
-            (folder / f"{other}.yaml").write_text((WORKFLOWS / f"{other}.yaml").read_text(encoding="utf-8"),
-                                                  encoding="utf-8")
+            for other in (n for n in NAMES if n != name):  # every other shipped workflow: escalation and `opens` targets
+                (folder / f"{other}.yaml").write_text((WORKFLOWS / f"{other}.yaml").read_text(encoding="utf-8"),
+                                                      encoding="utf-8")
             definitions, problems = validate_paths([folder])
-            assert problems == [] and len(definitions) == 2, (mutant.id, [str(p) for p in problems])
+            assert problems == [] and len(definitions) == len(NAMES), (mutant.id, [str(p) for p in problems])
             checked += 1
     assert checked >= 10
 
@@ -316,9 +316,17 @@ def test_deadlines_dropped_or_lengthened(sets: Sets) -> None:
     for _, mutant in mutants(sets, "deadline_dropped"):
         assert mutant.target not in {d.id for n in mutant.definition.nodes.values() for d in n.spec.deadlines}
     for original, mutant in mutants(sets, "deadline_lengthened"):
-        was, now = ({d.id: d.within for n in defn.nodes.values() for d in n.spec.deadlines}[mutant.target]
+        was, now = ({d.id: d for n in defn.nodes.values() for d in n.spec.deadlines}[mutant.target]
                     for defn in (original, mutant.definition))
-        assert _length(now) > _length(was), mutant.id
+        if was.every is None:
+            assert _length(now.within) > _length(was.within), mutant.id
+        else:  # a recurring one recurs less often: a longer period, or the same with a wider window of months
+            assert _coarseness(now) > _coarseness(was), mutant.id
+
+
+def _coarseness(deadline: Any) -> tuple[int, int]:
+    rank = ("month", "term", "year").index(deadline.every) if deadline.every else 3
+    return rank, len(deadline.months) if deadline.months else 12
 
 
 def test_period_shortened_lets_resolve_happen_sooner(sets: Sets) -> None:

@@ -320,6 +320,7 @@ def test_damaged_stores_exported_are_judged_alike(world: dict[str, Any], tmp_pat
     before = {cid: [base.text(cid, s) for s in base.seqs(cid)] for cid in base.cases()}
     base.db.close()
     compared = found = 0
+    per_damage: dict[str, int] = {}
     for damage in DAMAGE:
         for seed in (1, 2):
             path = tmp_path / f"{damage.__name__}-{seed}.db"
@@ -331,16 +332,20 @@ def test_damaged_stores_exported_are_judged_alike(world: dict[str, Any], tmp_pat
             touched = [c for c in before if after.get(c) != before[c]] or [world["case"]]
             with Engine(path, clock=FixedClock(jst(2030, 1, 1))) as engine:
                 for cid in touched[:2]:
-                    if not after.get(cid):
-                        continue  # a case deleted whole: there is nothing to export (checkpoints catch it)
+                    if not after.get(cid):  # a case deleted whole: export the case at the other end of a link to it
+                        cid = next((c for c, texts in sorted(after.items()) if any(cid in t for t in texts)), "")
+                        if not cid:
+                            continue  # nothing names it: nothing to export (checkpoints catch it)
                     bundle = tmp_path / f"{damage.__name__}-{seed}-{cid}.jsonl"
                     bundle.write_text(export_bundle(engine, cid, with_linked=True, exported_at=jst(2030, 1, 5)),
                                       encoding="utf-8")
                     code, _ = compare(bundle)
                     compared += 1
                     found += code != 0
+                    per_damage[damage.__name__] = per_damage.get(damage.__name__, 0) + 1
     print(f"compared {compared} exported bundles of damaged stores, {found} with problems")
-    assert compared >= 2 * len(DAMAGE) and found >= len(DAMAGE), (compared, found)
+    # every kind of damage judged alike at least once (how many cases one touches depends on the random store)
+    assert set(per_damage) == {d.__name__ for d in DAMAGE} and found >= len(DAMAGE), (per_damage, found)
 
 
 # -- a difference found by the reference verifier, now fixed in ijime-flow: an unknown event format -----------------------

@@ -12,7 +12,7 @@ from ..actor import SYSTEM
 from ..calendars.resolved import CALENDAR_KEY
 from ..clock import FUTURE_TOLERANCE
 from ..errors import IjimeFlowError, StoredDefinitionError
-from ..escalation import Met
+from ..escalation import OPENED_FROM, OPENS, STEP, Met
 from ..privacy.forget import check_erased
 from ..privacy.holds import check_hold
 from ..stepper import check_fact, due_automatic, fold_event, note_actor, resolve
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from ..definition import Definition
     from .run import _Run
 from .chain import _LATER, _missing, _plain_row
+from .links import step_link
 from .problems import VerificationProblem
 
 # the check of one case: sent its rows, a list at a time, as (position, case_id, seq, text), then None;
@@ -81,7 +82,7 @@ def _case_steps(run: _Run, case_id: str, *, streaming: bool) -> _Steps:
     else:
         kind, _, _, to_states, actor_id, actor_roles, opened, _, data, pin, data_text = ev
         opened_text = opened.isoformat()  # as the canonical text has it
-        if links is not None and kind in _LINKS:
+        if links is not None and (kind in _LINKS or (kind in _STEPS and OPENS in data)):
             links.append((kind, data))
         if kind != "opened" or pin is None:
             bad(1, "definition", "the first event must be 'opened' and pin the workflow definition")
@@ -113,6 +114,10 @@ def _case_steps(run: _Run, case_id: str, *, streaming: bool) -> _Steps:
             if actor_id != SYSTEM.id:
                 bad(1, "illegal", f"an escalated case is opened by the engine, not by {actor_id}")
             link = check_link(case_id, str(data["escalated_from"]), case_id, str(data.get("criterion")), False)
+            if link:
+                bad(1, "link", link)
+        elif OPENED_FROM in data:  # opened by another case's step (`opens`), by that step's actor: both ends checked
+            link = check_link(case_id, str(data[OPENED_FROM]), case_id, step_link(str(data.get(STEP))), False)
             if link:
                 bad(1, "link", link)
         elif not rules.may_open(actor_roles):
@@ -177,7 +182,7 @@ def _case_steps(run: _Run, case_id: str, *, streaming: bool) -> _Steps:
                 kind, trigger, from_states, to_states, actor_id, actor_roles, at, recorded_at, data, _, _ = ev
                 roles_text = data_text = None
             prev, last = digest, seq
-            if links is not None and kind in _LINKS:
+            if links is not None and (kind in _LINKS or (kind in _STEPS and OPENS in data)):
                 links.append((kind, data))
             if not replaying:
                 continue
@@ -302,6 +307,13 @@ def _case_steps(run: _Run, case_id: str, *, streaming: bool) -> _Steps:
                         continue
                     if moves:
                         after = machine.move(leaves, chosen.index)
+                    if chosen.transition.opens is not None or OPENS in data:  # the case it opened names it back
+                        link = (check_link(case_id, case_id, str(data[OPENS]), step_link(trigger or ""), True)
+                                if chosen.transition.opens is not None and isinstance(data.get(OPENS), str)
+                                else f"'{trigger}' {'names no case it opened' if chosen.transition.opens else 'opens no case'}")
+                        if link:
+                            replaying = bad(seq, "link", link)
+                            continue
                     if data_text is not None and roles_text is not None:
                         remember(leaves, trigger, actor_roles, roles_text, data_text, data, chosen, after, before_facts)
                 elif kind == "fact":
@@ -367,6 +379,7 @@ def _case_steps(run: _Run, case_id: str, *, streaming: bool) -> _Steps:
 
 _LANES = frozenset({"transition", "action", "fact"})  # the types the quick lanes take
 _LINKS = frozenset({"opened", "criterion_met", "escalated"})  # the types that record a link between cases
+_STEPS = frozenset({"transition", "action"})  # and a step that opened a case (`opens` in its data)
 
 
 def _refusal(label: str, actor_id: str, roles: tuple[str, ...], defn: Definition, exc: IjimeFlowError) -> str:

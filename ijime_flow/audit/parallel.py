@@ -52,6 +52,7 @@ from ..machine import CompiledMachine, Runtime
 from ..store import SQLiteStore, open_store
 from ..store.postgres import PostgresStore
 from .legality import _Steps
+from .links import records_link
 from .problems import VerificationProblem, VerificationReport
 from .run import Ledger, _Run
 from .verify import _finish, _settle, _stream, verify_store
@@ -122,7 +123,7 @@ class _Shard:
 
 def _names_a_case(kind: str, data: Any) -> bool:
     """An event :meth:`_Run.resolve_links` may find a link in (the others it passes by)."""
-    return isinstance(data, dict) and ("case" in data if kind == "escalated" else "escalated_from" in data)
+    return records_link(kind, data)
 
 
 class _Known:

@@ -238,7 +238,7 @@ def replay_against(engine: Engine, case_id: str, definition: Definition) -> Agai
 
     first = events[0]
     try:
-        if "escalated_from" not in first.data:  # a case opened by escalation is opened by the engine
+        if "escalated_from" not in first.data and "opened_from" not in first.data:  # opened by a link: another case's
             roles = defn.role_closure(first.actor.roles)
             if not roles & set(defn.spec.opened_by):
                 raise PermissionDenied(f"open {defn.id}", first.actor.id, sorted(roles), defn.spec.opened_by)

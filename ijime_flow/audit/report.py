@@ -49,7 +49,9 @@ VALUE_WIDTH = 60  # characters of one recorded value shown
 DATA_WIDTH = 160  # characters of a step's data summary shown
 
 _RELATION_JA = {"escalated_to": "重大事態として移行した先 (escalated to)",
-                "escalated_from": "移行元の事案 (escalated from)"}
+                "escalated_from": "移行元の事案 (escalated from)",
+                "opened": "この事案の手順で開いた事案 (opened by a step of this case)",
+                "opened_from": "この事案を開いた事案 (opened from)"}
 # characters that would end a cell, start HTML, a code span, emphasis or a link
 _CELL_ESCAPES = str.maketrans({"\\": "\\\\", "|": "\\|", "`": "\\`", "*": "\\*", "[": "\\[", "]": "\\]",
                                "&": "&amp;", "<": "&lt;", ">": "&gt;"})
@@ -268,6 +270,9 @@ def _action(defn: Definition, event: Event) -> str:
         if "escalated_from" in data:
             what += (f"<br>事案 {_code(data['escalated_from'])} から重大事態として開始 (opened by escalation)<br>"
                      f"要件 (criterion): {_criterion(defn, data.get('criterion'))}<br>{_cell(data.get('figures', ''))}")
+        elif "opened_from" in data:
+            what += (f"<br>事案 {_code(data['opened_from'])} の「{_cell(data.get('step', ''))}」から開始"
+                     f" (opened from case {_code(data['opened_from'])}'s step)")
         return what
     trigger = event.trigger or ""
     label = _cell(defn.trigger_label(trigger, event.from_states or []))
@@ -293,7 +298,8 @@ def _change(defn: Definition, event: Event) -> str:
 def _data(event: Event) -> str:
     """The step's data as ``key=value`` pairs, shortened. Facts and escalations are already shown in
     the action column."""
-    if event.type in ("fact", "escalated", "criterion_met", "subject", "erased", *HOLD_TYPES) or "escalated_from" in event.data:
+    if event.type in ("fact", "escalated", "criterion_met", "subject", "erased", *HOLD_TYPES) or "escalated_from" in event.data \
+            or "opened_from" in event.data:
         return "—"
     shown = {key: value for key, value in event.data.items() if key != CALENDAR_KEY}  # the engine's pin, not data
     if not shown:

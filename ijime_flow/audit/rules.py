@@ -122,7 +122,7 @@ class _Rules:
                  facts: dict[str, Any]) -> None:
         """Keep what a manual step did, under its key and the values of the facts its choice read, when
         nothing else went into the choice (see the class notes). ``facts``: as they were before it."""
-        if trigger in self.defn.counted_triggers:
+        if trigger in self.defn.counted_triggers or chosen.transition.opens is not None:  # (a link: checked each time)
             return
         key = (self.run.state_text(leaves), trigger, roles_text, data_text)
         entry = self.steps.get(key)

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from ..machine import Runtime
     from ..store import Store
 from .chain import _CANONICAL, _changed, _moved, _plain_row, _Row, _unlinked
-from .links import _link_problem
+from .links import _link_problem, names_link
 from .problems import VerificationProblem
 from .rules import _Rules
 
@@ -73,11 +73,8 @@ class _Run:
         for asking, source, target, criterion, reverse in self.deferred:
             look_in = target if reverse else source
             rows = self.links.get(look_in)
-            if rows is None or not any(
-                    (data or {}).get("criterion") == criterion and (
-                        (kind in ("opened", "criterion_met") and data.get("escalated_from") == source) if reverse
-                        else (kind == "escalated" and data.get("case") == target))
-                    for kind, data in rows):
+            if rows is None or not any(names_link(kind, data, source, target, criterion, reverse=reverse)
+                                       for kind, data in rows):
                 again.add(asking)
         return again
 

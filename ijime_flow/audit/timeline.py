@@ -61,6 +61,9 @@ def describe_event(defn: Definition | None, event: Event) -> list[str]:
     if event.type == "opened" and "escalated_from" in event.data:
         lines.append(f"     事案 {event.data.get('escalated_from')} から重大事態として開始（要件: {event.data.get('criterion')}）"
                      f" / opened by escalation from case {event.data.get('escalated_from')}")
+    if event.type == "opened" and "opened_from" in event.data:
+        lines.append(f"     事案 {event.data.get('opened_from')} の {event.data.get('step')} から開始"
+                     f" / opened by step {event.data.get('step')} of case {event.data.get('opened_from')}")
     if event.type == "opened":
         pin = event.definition
         what = f"{_TYPE_JA['opened']} (opened: {pin.id} {pin.version}, sha256 {pin.sha256[:12]}…)" if pin else "opened"

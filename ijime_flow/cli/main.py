@@ -75,10 +75,12 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
 
 
+    from .annual_return import register as register_annual_return
     from .auditing import register_checkpoints, register_verify
     from .bundle import register as register_bundle
     from .contract import register as register_contract
     from .due import register as register_due
+    from .duties import register as register_duties
     from .forget import register as register_forget
     from .init import register as register_init
     from .replay import register as register_replay
@@ -97,8 +99,10 @@ def _parser() -> argparse.ArgumentParser:
     register_witness(sub)
     register_contract(sub)
     register_due(sub)
+    register_duties(sub)
     register_forget(sub)
     register_retention(sub)
+    register_annual_return(sub)
     return parser
 
 

@@ -212,7 +212,7 @@ def _due(row: CaseRow, as_of: datetime) -> str:
     if due is None:
         return "-"
     if row.overdue(as_of):
-        late = sorted(d.id for d in row.open_deadlines if d.due <= as_of)
+        late = sorted(d.id if d.period is None else f"{d.id} {d.period}" for d in row.open_deadlines if d.due <= as_of)
         return f"期限超過 {jst(due)} から ({', '.join(late)})"
     return f"次の期限 {jst(due)}"
 
@@ -224,7 +224,7 @@ def _row_json(row: CaseRow, labels: Sequence[str], as_of: datetime) -> dict[str,
         "closed": row.closed, "opened_at": _iso(row.opened_at), "updated_at": _iso(row.updated_at), "seq": row.seq,
         "next_due": _iso(row.next_due) if row.next_due is not None else None, "overdue": row.overdue(as_of),
         "open_deadlines": [{"id": d.id, "state": d.state, "started_at": _iso(d.started_at), "due": _iso(d.due)}
-                           for d in row.open_deadlines],
+                           | ({} if d.period is None else {"period": d.period}) for d in row.open_deadlines],
         "subjects": [{"id": i, "part": p} for i, p in row.subjects], "actors": list(row.actors),
     }
 

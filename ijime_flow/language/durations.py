@@ -58,7 +58,11 @@ SAME_DAY = "same_day"
 IMMEDIATELY = "immediately"
 IMMEDIATELY_GRACE = timedelta(hours=1)
 """How long ``within: immediately`` (直ちに) leaves: due this long after the deadline started."""
-WITHIN_PATTERN = f"^{SAME_DAY}$|^{IMMEDIATELY}$|{DURATION_PATTERN}"
+PERIODS = ("month", "term", "year")
+"""What a recurring deadline (``every``) recurs per: a month, a term (the workflow's ``calendar.terms``), a
+school year; each period's deadline is due at its end, and its ``within`` is ``end_of_<period>``."""
+END_OF = {f"end_of_{p}": p for p in PERIODS}
+WITHIN_PATTERN = f"^{SAME_DAY}$|^{IMMEDIATELY}$|{DURATION_PATTERN}|" + "|".join(f"^{w}$" for w in END_OF)
 
 
 class DurationError(ValueError):
@@ -151,6 +155,9 @@ def within_words(within: str) -> tuple[str, str]:
         return "直ちに（1時間以内）", "immediately (within 1 hour)"
     if within == SAME_DAY:
         return "即日（当日中）", "the same day (by midnight)"
+    if within in END_OF:
+        ja, en = {"month": ("月", "month"), "term": ("学期", "term"), "year": ("年度", "school year")}[END_OF[within]]
+        return f"{ja}ごと（{ja}末まで）", f"every {en} (by its end)"
     try:
         parts = _parts(within)
     except DurationError:  # a stored definition's duration that the strict rules refuse: as written

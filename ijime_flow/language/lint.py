@@ -63,6 +63,10 @@ def check_references(defn: Definition) -> list[Finding]:
     found.extend(Finding("role-cycle", path, message) for path, message in role_cycles(roles))
     found.extend(Finding("duplicate-value", path, message) for path, message in duplicate_values(facts))
     found.extend(Finding(*problem) for problem in counting_problems(spec))
+    if spec.calendar is not None and spec.calendar.terms:  # the terms recurring deadlines run per
+        from ..calendars.periods import term_problems
+
+        found.extend(Finding("bad-term", ("calendar", "terms", i), message) for i, message in term_problems(spec.calendar.terms))
     for name, fact in facts.items():
         if fact.roles:
             role_refs(fact.roles, ("facts", name, "roles"))

@@ -38,7 +38,7 @@ from .lint import Finding, check_references, lint
 from .models import WorkflowDef
 from .shape_messages import validation_problems
 from .suggest import both, hint
-from .workflow_set import duplicate_ids, escalation_findings
+from .workflow_set import duplicate_ids, escalation_findings, opens_findings
 from .yaml_source import Located, parse
 
 WORKFLOW_SUFFIXES = (".yaml", ".yml")
@@ -185,7 +185,7 @@ def _escalation_problems(loaded: list[tuple[Loaded, Path]], known: dict[str, Def
         escalation = defn.spec.escalation
         if escalation is not None and escalation.to not in pool and escalation.to in (failed or ()):
             continue  # its file did not load: its own problems say why
-        problems += _located(list(escalation_findings(defn, pool)), located)
+        problems += _located([*escalation_findings(defn, pool), *opens_findings(defn, pool)], located)
     return problems
 
 

@@ -25,7 +25,15 @@ from pydantic import (
 
 from .conditions import Condition
 from .dates import check_date
-from .durations import DATE_DURATION_PATTERN, IMMEDIATELY, SAME_DAY, WITHIN_PATTERN, check_date_duration, check_within
+from .durations import (
+    DATE_DURATION_PATTERN,
+    END_OF,
+    IMMEDIATELY,
+    SAME_DAY,
+    WITHIN_PATTERN,
+    check_date_duration,
+    check_within,
+)
 from .stored import reading
 
 Ident = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
@@ -99,27 +107,57 @@ class DeadlineDef(_Model):
     time zone: 即日), ``immediately`` (直ちに: within an hour of the moment it was entered, see
     :data:`~.durations.IMMEDIATELY_GRACE`) or an ISO 8601 duration from the moment it was entered
     (``P1D``, ``PT2H``).
-    A deadline, once started, runs until it is met, even if the case leaves the state."""
+    A deadline, once started, runs until it is met, even if the case leaves the state.
+
+    ``every`` (``month``, ``term`` or ``year``) makes it recur instead (a school year's duties, e.g. the
+    committee's monthly meeting): entering the state starts one deadline per period of the case's school
+    year (the periods not yet over), each due at its period's end and met only by a ``met_by`` step whose
+    time falls inside that period. ``months`` keeps only those months: with ``every: month`` the listed
+    months; with ``every: year`` one window from the first listed month to the end of the last (April
+    first, as a school year runs). Its ``within`` is not written (it reads ``end_of_<period>``)."""
 
     id: Ident
     ja: str = Field(min_length=1)
     en: str | None = None
     source: str = Field(min_length=1, description="policy section, e.g. 4(3)")
     met_by: list[Ident] = Field(min_length=1, description="triggers that meet it")
-    within: str = Field(description="same_day (即日), immediately (直ちに: within 1 hour), or an ISO 8601 duration"
-                                    " such as P1D (whole numbers, at most P100Y)",
+    within: str = Field(default="", description="same_day (即日), immediately (直ちに: within 1 hour), or an ISO 8601 duration"
+                                                " such as P1D (whole numbers, at most P100Y); not written with every",
                         json_schema_extra={"pattern": WITHIN_PATTERN})
     when: Condition | None = Field(default=None, description="starts only if this holds when the state is entered")
+    every: Literal["month", "term", "year"] | None = Field(
+        default=None, description="recurs: one deadline per month, term (calendar.terms) or school year, due at its end")
+    months: list[Annotated[int, Field(ge=1, le=12)]] | None = Field(
+        default=None, description="with every: month or year, only these months (1-12)", json_schema_extra={"uniqueItems": True})
 
     @field_validator("within")
     @classmethod
     def _within(cls, value: str, info: ValidationInfo) -> str:
-        if value in (SAME_DAY, IMMEDIATELY):
+        if value in (SAME_DAY, IMMEDIATELY) or value in END_OF:  # (not written: "", the default; written empty: refused)
             return value
         stored = reading(info)  # a definition read back from a store: as earlier versions read it
         if stored is not None:
             return stored.duration(value, f"deadline '{info.data.get('id', '?')}' within")
         return check_within(value)
+
+    @model_validator(mode="after")
+    def _recurs(self) -> DeadlineDef:
+        if self.every is None:
+            if not self.within or self.within in END_OF:
+                raise ValueError("a deadline needs 'within' (same_day, immediately or a duration such as P1D), or"
+                                 " 'every' (month, term, year) for one that recurs")
+            if self.months is not None:
+                raise ValueError("'months' is only for a deadline with 'every'")
+            return self
+        if self.within not in ("", f"end_of_{self.every}"):
+            raise ValueError(f"a deadline with 'every: {self.every}' is due at the end of each period: write no 'within'")
+        if self.months is not None:
+            if self.every == "term":
+                raise ValueError("'months' is for every: month or every: year (a term has its own dates)")
+            if not self.months or len(set(self.months)) != len(self.months):
+                raise ValueError("'months' lists each month (1-12) once")
+        object.__setattr__(self, "within", f"end_of_{self.every}")
+        return self
 
 
 class StateDef(_Model):
@@ -158,6 +196,14 @@ class StateDef(_Model):
         return self
 
 
+class OpensDef(_Model):
+    """A case of another workflow that a step opens and links to (e.g. a survey's concern opening a ``response``
+    case): the new case's opening and the step name each other, and ``facts`` are recorded on it at once."""
+
+    workflow: Ident
+    facts: dict[Ident, str | int | bool] = Field(default_factory=dict, description="facts recorded on the new case")
+
+
 class TransitionDef(_Model):
     """A step. With ``to`` it moves the case; without ``to`` it is an internal action that records
     an event and leaves the state as it is. ``automatic`` steps are taken by the engine itself when
@@ -177,6 +223,7 @@ class TransitionDef(_Model):
     fields: dict[Ident, FieldDef] | None = Field(default=None, description="the step's data fields, typed"
                                           " (those in requires must be given; a field not declared is untyped text)")
     automatic: StrictBool = False
+    opens: OpensDef | None = Field(default=None, description="a linked case of another workflow this step opens")
 
     @field_validator("from_", mode="before")
     @classmethod
@@ -279,6 +326,19 @@ class RetentionRule(_Model):
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 
 
+MonthDay = Annotated[str, StringConstraints(pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")]
+
+
+class TermDef(_Model):
+    """A term (学期) of every school year, by month and day (``from: "04-01"``, ``to: "08-31"``)."""
+
+    id: Ident
+    ja: str = Field(min_length=1)
+    en: str | None = None
+    from_: MonthDay = Field(alias="from", description="its first day, MM-DD")
+    to: MonthDay = Field(description="its last day, MM-DD")
+
+
 class CalendarDef(_Model):
     """The school calendar: which days are not school days. National holidays come from the ``holidays``
     package and a school's own closures from its calendar file (``calendar.yaml`` beside the workflows)."""
@@ -290,6 +350,8 @@ class CalendarDef(_Model):
                                                           " (ISO 3166 code; JP when not written)")
     national_holidays: StrictBool | None = Field(default=None, description="false: national holidays are school days"
                                                                            " (list every closure yourself)")
+    terms: list[TermDef] | None = Field(default=None, description="the terms (学期) of every school year, in order;"
+                                                                  " not written: 4/1-8/31, 9/1-12/31, 1/1-3/31")
 
     @field_validator("country")
     @classmethod

@@ -164,6 +164,9 @@ def _expected(noun: tuple[str, str], value: Any, extra: tuple[str, str] = ("", "
 
 
 def _name_refusal(value: Any, pattern: str) -> str:
+    if pattern.startswith("^(0[1-9]|1[0-2])-"):  # a term's month and day (calendar.terms)
+        return (f"「{shown(value)}」は月日として読めません（\"MM-DD\" の形で、例: \"04-01\"） / '{shown(value)}' is not a"
+                ' month and day: write "MM-DD", e.g. "04-01"')
     fixed = Hint((fixed_name,)) if (fixed_name := snake_case(value)) else Hint()
     if pattern == STATE_PATH_PATTERN:
         return both(f"「{shown(value)}」は状態の名前として使えません（英小文字で始まる英小文字・数字・_。入れ子は a.b、"

@@ -81,3 +81,42 @@ def escalation_findings(defn: Definition, pool: Mapping[str, Definition]) -> Ite
                               f"基準「{criterion.id}」はエスカレーション先「{to}」の事実 criterion の値にありません"
                               f"（値: {', '.join(values)}） / criterion '{criterion.id}' is not a value of fact"
                               f" 'criterion' of workflow '{to}' ({', '.join(values)})")
+
+
+OPENS_RULE = "opens-target"
+
+
+def opens_findings(defn: Definition, pool: Mapping[str, Definition]) -> Iterator[Finding]:
+    """What keeps a step that ``opens`` a case of another workflow from opening it: the workflow is not loaded
+    with it, it must be opened with data (``records_on_open``), or a fact the step records on it is not one of its
+    facts or not a value it takes."""
+    from ..errors import IjimeFlowError
+    from ..stepper import coerce_fact
+
+    for i, t in enumerate(defn.spec.transitions):
+        if t.opens is None:
+            continue
+        where = ("transitions", i, "opens")
+        target = pool.get(t.opens.workflow)
+        if target is None:
+            ids = ", ".join(sorted(pool)) or "-"
+            yield Finding(OPENS_RULE, (*where, "workflow"), both(
+                f"「{t.trigger}」が開くワークフロー「{t.opens.workflow}」がありません（一緒に読み込んだワークフロー: {ids}）",
+                f"'{t.trigger}' opens a case of workflow '{t.opens.workflow}', which is not among the workflows loaded"
+                f" with it ({ids})", hint(t.opens.workflow, sorted(pool))))
+            continue
+        if target.spec.records_on_open:
+            yield Finding(OPENS_RULE, (*where, "workflow"),
+                          f"「{target.id}」は開くときにデータ（{', '.join(target.spec.records_on_open)}）が必要なため、"
+                          f"「{t.trigger}」からは開けません / '{t.trigger}' cannot open a '{target.id}' case: it must be"
+                          f" opened with data ({', '.join(target.spec.records_on_open)})")
+        for name, value in t.opens.facts.items():
+            fact = target.spec.facts.get(name)
+            if fact is None:
+                yield Finding(OPENS_RULE, (*where, "facts", name),
+                              f"「{target.id}」に事実「{name}」はありません / workflow '{target.id}' has no fact '{name}'")
+                continue
+            try:
+                coerce_fact(fact, name, value)
+            except IjimeFlowError as exc:
+                yield Finding(OPENS_RULE, (*where, "facts", name), str(exc))

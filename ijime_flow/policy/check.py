@@ -57,7 +57,7 @@ def render(report: CheckReport, title: str) -> str:
     """Per scenario: 合格 / 不合格 / 未確認, its tags and name, and the workflow files it ran against."""
     lines = [f"シナリオ / scenarios: {title}"]
     for result in report.results:
-        tags = " ".join(f"@{t}" for t in result.tags if t not in ("response", "serious_incident"))
+        tags = " ".join(f"@{t}" for t in result.tags if t not in ("response", "serious_incident", "school_year"))
         files = "、".join(Path(f).name for f in result.files) or "（ワークフローなし / no workflow）"
         lines.append(f"  {MARKS[result.status]} {tags} {result.name} — {files}".replace("   ", "  "))
         if result.status != "pass" and result.message:

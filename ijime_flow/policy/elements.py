@@ -30,17 +30,20 @@ def rule_elements(rule: Rule) -> list[tuple[str, str]]:
     if rule.only_after is not None:
         conditions(rule.only_after.unless)
     if (data := rule.needs_data) is not None:
-        out += [("trigger", data.trigger)] + ([("state", data.source)] if data.source else [])
+        out += [("trigger", data.trigger)] if data.trigger is not None else [("fact", name) for name in data.data]
+        out += [("state", data.source)] if data.source else []
         conditions(data.when)
     if (when := rule.only_when) is not None:
         out.append(("trigger", when.trigger))
         conditions(when.when)
     if (deadline := rule.deadline) is not None:
-        out += [("state", deadline.state), ("trigger", deadline.met_by)]
+        out += [("state", deadline.state)] + [("trigger", t) for t in as_list(deadline.met_by)]
     if (escalates := rule.escalates) is not None:
         out.append(("fact", escalates.fact or escalates.absence_fact))
     if (clears := rule.clears) is not None:
         out += [("trigger", clears.trigger), ("fact", clears.fact)]
+    if (opens := rule.opens) is not None:
+        out.append(("trigger", opens.trigger))
     return list(dict.fromkeys(out))
 
 

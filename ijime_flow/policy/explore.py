@@ -32,7 +32,7 @@ from ..errors import IjimeFlowError
 from ..language.condition_models import Condition, DistinctActors, FactIs, Since
 from ..language.conditions import GuardFn, walk
 from ..language.counting import ActorTally
-from ..language.models import FactDef, TransitionDef
+from ..language.models import FactDef, FieldDef, TransitionDef
 from ..language.stored import add_duration
 from ..machine import CompiledMachine
 from ..stepper import apply_facts, check_fact, due_automatic, note_actor, opening_data, resolve
@@ -158,7 +158,7 @@ class Explorer:
         names = list(t.records)
         for combo in itertools.product(*(self.values(spec.facts[n], n, at) for n in names)):
             data = dict(zip(names, combo, strict=True))
-            data.update({name: "確認済み" for name in t.requires})
+            data.update({name: _filled((t.fields or {}).get(name), at) for name in t.requires})
             yield data
 
     def take(self, node: Node, trigger: str, role: str, data: Mapping[str, Any],
@@ -321,6 +321,13 @@ class Explorer:
                 reach(Node(node.leaves, node.facts, later, node.flags, node, Action("wait", "", "", (), later),
                            actors=node.actors), node)
         yield Exploration(self.defn, nodes, False, edges)
+
+
+def _filled(field: FieldDef | None, at: datetime) -> Any:
+    """A value for a required data field, of its type (a number: 1; a date: today, as ISO text; free text: 確認済み)."""
+    kind = field.type if field is not None else "text"
+    filled: dict[str, Any] = {"int": 1, "number": 1.0, "bool": True, "date": at.date().isoformat(), "datetime": at.isoformat()}
+    return filled.get(kind, "確認済み")
 
 
 @lru_cache(maxsize=65536)

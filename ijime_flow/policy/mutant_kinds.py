@@ -16,7 +16,9 @@ What each kind offers, and how it is kept to changes that break a rule (not ever
 - ``condition_dropped``, ``condition_part_dropped``: a step's ``when`` removed; one part of an ``all`` /
   ``any`` removed, in a step's, a deadline's or a criterion's condition.
 - ``requires_dropped``, ``records_dropped``, ``clears_dropped``: one entry removed (``records_on_open`` too).
-- ``deadline_dropped``, ``deadline_lengthened`` (same_day → P3D, a duration × 3).
+- ``deadline_dropped``, ``deadline_lengthened`` (same_day → P3D, a duration × 3; a recurring deadline one step
+  coarser: every month → every term → every year, a ``months`` window widened by a month or removed:
+  :mod:`.mutant_deadlines`).
 - ``period_shortened``: an ``at_least`` to a third (at least one unit), or the wait removed (the fact only
   needs to be recorded).
 - ``criterion_removed``; ``criterion_loosened``: an enum criterion left without one value (one mutant per
@@ -51,8 +53,9 @@ from .mutant_context import (
     put,
     same_activity,
     third,
-    thrice,
 )
+from .mutant_deadlines import deadline_dropped, deadline_lengthened
+from .mutant_links import opens_dropped
 
 
 class KindLabel(NamedTuple):
@@ -79,8 +82,9 @@ KIND_LABELS: dict[str, KindLabel] = {
     "clears_dropped": KindLabel("操作で消去する事実を一つ残す（再発しても解消の要件が残る）",
                                 "one fact a step clears is kept instead"),
     "deadline_dropped": KindLabel("期限を外す", "a deadline removed"),
-    "deadline_lengthened": KindLabel("期限を延ばす（即日→3日、期間は3倍）",
-                                     "a deadline lengthened (same day → 3 days, a duration tripled)"),
+    "deadline_lengthened": KindLabel("期限を延ばす（即日→3日、期間は3倍、毎月→毎学期→毎年、月の指定を広げる・外す）",
+                                     "a deadline lengthened (same day → 3 days, a duration tripled; monthly → termly →"
+                                     " yearly, a months window widened or removed)"),
     "period_shortened": KindLabel("待つ期間を短くする（3か月→1か月）、またはなくす",
                                   "a waiting period shortened (P3M → P1M) or removed"),
     "criterion_removed": KindLabel("重大事態の要件を一つ外す", "one serious-incident criterion removed"),
@@ -94,6 +98,8 @@ KIND_LABELS: dict[str, KindLabel] = {
                                    "an automatic step made a person's step; a final state made not final"),
     "calendar_changed": KindLabel("学校の暦を変える（週末・祝日・休業日で連続欠席が途切れる）",
                                   "school calendar changed (weekends, holidays or closures break a run of absence)"),
+    "opens_dropped": KindLabel("事案を開く操作が開かない／開く事案に事実を記録しない",
+                               "a step that opens a linked case opens none, or without a fact it gives it"),
 }
 MUTANT_KINDS: tuple[str, ...] = tuple(KIND_LABELS)
 
@@ -264,7 +270,7 @@ def _threshold_moved(ctx: Context) -> Iterator[Candidate]:
     # criterion_loosened
 
 
-# -- data, deadlines --------------------------------------------------------------------------------
+# -- data --------------------------------------------------------------------------------
 
 def _data_dropped(field: str, ja_what: str, en_what: str) -> Generator:
     kind = f"{field}_dropped"
@@ -279,20 +285,6 @@ def _data_dropped(field: str, ja_what: str, en_what: str) -> Generator:
                 yield Candidate(kind, item, ("records_on_open", item), f"事案を開くときに事実「{item}」を記録しなくてよくする",
                                 f"a case may be opened without fact '{item}'", drop(("records_on_open", j), prune=True))
     return generate
-
-
-def _deadline_dropped(ctx: Context) -> Iterator[Candidate]:
-    for path, deadline in ctx.deadlines():
-        yield Candidate("deadline_dropped", deadline.id, (deadline.id,), f"期限「{deadline.id}」（{deadline.ja}）を外す",
-                        f"deadline '{deadline.id}' ({deadline.en or deadline.ja}) removed", drop(path, prune=True))
-
-
-def _deadline_lengthened(ctx: Context) -> Iterator[Candidate]:
-    for path, deadline in ctx.deadlines():
-        longer = "P3D" if deadline.within in ("same_day", "immediately") else thrice(deadline.within)
-        yield Candidate("deadline_lengthened", deadline.id, (deadline.id, longer),
-                        f"期限「{deadline.id}」を {deadline.within} から {longer} に延ばす",
-                        f"deadline '{deadline.id}' lengthened from {deadline.within} to {longer}", put((*path, "within"), longer))
 
 
 # -- escalation, automatic steps, the calendar ---------------------------------------------------------
@@ -389,8 +381,9 @@ GENERATORS: dict[str, Generator] = {
     "requires_dropped": _data_dropped("requires", "記入項目", "requires"),
     "records_dropped": _data_dropped("records", "記録する事実", "records"),
     "clears_dropped": _data_dropped("clears", "消去する事実", "clears"),
-    "deadline_dropped": _deadline_dropped, "deadline_lengthened": _deadline_lengthened, "period_shortened": _period_shortened,
+    "deadline_dropped": deadline_dropped, "deadline_lengthened": deadline_lengthened, "period_shortened": _period_shortened,
     "criterion_removed": _criterion_removed, "criterion_loosened": _criterion_loosened, "threshold_moved": _threshold_moved,
     "escalation_removed": _escalation_removed, "automatic_dropped": _automatic_dropped, "calendar_changed": _calendar_changed,
+    "opens_dropped": opens_dropped,
 }
 assert tuple(GENERATORS) == MUTANT_KINDS

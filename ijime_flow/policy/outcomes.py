@@ -91,8 +91,37 @@ def deadline_is(ijime_scene: Scene, date: str, deadline: str, status: str) -> No
     ijime_scene.settle()
     case = ijime_scene.require_case()
     wanted = deadline_status(status)
-    found = [d for d in case.deadlines(at=ijime_scene.moment(date)) if d.id == deadline]
-    _latest_is(ijime_scene, found, wanted, f"期限「{deadline}」", f"deadline '{deadline}'")
+    moment = ijime_scene.moment(date)
+    found = [d for d in case.deadlines(at=moment) if d.id == deadline]
+    _latest_is(ijime_scene, _as_of(found, moment), wanted, f"期限「{deadline}」", f"deadline '{deadline}'")
+
+
+@phrase(rf"{DATE} 時点で期限 {_q('deadline')} の (?P<period>\S+) 分は (?P<status>\S+) である")
+@phrase(rf"on {DATE} the deadline {_q('deadline')} for (?P<period>\S+) is (?P<status>\S+)")
+def period_deadline_is(ijime_scene: Scene, date: str, deadline: str, period: str, status: str) -> None:
+    """A recurring deadline's period, named as its label (``2019-06``, ``2019:term_1``, ``2019``), the term's id,
+    or as staff read it (``6月``, ``1学期``, ``2019年度``)."""
+    ijime_scene.settle()
+    wanted = deadline_status(status)
+    found = [d for d in ijime_scene.require_case().deadlines(at=ijime_scene.moment(date))
+             if d.id == deadline and d.period is not None and _names_period(d.period, d.period_ja or "", period)]
+    _latest_is(ijime_scene, found, wanted, f"期限「{deadline}」（{period}）", f"deadline '{deadline}' ({period})")
+
+
+def _names_period(label: str, ja: str, text: str) -> bool:
+    said = normalise(text).replace(" ", "")
+    return said in {label, label.rsplit(":", 1)[-1], ja.replace(" ", ""), ja.rsplit(" ", 1)[-1], ja.split(" ", 1)[0]}
+
+
+def _as_of(found: list[Any], moment: Any) -> list[Any]:
+    """The deadlines ``found`` a check at ``moment`` is about, the one it judges last: of a recurring deadline
+    (one per period), the periods that have ended by then, the latest last — before the first ends, the first;
+    a deadline that does not recur, as it started."""
+    recurring = [d for d in found if d.period is not None]
+    if not recurring:
+        return found
+    ended = sorted((d for d in recurring if d.due <= moment), key=lambda d: d.due)
+    return ended or sorted(recurring, key=lambda d: d.due)[:1]
 
 
 def _latest_is(ijime_scene: Scene, found: list[Any], wanted: str, ja: str, en: str) -> None:
@@ -109,13 +138,15 @@ def _latest_is(ijime_scene: Scene, found: list[Any], wanted: str, ja: str, en: s
                              f"このシナリオでは確かめられません（未確認） / the school's deadline ({stricter[0]}) is stricter"
                              f" than the policy's ({stricter[1]})", [f"deadline:{latest.id}"])
     if latest.status != wanted:
-        raise PolicyCheckFailed(f"{ja}は {latest.status_ja}（期限 {latest.due.isoformat()}） / {en} is {latest.status},"
+        where = f"、{latest.period_ja}" if latest.period_ja else ""
+        raise PolicyCheckFailed(f"{ja}は {latest.status_ja}（期限 {latest.due.isoformat()}{where}） / {en} is {latest.status},"
                                 f" expected {wanted}")
 
 
 def _stricter(ijime_scene: Scene, deadline_id: str) -> tuple[str, str] | None:
     """(the school's, the policy's) ``within`` when the school's deadline ``deadline_id`` is stricter than the
     reference workflow's deadline met by the same steps; else None."""
+    from .recurring import stricter_recurring
     from .static_checks import not_longer
 
     defn = ijime_scene.definition
@@ -125,10 +156,18 @@ def _stricter(ijime_scene: Scene, deadline_id: str) -> tuple[str, str] | None:
     theirs = [d for ds in ijime_scene.reference[defn.id].deadline_defs.values() for d in ds]
     for mine in ours:
         for policy in theirs:
-            if set(mine.met_by) & set(policy.met_by) and mine.within != policy.within and not_longer(mine.within,
-                                                                                                   policy.within):
+            if not set(mine.met_by) & set(policy.met_by):
+                continue
+            if mine.every is not None and policy.every is not None:
+                if (mine.every, mine.months) != (policy.every, policy.months) and stricter_recurring(mine, defn, policy):
+                    return _said(mine), _said(policy)
+            elif mine.within != policy.within and not_longer(mine.within, policy.within):
                 return mine.within, policy.within
     return None
+
+
+def _said(deadline: Any) -> str:
+    return f"every: {deadline.every}" + (f" (months: {deadline.months})" if deadline.months else "")
 
 
 def _entry(ijime_scene: Scene, entry: str) -> str:
@@ -184,11 +223,13 @@ def refused_any(ijime_scene: Scene) -> None:
 @phrase(rf"{DATE} 時点で {_q('trigger')} を行う期限は (?P<status>\S+) である")
 @phrase(rf"on {DATE} the deadline to take {_q('trigger')} is (?P<status>\S+)")
 def deadline_of_step_is(ijime_scene: Scene, date: str, trigger: str, status: str) -> None:
-    """Whatever the deadline is called: the latest one started that ``trigger`` meets."""
+    """Whatever the deadline is called: the latest one started that ``trigger`` meets (of recurring ones, the
+    latest period ended by then: :func:`_as_of`)."""
     ijime_scene.settle()
     wanted = deadline_status(status)
-    found = [d for d in ijime_scene.require_case().deadlines(at=ijime_scene.moment(date)) if trigger in d.met_by]
-    _latest_is(ijime_scene, found, wanted, f"「{trigger}」を行う期限", f"the deadline to take '{trigger}'")
+    moment = ijime_scene.moment(date)
+    found = [d for d in ijime_scene.require_case().deadlines(at=moment) if trigger in d.met_by]
+    _latest_is(ijime_scene, _as_of(found, moment), wanted, f"「{trigger}」を行う期限", f"the deadline to take '{trigger}'")
 
 
 @phrase(rf"事実 {_q('fact')} は記録されていない")

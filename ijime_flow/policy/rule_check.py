@@ -14,15 +14,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..definition import Definition
+from ..errors import IjimeFlowError
 from ..language.conditions import GuardFn, holds
-from ..stepper import coerce_fact, context
+from ..stepper import coerce_fact, context, opening_data
 from .attempts import Trials
 from .counterexample import Counterexample
 from .elements import lacking, rule_elements
 from .escalation_check import check_escalates
 from .explore import CASE_ID, START, Action, Exploration, Explorer, Monitor, Node, condition_facts
 from .rules import Rule, RuleSet, as_list
-from .static_checks import check_deadline
+from .static_checks import check_deadline, check_opens
 
 
 @dataclass
@@ -84,7 +85,7 @@ def check_rules(defn: Definition, rules: RuleSet, *, others: Mapping[str, Defini
     for r in rules.rules:
         if r.only_when is not None:
             read_by(r.only_when.trigger, r.only_when.when)
-        if r.needs_data is not None and r.needs_data.when is not None:
+        if r.needs_data is not None and r.needs_data.when is not None and r.needs_data.trigger is not None:
             read_by(r.needs_data.trigger, r.needs_data.when)
         if r.clears is not None:
             read_by(r.clears.trigger, None, [r.clears.fact])
@@ -160,7 +161,7 @@ def _check(rule: Rule, trials: Trials, space: Exploration, others: Mapping[str, 
     if rule.only_after is not None or rule.not_after is not None:
         return _order(rule, trials, space)
     if rule.needs_data is not None:
-        return _needs_data(rule, trials, space)
+        return _opening_data(rule, explorer) if rule.needs_data.opening else _needs_data(rule, trials, space)
     if rule.only_when is not None:
         return _only_when(rule, trials, space)
     if rule.deadline is not None:
@@ -169,6 +170,8 @@ def _check(rule: Rule, trials: Trials, space: Exploration, others: Mapping[str, 
         return check_escalates(rule, explorer.defn, explorer, others)
     if rule.clears is not None:
         return _clears(rule, trials, space)
+    if rule.opens is not None:
+        return check_opens(rule, explorer.defn)
     return _reaches_final(space)
 
 
@@ -276,9 +279,29 @@ def _holds(explorer: Explorer, condition: Any, current: Node, last: Action) -> b
     return holds(condition, context(defn, facts, last.at, current.leaves, CASE_ID, explorer.guards, current.actors))
 
 
-def _needs_data(rule: Rule, trials: Trials, space: Exploration) -> Problem | None:
+def _opening_data(rule: Rule, explorer: Explorer) -> Problem | None:
+    """Opening a case without one of the facts the rule names is refused (each way the case can be opened)."""
     spec = rule.needs_data
     assert spec is not None
+    defn = explorer.defn
+    opened = False
+    for action, _, _ in explorer.openings():
+        opened = True
+        for name in spec.data:
+            data = {k: v for k, v in action.data if k != name}
+            try:
+                opening_data(defn, data)
+            except IjimeFlowError:
+                continue
+            short = Action("open", defn.id, action.role, tuple(sorted(data.items())), action.at)
+            return (f"事案を {name} なしで開けます / a case can be opened without '{name}'",
+                    Counterexample([], short, "refused", f"{name} の記録がないまま事案を開けた", f"opened without '{name}'"))
+    return None if opened else ("事案を開く方法がありません（規則を確かめられません） / no case can be opened", None)
+
+
+def _needs_data(rule: Rule, trials: Trials, space: Exploration) -> Problem | None:
+    spec = rule.needs_data
+    assert spec is not None and spec.trigger is not None
     explorer = trials.explorer
     taken = False
     for node, tried in trials.distinct(space.nodes, spec.trigger):

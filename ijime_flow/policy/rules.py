@@ -11,10 +11,11 @@ first, ``en`` beside it, ``source`` the policy bullet). Each rule is one of thes
         level: must                          # must (義務: するものとする, the default) | should (望ましい)
         only_roles: {trigger: report_to_board, roles: [principal]}   # or {fact: F, roles: [...]}
       - only_after: {trigger: start_fact_finding, after: report_to_administrator, reset_by: []}
-      - needs_data: {trigger: confirm_facts, data: [bullying_recognised]}
+      - needs_data: {trigger: confirm_facts, data: [bullying_recognised]}   # or {opening: true, data: [school_year]}
       - only_when: {trigger: resolve, when: {all: [{since: act_stopped_on, at_least: P3M},
                                                   {fact: victim_distress, equals: false}]}}
       - deadline: {state: discovered, met_by: report_to_administrator, within: same_day}
+      - deadline: {state: in_year, met_by: hold_committee_meeting, every: month}   # recurs (months: [9]: September)
       - escalates: {fact: serious_harm, value: injury}       # or {absence_days: 30} / {absence_run: 7}
       - clears: {trigger: report_recurrence, fact: victim_distress}
       - reaches_final: true
@@ -30,7 +31,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError, model_validator
 
@@ -106,13 +107,24 @@ class NotAfter(_Model):
 
 
 class NeedsData(_Model):
-    """``trigger`` is refused without each of ``data`` (recorded facts or required fields)."""
+    """``trigger`` is refused without each of ``data`` (recorded facts or required fields); with ``opening: true``,
+    opening a case is refused without each of the facts ``data`` (the school year a year's record is for)."""
 
-    trigger: Ident
+    trigger: Ident | None = None
+    opening: StrictBool = False
     data: list[Ident] = Field(min_length=1)
     when: Condition | None = Field(default=None, description="only where this holds")
     source: StatePath | None = Field(default=None, alias="from",
                                      description="only when taken from this state (e.g. closing without a response)")
+
+    @model_validator(mode="after")
+    def _one_target(self) -> NeedsData:
+        if (self.trigger is None) == (not self.opening):
+            raise ValueError("needs_data には trigger か opening: true のどちらか一つを書いてください / give exactly one of"
+                             " 'trigger' or 'opening: true'")
+        if self.opening and (self.when is not None or self.source is not None):
+            raise ValueError("事案を開くときの記録に when・from は書けません / 'when' and 'from' are not for opening")
+        return self
 
 
 class OnlyWhen(_Model):
@@ -123,11 +135,31 @@ class OnlyWhen(_Model):
 
 
 class DeadlineRule(_Model):
-    """Entering ``state`` starts a deadline met by ``met_by``, due ``within`` at the latest."""
+    """Entering ``state`` starts a deadline met by ``met_by`` (one step or a list: only by these), due ``within``
+    at the latest — or, with ``every``
+    (``month``, ``term``, ``year``; ``months``: only these months, as a workflow's recurring deadline reads
+    them), one that recurs at least that often: every period of the rule (a term: one of the workflow's
+    ``calendar.terms``) holds a whole period of a deadline the workflow starts there, met by ``met_by``.
+    So a monthly deadline is as strict as a termly one, September as strict as September–October."""
 
     state: StatePath
-    met_by: Ident
-    within: str = Field(description="same_day or an ISO 8601 duration: the longest the policy allows")
+    met_by: Triggers = Field(description="the step (or steps) that meet it: a deadline another step meets as well does"
+                                         " not count (that step would do instead)")
+    within: str | None = Field(default=None, description="same_day or an ISO 8601 duration: the longest the policy allows")
+    every: Literal["month", "term", "year"] | None = Field(default=None, description="recurs at least once per period")
+    months: list[Annotated[int, Field(ge=1, le=12)]] | None = Field(
+        default=None, description="with every: month or year, only these months (a year: from the first to the last)")
+
+    @model_validator(mode="after")
+    def _one_measure(self) -> DeadlineRule:
+        if (self.within is None) == (self.every is None):
+            raise ValueError("期限には within（即日・期間）か every（month・term・year）のどちらか一つを書いてください"
+                             " / give exactly one of 'within' (same_day, a duration) or 'every' (month, term, year)")
+        if self.months is not None and self.every not in ("month", "year"):
+            raise ValueError("months は every: month か every: year と書きます / 'months' goes with every: month or year")
+        if self.months is not None and (not self.months or len(set(self.months)) != len(self.months)):
+            raise ValueError("months には各月（1〜12）を一度ずつ書きます / 'months' lists each month (1-12) once")
+        return self
 
 
 class Escalates(_Model):
@@ -161,6 +193,15 @@ class Clears(_Model):
     fact: Ident
 
 
+class OpensRule(_Model):
+    """Taking ``trigger`` opens a linked case of ``workflow`` (the step's ``opens:``), recording at least these
+    facts on it (e.g. a survey's concern: ``discovered_through: school_survey``)."""
+
+    trigger: Ident
+    workflow: Ident
+    facts: dict[Ident, Scalar] = Field(default_factory=dict)
+
+
 class Rule(_Model):
     id: Ident
     ja: str = Field(min_length=1)
@@ -176,6 +217,7 @@ class Rule(_Model):
     deadline: DeadlineRule | None = None
     escalates: Escalates | None = None
     clears: Clears | None = None
+    opens: OpensRule | None = None
     reaches_final: StrictBool | None = None
 
     @model_validator(mode="after")
@@ -207,7 +249,7 @@ class Rule(_Model):
 
 
 RULE_KINDS = ("only_roles", "may_act", "only_after", "not_after", "needs_data", "only_when", "deadline", "escalates", "clears",
-              "reaches_final")
+              "opens", "reaches_final")
 KIND_LABELS = {
     "only_roles": ("行える役割", "who may act"),
     "may_act": ("行う役割（その職が行える）", "the named office can act"),
@@ -218,6 +260,7 @@ KIND_LABELS = {
     "deadline": ("期限", "deadline"),
     "escalates": ("重大事態への移行", "escalation"),
     "clears": ("記録の取り消し", "a fact cleared"),
+    "opens": ("連携する事案を開く", "opens a linked case"),
     "reaches_final": ("終結できること", "no dead end"),
 }
 

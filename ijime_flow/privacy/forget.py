@@ -101,7 +101,7 @@ def forget(engine: Engine, subject_id: str, *, actor: Actor, reason: str, school
         except ModuleNotFoundError:
             holds = None
         if holds is not None and hasattr(holds, "check_forget"):
-            holds.check_forget(engine, subject_id, [c.id for c in cases])  # raises while a hold applies
+            holds.check_forget(engine, subject_id, [c.id for c in cases], reason=reason)  # raises while a hold applies
         events: list[Event] = []
         if cases:
             with engine.transaction() if engine._tx is None else _joined():

@@ -16,21 +16,30 @@ most after closing). Who may record one: an actor holding the ``board`` or the `
 roles count), as far as the workflow declares them; each hold id is used once per case (recorded once,
 released once). ``engine.verify`` checks every hold event by these rules (:func:`check_hold`).
 
+A fourth kind, ``minimum``, is no event but a retention rule (:mod:`.minimum`): a ``minimum: true`` rule that
+declares its records (``steps`` / ``facts``, e.g. the school year's ``survey``) keeps them until its period ends
+(``until``), so no pupil whose personal value is sealed in one of them may be forgotten before — by a request
+(``request``) nor by retention (``retention``). Forgetting a pupil named by mistake (``correction``) is not
+refused by it (the other holds still refuse it): a record about the wrong pupil is no record to keep. A
+``minimum`` rule without ``steps`` / ``facts`` (the response workflow's ``survey``) holds nothing.
+
 :func:`check_forget` is called by forgetting before anything is destroyed: it raises :class:`HoldInForce`
-(Japanese first, with ``code`` ``hold_in_force``, naming the hold and the case) when any hold applies.
+(Japanese first, with ``code`` ``hold_in_force``, naming the hold and the case; for ``minimum`` the record
+class and the day the minimum ends) when any hold applies.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..actor import Actor, check_actor
 from ..canonical import check_id
 from ..errors import HoldInForce, InvalidData, PermissionDenied, UnknownCase
 from ..events import Event
+from .minimum import minimum_kept
 
 if TYPE_CHECKING:
     from ..case import Case
@@ -61,8 +70,9 @@ HOLD_TYPES = ("hold", "hold_released")
 @dataclass(frozen=True)
 class Hold:
     """One reason a case's records are kept: ``kind`` (``open``, ``linked_open``, ``linked_missing``,
-    ``board_hold``), ``case_id`` the case kept, ``held_by`` the case the hold lies on (itself or a linked one),
-    a board hold's ``hold_id``, ``reason`` and ``since``, and the reason in words, Japanese and English."""
+    ``board_hold``, ``minimum``), ``case_id`` the case kept, ``held_by`` the case the hold lies on (itself or a
+    linked one), a board hold's ``hold_id``, ``reason`` and ``since`` (for ``minimum``: ``reason`` the record
+    class, ``until`` the day its minimum period ends), and the reason in words, Japanese and English."""
 
     kind: str
     case_id: str
@@ -72,11 +82,12 @@ class Hold:
     hold_id: str | None = None
     reason: str | None = None
     since: datetime | None = None
+    until: date | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "case_id": self.case_id, "held_by": self.held_by, "hold_id": self.hold_id,
-                "reason": self.reason, "since": self.since.isoformat() if self.since else None, "ja": self.ja,
-                "en": self.en}
+                "reason": self.reason, "since": self.since.isoformat() if self.since else None,
+                "until": self.until.isoformat() if self.until else None, "ja": self.ja, "en": self.en}
 
 
 # -- the rules of a hold event (live and in verification alike) ------------------------------------------
@@ -181,11 +192,16 @@ def _record(engine: Engine, case_id: str, kind: Literal["hold", "hold_released"]
 
 
 # -- what keeps a case ------------------------------------------------------------------------------------
-def holds_on(engine: Engine, case_id: str) -> list[Hold]:
+def holds_on(engine: Engine, case_id: str, *, subject: str | None = None, as_of: datetime | None = None) -> list[Hold]:
     """Every hold that keeps the records of one case now: itself open, a linked case open (or missing), a
-    board hold in force on it or on a linked case. Empty: nothing keeps it."""
+    board hold in force on it or on a linked case, a record class kept at least so long (``minimum``: as of
+    ``as_of``, default now, holding a value sealed for ``subject``, default any pupil named). Empty: nothing
+    keeps it."""
     case = engine.get_case(case_id)
     out = _own(case, case_id)
+    for kept in minimum_kept(engine, case_id, subject=subject, as_of=as_of):
+        ja, en = kept.words()
+        out.append(Hold("minimum", case_id, case_id, ja, en, reason=kept.record_class, until=kept.ends_on))
     for link in case.linked_cases():
         try:
             other = engine.get_case(link.case_id)
@@ -219,10 +235,14 @@ def _own(case: Case, kept: str) -> list[Hold]:
     return out
 
 
-def check_forget(engine: Engine, subject_id: str, case_ids: Iterable[str]) -> None:
+def check_forget(engine: Engine, subject_id: str, case_ids: Iterable[str], *, reason: str | None = None) -> None:
     """Return when nothing of ``case_ids`` is held; else raise :class:`HoldInForce` naming the first hold
-    found (the case, the kind, and for a board hold its id and reason). Called before anything is destroyed."""
+    found (the case, the kind, and for a board hold its id and reason; for ``minimum`` the record class and the
+    day it ends). Called before anything is destroyed. ``reason``: the forgetting's reason code — ``correction``
+    (a pupil named by mistake) is not refused by a ``minimum`` hold; not given, every hold refuses."""
     for case_id in case_ids:
-        for hold in holds_on(engine, case_id):
+        for hold in holds_on(engine, case_id, subject=subject_id):
+            if hold.kind == "minimum" and reason == "correction":
+                continue
             raise HoldInForce(subject_id, hold.case_id, hold.kind, hold.held_by, hold.ja, hold.en, hold.hold_id,
                               hold.reason)

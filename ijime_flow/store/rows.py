@@ -27,10 +27,12 @@ class OpenDeadline:
     state: str
     started_at: datetime
     due: datetime
+    period: str | None = None  # a recurring deadline's period (2019-06, 2019:term_2, 2019)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON values; times in UTC with ``+00:00`` (:func:`~ijime_flow.canonical.json_time`)."""
-        return {"id": self.id, "state": self.state, "started_at": json_time(self.started_at), "due": json_time(self.due)}
+        out = {"id": self.id, "state": self.state, "started_at": json_time(self.started_at), "due": json_time(self.due)}
+        return out if self.period is None else {**out, "period": self.period}
 
 
 GroupBy = Literal["school", "workflow", "state"]
@@ -155,13 +157,13 @@ def deadlines_json(row: CaseRow) -> str:
 
 @lru_cache(maxsize=1024)
 def _deadlines_json(deadlines: tuple[OpenDeadline, ...]) -> str:
-    return _dumps([{"id": d.id, "state": d.state, "started_at": d.started_at.isoformat(), "due": d.due.isoformat()}
-                   for d in deadlines])
+    return _dumps([{"id": d.id, "state": d.state, "started_at": d.started_at.isoformat(), "due": d.due.isoformat(),
+                    **({} if d.period is None else {"period": d.period})} for d in deadlines])
 
 
 def parse_deadlines(text: str) -> tuple[OpenDeadline, ...]:
     return tuple(OpenDeadline(d["id"], d["state"], datetime.fromisoformat(d["started_at"]),
-                              datetime.fromisoformat(d["due"])) for d in json.loads(text))
+                              datetime.fromisoformat(d["due"]), d.get("period")) for d in json.loads(text))
 
 
 @lru_cache(maxsize=1024)

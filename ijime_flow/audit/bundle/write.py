@@ -62,9 +62,10 @@ def export_bundle(engine: Engine, case_id: str, *, with_linked: bool, checkpoint
 
 
 def linked_case_ids(store: Store, case_id: str) -> list[str]:
-    """The cases directly linked to ``case_id`` by escalation, either way, read from its log: the
-    ``case`` of its ``escalated`` events and the ``escalated_from`` of its ``opened`` and
-    ``criterion_met`` events (a body that does not parse links nothing)."""
+    """The cases directly linked to ``case_id``, either way, read from its log: by escalation the ``case`` of its
+    ``escalated`` events and the ``escalated_from`` of its ``opened`` and ``criterion_met`` events; by a step that
+    opens a case the ``opens`` of its steps and the ``opened_from`` of its ``opened`` event (a body that does not
+    parse links nothing)."""
     return _links(store.read_case(case_id))
 
 
@@ -80,7 +81,8 @@ def _links(rows: Iterable[StoredEvent]) -> list[str]:
             continue
         kind = body.get("type")
         other = data.get("case") if kind == "escalated" else (
-            data.get("escalated_from") if kind in ("opened", "criterion_met") else None)
+            data.get("escalated_from", data.get("opened_from")) if kind in ("opened", "criterion_met")
+            else data.get("opens") if kind in ("action", "transition") else None)
         if isinstance(other, str) and other and other not in found:
             found.append(other)
     return found
