@@ -90,7 +90,7 @@ class Unusable(Exception):
 
 
 KEYS = {"ijime-flow-bundle": {"kind", "format", "case_id", "exported_at", "cases", "events", "proofs", "generator",
-                              "withheld"},
+                              "withheld", "outside"},
         "definition": {"kind", "sha256", "text"},
         "event": {"kind", "case_id", "seq", "position", "body"},
         "proof": {"kind", "case_id", "seq", "inclusion"},
@@ -235,7 +235,13 @@ def verify_events(bundle: Json, report: Report) -> None:
     for cid, lines in by_case.items():
         bodies = check_chain(cid, lines, report)  # the events up to the first broken one
         if bodies and check_pins(cid, bodies[0], bundle["definitions"], report):
-            check_links(cid, bodies, by_case, report)
+            check_links(cid, bodies, by_case, report, _outside(bundle["header"]))
+
+
+def _outside(header: Json) -> frozenset[str]:
+    """The linked cases the bundle leaves out on purpose (a school year's other concerns): named in its header."""
+    found = header.get("outside")
+    return frozenset(c for c in found if isinstance(c, str)) if isinstance(found, list) else frozenset()
 
 
 def check_chain(cid: str, lines: list[Json], report: Report) -> list[Json]:
@@ -320,7 +326,8 @@ def calendar_problem(pin: Any, definitions: dict[str, str]) -> str:
     return "" if ok else f"the pinned school calendar ({pin[:12]}…) cannot be read as a calendar"
 
 
-def check_links(cid: str, bodies: list[Json], by_case: dict[str, list[Json]], report: Report) -> None:
+def check_links(cid: str, bodies: list[Json], by_case: dict[str, list[Json]], report: Report,
+                outside: frozenset[str] = frozenset()) -> None:
     """Both ends of each link name each other: an escalation, and a step that opened a case (its data ``opens`` =
     the case, whose ``opened`` event names it back: ``opened_from``, ``step``). After the first broken link of a
     later event the case is not looked at further (ijime-flow's replay stops there too)."""
@@ -346,7 +353,9 @@ def check_links(cid: str, bodies: list[Json], by_case: dict[str, list[Json]], re
         elif body["type"] == "criterion_met":
             problem = link_problem(by_case, str(data.get("escalated_from")), cid, str(data.get("criterion")), reverse=False)
         elif body["type"] in ("action", "transition") and "opens" in data:  # a step that opened a case
-            problem = link_problem(by_case, cid, str(data.get("opens")), "step:" + str(body.get("trigger")), reverse=True)
+            target = str(data.get("opens"))  # a case left outside on purpose (the header's "outside") is not looked in
+            problem = "" if target in outside else link_problem(by_case, cid, target, "step:" + str(body.get("trigger")),
+                                                                reverse=True)
         if problem:
             report.add(cid, seq, "link", problem)
             return

@@ -211,3 +211,69 @@ def test_the_reference_verifier_checks_the_link_as_ijime_flow_does(tmp_path: Pat
     theirs = {(p["case_id"], p["kind"]) for p in json.loads(done.stdout)["problems"] if p["kind"] == "link"}
     assert done.returncode == (1 if forged else 0), done.stdout
     assert theirs == (mine if forged else set()) and (not forged or (year, "link") in theirs), (theirs, mine)
+
+
+def _year_with_two_concerns(db: Path) -> tuple[str, str, str]:
+    with Engine(db, clock=FixedClock(jst(2020, 1, 1)), school="school-1") as engine:
+        engine.load(WORKFLOWS)
+        year = year_case(engine)
+        first, second = concern(engine, year), concern(engine, year, jst(2019, 6, 9))
+        return year.id, first, second
+
+
+def test_a_bundle_of_one_concern_leaves_the_years_other_concerns_outside(tmp_path: Path) -> None:
+    """Another pupil's case opened by the same survey is not this history: the bundle of one concern carries the
+    year (the step that opened it) but not the year's other concerns, names them in its header (``outside``), and
+    verifies — with ijime-flow and with the reference verifier. The year's own bundle carries them all."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    db = tmp_path / "cases.db"
+    year, first, second = _year_with_two_concerns(db)
+    with Engine(db, clock=FixedClock(jst(2020, 1, 1)), school="school-1") as engine:
+        engine.load(WORKFLOWS)
+        one = export_bundle(engine, first, with_linked=True, exported_at=jst(2020, 1, 1))
+        whole = export_bundle(engine, year, with_linked=True, exported_at=jst(2020, 1, 1))
+        disclosed = export_bundle(engine, first, with_linked=True, exported_at=jst(2020, 1, 1), redacted=True)
+    def events_of(text: str) -> set[str]:
+        return {line["case_id"] for line in map(json.loads, text.splitlines()[1:]) if line["kind"] == "event"}
+
+    header = json.loads(one.splitlines()[0])
+    assert header["cases"] == [first, year] and header["outside"] == [second] and events_of(one) == {first, year}
+    assert json.loads(whole.splitlines()[0])["cases"] == [year, first, second] and "outside" not in whole.splitlines()[0]
+    assert events_of(disclosed) == {first, year}  # only the step that opened the other pupil's case names it
+    for name, text in (("one", one), ("whole", whole), ("disclosed", disclosed)):
+        path = tmp_path / f"{name}.jsonl"
+        path.write_text(text, encoding="utf-8")
+        loaded, _ = load_bundle(path)
+        assert loaded.verify().ok, (name, loaded.verify().problems)
+        done = subprocess.run([sys.executable, str(ROOT / "reference" / "verify.py"), str(path)], capture_output=True,
+                              text=True, check=False)
+        assert done.returncode == 0, (name, done.stdout)
+
+
+@pytest.mark.parametrize("forgery", ["no outside", "the year outside"])
+def test_outside_exempts_only_the_years_other_concerns(tmp_path: Path, forgery: str) -> None:
+    """Without ``outside`` the cut link is a problem; a case that says it was opened from one left outside is one too
+    (the exemption is only for a step whose case is absent, never for a case whose origin is)."""
+    db = tmp_path / "cases.db"
+    year, first, second = _year_with_two_concerns(db)
+    with Engine(db, clock=FixedClock(jst(2020, 1, 1)), school="school-1") as engine:
+        engine.load(WORKFLOWS)
+        lines = [json.loads(line) for line in export_bundle(engine, first, with_linked=True,
+                                                            exported_at=jst(2020, 1, 1)).splitlines()]
+    header = lines[0]
+    if forgery == "no outside":
+        del header["outside"]
+    else:  # the year left out too: the concern's origin is then unchecked
+        header["outside"] = [second, year]
+        header["cases"] = [first]
+        lines = [header] + [x for x in lines[1:] if x.get("case_id") != year]
+        header["events"] = sum(x["kind"] == "event" for x in lines[1:])
+    path = tmp_path / "forged.jsonl"
+    path.write_text("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines), encoding="utf-8")
+    loaded, _ = load_bundle(path)
+    kinds = {(p.case_id, p.kind) for p in loaded.verify().problems}
+    assert ((year, "link") if forgery == "no outside" else (first, "link")) in kinds, kinds

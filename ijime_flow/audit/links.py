@@ -6,6 +6,10 @@ criterion. **A step that opens a case** (``opens:`` in the workflow, e.g. a surv
 case): the source's step (an ``action`` or ``transition``) names the target (``opens``); the target's ``opened``
 event names the source (``opened_from``) and the step's trigger (``step``). For such a link the ``criterion``
 below is :func:`step_link` of the trigger.
+
+A history bundle may leave out, on purpose, cases a linked case opened by a step (the school year's other concerns:
+other pupils' cases), naming them in its header (``outside``): the step that opened one of those is not looked for
+at the other end. Only that direction: a case in the bundle that says it was opened from another needs that other.
 """
 
 from __future__ import annotations
@@ -60,6 +64,8 @@ def _link_problem(store: Store, source: str, target: str, criterion: str, *, rev
     side (looks in the target's log)."""
     look_in = target if reverse else source
     rows = store.read_case(look_in)
+    if not rows and reverse and criterion.startswith(_STEP_LINK) and look_in in getattr(store, "outside", ()):
+        return ""  # a bundle's case that opened another pupil's case, left outside on purpose (its header says so)
     if not rows:
         return f"the linked case {look_in} does not exist in the store"
     for row in rows:

@@ -168,6 +168,10 @@ def _verify_bundle(path: Path, pubkey: Path | None, checkpoint: Path | None, as_
         print(verdict(report.ok, report.cases, report.events, len(report.problems)) + f"  ({path})")
         for problem in report.problems:
             print(f"  {problem}")
+        outside = sorted(getattr(engine.store, "outside", ()))
+        if outside:
+            print(f"  含めなかった関連事案（他の児童生徒の事案） {len(outside)} 件: {', '.join(outside)} / {len(outside)} linked"
+                  " case(s) left outside on purpose (other pupils' cases a linked case opened)")
         if status is not None:
             print(("包含証明: すべて有効 / every inclusion proof holds" if not proofs else
                    "包含証明: 無効あり / some inclusion proofs FAIL") + f" — {status.summary()}")
@@ -176,7 +180,8 @@ def _verify_bundle(path: Path, pubkey: Path | None, checkpoint: Path | None, as_
         for cid, found in deadlines.items():
             for d in found:
                 when = jst(d.met_at) if d.met_at else "—"
-                print(f"  期限 / deadline {cid} {d.id}: {d.status_ja} ({d.status}); 期限 {jst(d.due)}, 実施 {when}")
+                period = "" if d.period is None else f" {d.period}"
+                print(f"  期限 / deadline {cid} {d.id}{period}: {d.status_ja} ({d.status}); 期限 {jst(d.due)}, 実施 {when}")
         return EXIT_OK if ok else EXIT_PROBLEMS
 
 

@@ -20,6 +20,7 @@ class MemoryStore(Store):
         self._definitions: dict[str, str] = {}
         self._rows: dict[str, CaseRow] = {}
         self._lock = threading.RLock()  # held through a transaction by its thread
+        self.outside: frozenset[str] = frozenset()  # a bundle's linked cases left out on purpose (audit.links)
 
     def append(self, records: Sequence[tuple[Event, str]], rows: Sequence[CaseRow] = ()) -> None:
         with self._lock:

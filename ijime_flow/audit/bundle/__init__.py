@@ -15,10 +15,13 @@ in this order:
         "cases": [MAIN, ...], "events": N, "proofs": P, "generator": "ijime-flow 0.1.0"}
 
    ``case_id`` is the case the bundle was exported for; ``cases`` lists every case in the bundle, the
-   main case first, then the cases linked to it by escalation (with ``--with-linked``) in the order
+   main case first, then the cases linked to it (with ``--with-linked``: by escalation or a step that opened
+   one) in the order
    they were opened; ``exported_at`` is ISO 8601 with a UTC offset; ``events`` and ``proofs`` count the
    event and proof lines that follow (a file cut at a line boundary is caught by them — they are not a
    signature: the proofs are). ``generator`` is informative. A reader refuses any other ``format``.
+   ``outside`` (optional): linked cases left out on purpose — those a linked case other than the main one opened
+   by a step (a school year's other concerns: other pupils' cases); see ``docs/formats.md`` §6.
 
 2. **Definitions**, one line for every workflow definition pinned by the first event of a case in the
    bundle, in the order of ``cases``::

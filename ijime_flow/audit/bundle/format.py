@@ -96,6 +96,7 @@ class Bundle:
     proofs: tuple[BundleProof, ...]
     keys: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # kid -> (owner, key): a disclosure's own keys
     withheld: dict[str, Any] | None = None  # the header's summary of what a disclosure or redacted bundle withheld
+    outside: tuple[str, ...] = ()  # linked cases left out on purpose: the year's other concerns (see write._collect)
 
     def body(self, case_id: str, seq: int) -> str | None:
         """The stored text of one event of the bundle."""

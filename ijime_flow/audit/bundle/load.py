@@ -39,6 +39,7 @@ def load_bundle(path: Path, *, guards: Mapping[str, GuardFn] | None = None) -> t
 
 def _engine_of(bundle: Bundle, guards: Mapping[str, GuardFn] | None) -> Engine:
     store = MemoryStore()
+    store.outside = frozenset(bundle.outside)  # links into these are not looked for (audit.links)
     for sha, text in bundle.definitions.items():
         store.put_definition(sha, *_identity(text), text)
     for line in bundle.events:

@@ -39,7 +39,7 @@ def read_bundle(path: Path) -> Bundle:
 
 # the keys each kind of line has in format 1 (``generator`` is informative, the only optional one)
 _KEYS = {BUNDLE_KIND: frozenset({"kind", "format", "case_id", "exported_at", "cases", "events", "proofs", "generator",
-                                   "withheld"}),
+                                   "withheld", "outside"}),
          "definition": frozenset({"kind", "sha256", "text"}),
          "event": frozenset({"kind", "case_id", "seq", "position", "body"}),
          "proof": frozenset({"kind", "case_id", "seq", "inclusion"}),
@@ -179,6 +179,10 @@ class _Reader:
             if header[count] != found:
                 raise self.fail(1, f"the header announces {header[count]} {count} but the bundle holds {found}: the file"
                                    " was cut or edited")
+        outside = header.get("outside", [])
+        if not isinstance(outside, list) or not all(isinstance(c, str) and c not in header["cases"] for c in outside):
+            raise self.fail(1, "'outside' lists the ids of linked cases the bundle leaves out (none of its own cases)")
         return Bundle(self.path, header["case_id"], tuple(header["cases"]), header["exported_at"],
                       str(header.get("generator", "")), dict(self.definitions), tuple(self.events), tuple(self.proofs),
-                      dict(self.keys), header.get("withheld") if isinstance(header.get("withheld"), dict) else None)
+                      dict(self.keys), header.get("withheld") if isinstance(header.get("withheld"), dict) else None,
+                      tuple(outside))

@@ -35,7 +35,7 @@ def export_bundle(engine: Engine, case_id: str, *, with_linked: bool, checkpoint
     (:mod:`ijime_flow.privacy.disclosure`)."""
     require_aware(exported_at, "exported_at")
     store = engine.store
-    logs = _snapshot(store, case_id, with_linked)
+    logs, outside = _snapshot(store, case_id, with_linked)
     cases = list(logs)
     definitions: dict[str, str] = {}
     for cid in cases:
@@ -47,6 +47,8 @@ def export_bundle(engine: Engine, case_id: str, *, with_linked: bool, checkpoint
     proofs = _proofs(store, events, checkpoint) if checkpoint is not None else []
     header = {"kind": BUNDLE_KIND, "format": BUNDLE_FORMAT, "case_id": case_id, "exported_at": exported_at.isoformat(),
               "cases": cases, "events": len(events), "proofs": len(proofs), "generator": f"ijime-flow {__version__}"}
+    if outside:  # linked cases left out on purpose (other pupils' cases the year opened): see _collect
+        header["outside"] = outside
     keys: list[dict[str, Any]] = []
     if disclose_for is not None or redacted:
         from ...privacy.disclosure import disclosure_lines
@@ -66,11 +68,12 @@ def linked_case_ids(store: Store, case_id: str) -> list[str]:
     ``escalated`` events and the ``escalated_from`` of its ``opened`` and ``criterion_met`` events; by a step that
     opens a case the ``opens`` of its steps and the ``opened_from`` of its ``opened`` event (a body that does not
     parse links nothing)."""
-    return _links(store.read_case(case_id))
+    return [other for other, _ in _links(store.read_case(case_id))]
 
 
-def _links(rows: Iterable[StoredEvent]) -> list[str]:
-    found: list[str] = []
+def _links(rows: Iterable[StoredEvent]) -> list[tuple[str, bool]]:
+    """(linked case, whether this case's step opened it) for each link the rows record, once each."""
+    found: dict[str, bool] = {}
     for row in rows:
         try:
             body = json.loads(row.body)
@@ -80,19 +83,21 @@ def _links(rows: Iterable[StoredEvent]) -> list[str]:
         if not isinstance(data, dict):
             continue
         kind = body.get("type")
+        opened = kind in ("action", "transition")
         other = data.get("case") if kind == "escalated" else (
             data.get("escalated_from", data.get("opened_from")) if kind in ("opened", "criterion_met")
-            else data.get("opens") if kind in ("action", "transition") else None)
+            else data.get("opens") if opened else None)
         if isinstance(other, str) and other and other not in found:
-            found.append(other)
-    return found
+            found[other] = opened
+    return list(found.items())
 
 
-def _snapshot(store: Store, case_id: str, with_linked: bool) -> dict[str, list[StoredEvent]]:
+def _snapshot(store: Store, case_id: str, with_linked: bool) -> tuple[dict[str, list[StoredEvent]], list[str]]:
     """The logs of the bundle's cases, the main case first, then the others in the order they were
-    opened. A store being written meanwhile could give a case and its linked case one escalation
-    apart (each is read in turn), so the cases are read again until two reads agree."""
-    previous: dict[str, list[StoredEvent]] | None = None
+    opened, and the cases left outside (:func:`_collect`). A store being written meanwhile could give a case and
+    its linked case one escalation apart (each is read in turn), so the cases are read again until two reads
+    agree."""
+    previous: tuple[dict[str, list[StoredEvent]], list[str]] | None = None
     for _ in range(_MAX_ROUNDS):
         logs = _collect(store, case_id, with_linked)
         if logs == previous:
@@ -104,21 +109,31 @@ def _snapshot(store: Store, case_id: str, with_linked: bool) -> dict[str, list[S
                      " quieter")
 
 
-def _collect(store: Store, case_id: str, with_linked: bool) -> dict[str, list[StoredEvent]]:
+def _collect(store: Store, case_id: str, with_linked: bool) -> tuple[dict[str, list[StoredEvent]], list[str]]:
+    """The logs, and the cases left **outside** on purpose: those a linked case other than the main one opened by a
+    step (the school year's other concerns, when the bundle is of one response case found through its survey: other
+    pupils' cases, not this history's). Their links are named in the header (``outside``) so that the bundle still
+    verifies: the step that opened each is in the bundle, the case it opened is not. A bundle of the year itself
+    carries every case it opened."""
     main = store.read_case(case_id)
     if not main:
         raise UnknownCase(case_id)
     logs = {case_id: main}
-    queue = [case_id]
+    queue, outside = [case_id], set[str]()
     while with_linked and queue:
-        for other in _links(logs[queue.pop(0)]):
-            if other not in logs:
-                rows = store.read_case(other)
-                if rows:  # a link to a case the store lacks: verification reports it
-                    logs[other] = rows
-                    queue.append(other)
+        current = queue.pop(0)
+        for other, opened in _links(logs[current]):
+            if other in logs:
+                continue
+            if opened and current != case_id:
+                outside.add(other)
+                continue
+            rows = store.read_case(other)
+            if rows:  # a link to a case the store lacks: verification reports it
+                logs[other] = rows
+                queue.append(other)
     others = sorted((cid for cid in logs if cid != case_id), key=lambda cid: logs[cid][0].position)
-    return {case_id: main, **{cid: logs[cid] for cid in others}}
+    return {case_id: main, **{cid: logs[cid] for cid in others}}, sorted(outside - set(logs))
 
 
 def _pinned(body: str) -> list[str]:
