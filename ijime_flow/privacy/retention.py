@@ -219,9 +219,20 @@ def due(engine: Engine, as_of: datetime | None = None) -> Listing:
         for case_id in case_ids:
             if case_id not in cases:
                 cases[case_id] = case_retention(engine, case_id)
-        item = _subject(subject, [cases[c] for c in case_ids], as_of)
+        item = _subject(subject, [_for_pupil(engine, cases[c], subject, as_of) for c in case_ids], as_of)
         out.append(replace(item, sealed=_sealed(engine, subject)))
     return Listing(as_of, tuple(out))
+
+
+def _for_pupil(engine: Engine, case: CaseRetention, subject: str, as_of: datetime) -> CaseRetention:
+    """The case as it holds one pupil as of ``as_of``: a record class kept at least so long (hold ``minimum``) holds
+    only a pupil whose value is sealed in it, and only until its minimum ends (:mod:`.minimum`)."""
+    from .minimum import minimum_kept
+
+    others = tuple(h for h in case.holds if h.kind != "minimum")
+    kept = tuple(Hold("minimum", case.case_id, case.case_id, *k.words(), reason=k.record_class, until=k.ends_on)
+                 for k in minimum_kept(engine, case.case_id, subject=subject, as_of=as_of))
+    return case if others + kept == case.holds else replace(case, holds=others + kept)
 
 
 def _sealed(engine: Engine, subject: str) -> int | None:
