@@ -179,7 +179,6 @@ def build_store(path: Path, events: int, seed: int, log: Any = print) -> dict[st
     rng = random.Random(seed)
     target = Engine(path, clock=FixedClock(NOW))
     written = cases = 0
-    calendars: set[str] = set()
     started = time.perf_counter()
     try:
         while written < events:
@@ -198,13 +197,6 @@ def build_store(path: Path, events: int, seed: int, log: Any = print) -> dict[st
                 keep |= new
                 written += sum(counts[c] for c in new)
             records = [(parse_event(r.body, r.case_id, r.seq), r.body) for r in stored if r.case_id in keep]
-            for event, _ in records:  # the school calendars the cases pinned, kept beside the definitions
-                pin = event.data.get("_calendar") if event.type == "opened" else None
-                if isinstance(pin, str) and pin not in calendars:
-                    calendars.add(pin)
-                    text = engine.store.get_definition(pin)
-                    assert text is not None
-                    target.store.put_definition(pin, "calendar", str(json.loads(text).get("version", "")), text)
             rows = [row for row in engine.cases() if row.case_id in keep]
             for first in range(0, len(records), 5000):
                 last = first + 5000 >= len(records)

@@ -17,7 +17,7 @@ from .actor import SYSTEM, Actor, Subject, check_actor, check_part
 from .audit.subjects import People, check_change
 from .canonical import check_id, check_text
 from .clock import FUTURE_TOLERANCE, checked_time, require_aware, storable
-from .deadlines import Deadline, Started, advance, case_deadlines
+from .deadlines import Deadline, Started, advance, as_deadlines
 from .errors import ConcurrencyError, InvalidData, InvalidTransition, UnknownCase
 from .escalation import OPENS, links_of, opened_records
 from .events import Event, EventType, _construct, data_object, parse_event, seal
@@ -162,7 +162,7 @@ class Case:
         ``at`` (default: the engine's clock)."""
         as_of = self._engine.clock.now() if at is None else at
         require_aware(as_of, "at")
-        return case_deadlines(self._runtime.definition, self.history(), as_of)
+        return as_deadlines(self._started, as_of)  # the fold the case already holds: no second read of its log
 
     def history(self) -> list[Event]:
         """Every event of the case, in order, as the store holds them."""

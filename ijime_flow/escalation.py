@@ -232,18 +232,25 @@ def opened_records(engine: Engine, source: Case, t: TransitionDef, actor: Actor,
     return case_id, records, [_row_of(engine, case_id, [], records)]
 
 
+def link_in(kind: str, trigger: str | None, data: Any) -> tuple[str, str, str] | None:
+    """The link one event records — (the other case's id, relation, criterion or step) — or ``None``: ``escalated_to``
+    / ``escalated_from`` (escalation), ``opened`` / ``opened_from`` (a step that opens a case). The one reading of the
+    link keys that the case, the verifier and bundles share."""
+    if not isinstance(data, dict):
+        return None
+    if kind == "escalated":
+        other, relation, why = data.get("case"), "escalated_to", data.get("criterion")
+    elif kind in ("opened", "criterion_met") and "escalated_from" in data:
+        other, relation, why = data["escalated_from"], "escalated_from", data.get("criterion")
+    elif kind == "opened" and OPENED_FROM in data:
+        other, relation, why = data[OPENED_FROM], "opened_from", data.get(STEP)
+    elif kind in ("action", "transition") and OPENS in data:
+        other, relation, why = data[OPENS], "opened", trigger
+    else:
+        return None
+    return (other, relation, "" if why is None else str(why)) if isinstance(other, str) else None
+
+
 def links_of(events: list[Event]) -> list[tuple[str, str, str, int]]:
-    """(case id, relation, criterion or step, seq) of every link a case's events record: ``escalated_to`` /
-    ``escalated_from`` (escalation), ``opened`` / ``opened_from`` (a step that opens a case)."""
-    out = []
-    for event in events:
-        data = event.data
-        if event.type == "escalated":
-            out.append((str(data["case"]), "escalated_to", str(data["criterion"]), event.seq))
-        elif event.type in ("opened", "criterion_met") and "escalated_from" in data:
-            out.append((str(data["escalated_from"]), "escalated_from", str(data.get("criterion", "")), event.seq))
-        elif event.type == "opened" and OPENED_FROM in data:
-            out.append((str(data[OPENED_FROM]), "opened_from", str(data.get(STEP, "")), event.seq))
-        elif event.type in ("action", "transition") and isinstance(data.get(OPENS), str):
-            out.append((str(data[OPENS]), "opened", str(event.trigger), event.seq))
-    return out
+    """(case id, relation, criterion or step, seq) of every link a case's events record (:func:`link_in`)."""
+    return [(*found, event.seq) for event in events if (found := link_in(event.type, event.trigger, event.data))]

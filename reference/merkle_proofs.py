@@ -191,17 +191,6 @@ def verify_note(note: str, key_name: str, raw_key: bytes) -> bool:
     return bool(signatures) and all(ed25519_ok(key, s, text.encode("utf-8")) for s in signatures)
 
 
-def verify_cosignature(note: str, key_name: str, raw_key: bytes) -> bool:
-    """Whether the checkpoint note carries a good Ed25519 cosignature (type 0x04, c2sp.org/tlog-cosignature):
-    8-byte big-endian timestamp || signature over "cosignature/v1\\ntime T\\n" || the note text."""
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
-    text, signatures = note_signatures(note, key_name, raw_key, 0x04)
-    key = Ed25519PublicKey.from_public_bytes(raw_key)
-    return bool(signatures) and all(len(s) == 72 and ed25519_ok(
-        key, s[8:], f"cosignature/v1\ntime {int.from_bytes(s[:8], 'big')}\n{text}".encode()) for s in signatures)
-
-
 # -- 7. inclusion proofs (docs/formats.md §7) -------------------------------------------------------------------
 PROOF_KEYS = {"format", "checkpoint", "case_id", "seq", "leaf_index", "event", "proof"}
 

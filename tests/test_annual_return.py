@@ -292,6 +292,7 @@ def test_markdown_is_the_default_and_parses_back(world: World, capsys: pytest.Ca
     assert set(parsed) == set(expected)
     for table, cells in parsed.items():
         assert cells == {k: expected[table][k] for k in cells}, table
+        assert {k for k, v in expected[table].items() if v} <= cells.keys(), table  # no counted cell left out
     assert "school-d" in text.split("校種不明の学校")[1]
 
 
@@ -317,6 +318,7 @@ def test_csv_parses_back_to_the_same_counts(world: World, tmp_path: Path, capsys
     assert set(parsed) == set(expected)
     for table, cells in parsed.items():
         assert cells == {k: expected[table][k] for k in cells}, table
+        assert {k for k, v in expected[table].items() if v} <= cells.keys(), table  # no counted cell left out
     out = tmp_path / "return.csv"
     assert main(["annual-return", "--db", str(world.db), "--year", "2019", "--format", "csv", "--out", str(out)]) == 0
     assert out.read_bytes().startswith(b"\xef\xbb\xbf") and _csv_tables(out.read_text(encoding="utf-8-sig")) == parsed

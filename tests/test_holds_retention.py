@@ -230,7 +230,6 @@ def test_apply_refuses_a_time_later_than_now(engine: Engine, clock: FixedClock) 
         apply(engine, jst(2033, 1, 1), actor=BOARD)
 
 
-@pytest.mark.skipif(not hasattr(Engine, "forget"), reason="engine.forget has not landed")
 def test_apply_forgets_exactly_what_was_listed(any_engine: Engine, clock: FixedClock) -> None:
     cases = school_year_of_cases(any_engine, clock)
     listing = due(any_engine, jst(2030, 4, 1))

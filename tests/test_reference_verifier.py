@@ -353,7 +353,8 @@ def test_damaged_stores_exported_are_judged_alike(world: dict[str, Any], tmp_pat
 def test_an_event_of_an_unknown_format_is_refused_by_both(world: dict[str, Any], value: Any) -> None:
     lines = edit(read_lines(world["dir"] / "escalated.jsonl"), world["case"], 2, lambda b: b.update(format=value),
                  rechained=True)
-    compare(write_lines(world["dir"] / f"format-{str(value)[:6]}.jsonl", lines))
+    code, mine = compare(write_lines(world["dir"] / f"format-{str(value)[:6]}.jsonl", lines))
+    assert code == 1 and any(p["kind"] == "format" for p in mine["problems"]), mine
 
 
 # -- the test vectors -----------------------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from ..escalation import OPENED_FROM, OPENS, STEP
+from ..escalation import OPENED_FROM, OPENS, STEP, link_in
 
 if TYPE_CHECKING:
     from ..store import Store
@@ -32,14 +32,8 @@ def step_link(trigger: str) -> str:
 
 
 def records_link(kind: str, data: Any) -> bool:
-    """Whether an event of this type and data may record a link (what the verifier keeps of other cases)."""
-    if not isinstance(data, dict):
-        return False
-    if kind == "escalated":
-        return "case" in data
-    if kind in ("opened", "criterion_met"):
-        return "escalated_from" in data or OPENED_FROM in data
-    return kind in _STEPS and OPENS in data
+    """Whether an event of this type and data records a link (what the verifier keeps of other cases)."""
+    return link_in(kind, None, data) is not None
 
 
 def names_link(kind: str, data: Any, source: str, target: str, criterion: str, *, reverse: bool) -> bool:

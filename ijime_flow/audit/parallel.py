@@ -117,13 +117,8 @@ class _Shard:
     def result(self) -> _Share:
         done = [(first, cid, *_finish(steps)) for first, (cid, steps) in zip(self.firsts, self.cases.items(), strict=True)]
         links = {cid: found for cid, events in self.run.links.items()
-                 if (found := [(kind, data) for kind, data in events if _names_a_case(kind, data)])}
+                 if (found := [(kind, data) for kind, data in events if records_link(kind, data)])}
         return done, self.run.deferred, links
-
-
-def _names_a_case(kind: str, data: Any) -> bool:
-    """An event :meth:`_Run.resolve_links` may find a link in (the others it passes by)."""
-    return records_link(kind, data)
 
 
 class _Known:

@@ -55,16 +55,16 @@ def _checkpoint_fields(checkpoint: Any) -> tuple[str, int, str]:
     return origin, int(checkpoint.size), str(getattr(checkpoint, "issued_at", "") or "")
 
 
-def _signers(checkpoint: Any, keys: Any, witnesses: Sequence[Any]) -> tuple[tuple[str, ...], str, list[str]]:
+def _signers(checkpoint: Any, keys: Any, witnesses: Sequence[Any]) -> tuple[tuple[str, ...], str, list[str], Any]:
     """Who signed and cosigned ``checkpoint`` among the auditor's ``keys`` and ``witnesses``, the latest
-    cosigned time (a C2SP checkpoint's text carries none), and the signature problems."""
+    cosigned time (a C2SP checkpoint's text carries none), the signature problems, and the check itself."""
     from ..proofs.check import verifiers
     from ..proofs.witness import check_signatures
 
     found = check_signatures(checkpoint, verifiers(keys), list(witnesses))
     names = (*found.signed_by, *(f"{name}（副署 / cosigned {jst(at)} JST）" for name, at in found.cosigned_by))
     latest = max((at for _, at in found.cosigned_by), default=None)
-    return names, f"{jst(latest)} JST（副署の時刻 / cosigned）" if latest is not None else "", list(found.problems)
+    return names, f"{jst(latest)} JST（副署の時刻 / cosigned）" if latest is not None else "", list(found.problems), found
 
 
 def store_proofs(store: Store, case_id: str, checkpoint: Any, keys: Any, witnesses: Sequence[Any] = ()) -> ProofView:
@@ -73,8 +73,8 @@ def store_proofs(store: Store, case_id: str, checkpoint: Any, keys: Any, witness
     key(s) — PEM, a vkey or verifiers; ``witnesses``: cosigners the auditor requires."""
     from ..proofs.check import check_store
 
-    problems, _ = check_store(store, checkpoint, keys, list(witnesses))
-    signers, cosigned, _ = _signers(checkpoint, keys, witnesses)
+    signers, cosigned, _, signed = _signers(checkpoint, keys, witnesses)  # each signature checked once
+    problems, _ = check_store(store, checkpoint, keys, list(witnesses), signed=signed)
     origin, size, issued_at = _checkpoint_fields(checkpoint)
     positions = [row.position for row in store.read_case(case_id)]
     covered = sum(1 for p in positions if p <= size)
@@ -86,7 +86,7 @@ def bundle_proofs(status: ProofStatus, keys: Any, witnesses: Sequence[Any] = ())
     """A bundle's :class:`~ijime_flow.audit.bundle.ProofStatus` as the report shows it (``None``: no checkpoint)."""
     if status.checkpoint is None:
         return None
-    signers, cosigned, problems = _signers(status.checkpoint, keys, witnesses)
+    signers, cosigned, problems, _ = _signers(status.checkpoint, keys, witnesses)
     origin, size, issued_at = _checkpoint_fields(status.checkpoint)
     return ProofView(origin, size, issued_at or cosigned, signers, status.events, status.covered, status.proven,
                      status.after, tuple(dict.fromkeys([*status.problems, *problems])))

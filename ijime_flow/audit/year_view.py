@@ -26,13 +26,12 @@ from typing import TYPE_CHECKING, Any
 from ..calendars.periods import case_year, periods
 from ..canonical import json_time
 from ..clock import require_aware
-from ..errors import InvalidData, StoreError
+from ..errors import InvalidData
 
 if TYPE_CHECKING:
     from ..deadlines import Deadline
     from ..definition import Definition
     from ..engine import Engine
-    from ..store.rows import CaseRow
 
 __all__ = ["MARKS", "WORKFLOW", "DutyCell", "DutyRow", "NotDone", "SchoolDuties", "YearView", "year_view"]
 
@@ -171,17 +170,6 @@ def _short(period_ja: str, year: int) -> str:
     return text or "年度"
 
 
-def _definition(engine: Engine, row: CaseRow) -> Definition:
-    try:
-        runtime = engine.runtime_for(row.definition_sha256)
-    except StoreError:
-        runtime = None
-    if runtime is None:
-        raise StoreError(f"事案 {row.case_id} の定義を読めません / the definition case {row.case_id} pinned cannot be"
-                         " read: run `ijime-flow verify`")
-    return runtime.definition
-
-
 def _duties(defn: Definition, year: int, deadlines: list[Deadline]) -> tuple[DutyRow, ...]:
     by_key: dict[tuple[str, str, str | None], Deadline] = {(d.state, d.id, d.period): d for d in deadlines}
     rows = []
@@ -216,8 +204,8 @@ def year_view(engine: Engine, year: int, *, as_of: datetime | None = None, schoo
     for row in engine.cases(workflow=workflow):
         if row.school is None or (wanted is not None and row.school not in wanted):
             continue
-        defn = _definition(engine, row)
         case = engine.get_case(row.case_id)
+        defn = case._runtime.definition
         if case_year(case.facts, row.opened_at, defn) != year:
             continue
         states = tuple(defn.state_label(s) for s in row.states)

@@ -16,11 +16,11 @@ from ..audit.source import open_reading
 from ..audit.year_view import MARKS, STATUS_WORDS, SchoolDuties, YearView, year_view
 from ..clock import SystemClock, jst, parse_local_time
 from ..errors import InvalidData
+from .common import EXIT_OK, EXIT_PROBLEMS
 from .report import format_table
 
 __all__ = ["register"]
 
-EXIT_OK, EXIT_PROBLEMS = 0, 1
 HEADERS = ("取組 / duty", "期間ごとの状況 / by period")
 
 

@@ -74,7 +74,8 @@ def run(args: argparse.Namespace) -> int:
                 forgotten = [s.subject_id for s in apply(engine, as_of, actor=actor, listing=listing)]
             except IjimeFlowError as exc:  # a hold recorded since the listing: what was done stays done
                 refused = exc
-                forgotten = [s.subject_id for s in listing.due if _gone(engine, s)]
+                left = {s.subject_id for s in due(engine).subjects}  # read once: who is still named and not forgotten
+                forgotten = [s.subject_id for s in listing.due if s.subject_id not in left]
     if args.json:
         out = listing.to_dict()
         if args.apply:
@@ -89,10 +90,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"ijime-flow: {refused}", file=sys.stderr)
         return EXIT_PROBLEMS
     return EXIT_OK
-
-
-def _gone(engine: Engine, item: SubjectRetention) -> bool:
-    return item.subject_id not in {s.subject_id for s in due(engine).subjects}
 
 
 def _status(item: SubjectRetention) -> str:

@@ -15,14 +15,15 @@ nothing, has no trigger and may be recorded on a closed case (retention ends aft
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
-from importlib import import_module
 from typing import TYPE_CHECKING, Any, cast
 
 from ..actor import Actor, check_actor
 from ..canonical import check_id
 from ..errors import InvalidData, PermissionDenied
+from .holds import check_forget
 
 if TYPE_CHECKING:
     from ..definition import Definition
@@ -96,15 +97,11 @@ def forget(engine: Engine, subject_id: str, *, actor: Actor, reason: str, school
         data_of = {c.id: {"subject": subject_id, "reason": reason, "keys": sorted(by_case[c.id])} for c in cases}
         for case in cases:  # every case's rules before anything is written
             check_erased(case._runtime.definition, data_of[case.id], None, actor.id, actor.roles)
-        try:
-            holds = import_module("ijime_flow.privacy.holds")
-        except ModuleNotFoundError:
-            holds = None
-        if holds is not None and hasattr(holds, "check_forget"):
-            holds.check_forget(engine, subject_id, [c.id for c in cases], reason=reason)  # raises while a hold applies
+        check_forget(engine, subject_id, [c.id for c in cases], reason=reason)  # raises while a hold applies
         events: list[Event] = []
         if cases:
-            with engine.transaction() if engine._tx is None else _joined():
+            # inside the application's own engine.transaction(), the erased events join it
+            with engine.transaction() if engine._tx is None else nullcontext():
                 for case in cases:
                     when, now = case._when(at)
                     leaves, data = case._leaves, data_of[case.id]
@@ -115,16 +112,6 @@ def forget(engine: Engine, subject_id: str, *, actor: Actor, reason: str, school
         for event in events:
             logs.info("case.erased", case_id=event.case_id, subject_id=subject_id, reason=reason, seq=event.seq)
         return Forgotten(subject_id, reason, tuple(c.id for c in cases), gone, tuple(events))
-
-
-class _joined:
-    """Inside the application's own ``engine.transaction()``: the erased events join it."""
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 class Forgetting:

@@ -192,16 +192,23 @@ def _record(engine: Engine, case_id: str, kind: Literal["hold", "hold_released"]
 
 
 # -- what keeps a case ------------------------------------------------------------------------------------
-def holds_on(engine: Engine, case_id: str, *, subject: str | None = None, as_of: datetime | None = None) -> list[Hold]:
+def minimum_holds(engine: Engine, case_id: str, *, subject: str | None = None,
+                  as_of: datetime | None = None) -> list[Hold]:
+    """The ``minimum`` holds of one case (:func:`~.minimum.minimum_kept`, as holds)."""
+    return [Hold("minimum", case_id, case_id, *kept.words(), reason=kept.record_class, until=kept.ends_on)
+            for kept in minimum_kept(engine, case_id, subject=subject, as_of=as_of)]
+
+
+def holds_on(engine: Engine, case_id: str, *, subject: str | None = None, as_of: datetime | None = None,
+             minimum: bool = True) -> list[Hold]:
     """Every hold that keeps the records of one case now: itself open, a linked case open (or missing), a
     board hold in force on it or on a linked case, a record class kept at least so long (``minimum``: as of
-    ``as_of``, default now, holding a value sealed for ``subject``, default any pupil named). Empty: nothing
-    keeps it."""
+    ``as_of``, default now, holding a value sealed for ``subject``, default any pupil named; ``minimum=False``:
+    left out, for a caller that asks per pupil). Empty: nothing keeps it."""
     case = engine.get_case(case_id)
     out = _own(case, case_id)
-    for kept in minimum_kept(engine, case_id, subject=subject, as_of=as_of):
-        ja, en = kept.words()
-        out.append(Hold("minimum", case_id, case_id, ja, en, reason=kept.record_class, until=kept.ends_on))
+    if minimum:
+        out += minimum_holds(engine, case_id, subject=subject, as_of=as_of)
     for link in case.linked_cases():
         try:
             other = engine.get_case(link.case_id)

@@ -158,10 +158,11 @@ class _Cached:
 
     def destroy(self, kids: Iterable[str]) -> int:
         kids = sorted(set(kids))
+        gone = set(kids)
         with self._lock:
             for kid in kids:
                 self._kids.pop(kid, None)
-            self._by = {k: v for k, v in self._by.items() if v[0] not in kids}
+            self._by = {k: v for k, v in self._by.items() if v[0] not in gone}
             return self._delete(kids) if kids else 0
 
     def _make(self, school: str, owner: str, case_id: str, kid: str, key: bytes) -> tuple[str, bytes]:

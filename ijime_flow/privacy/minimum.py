@@ -31,12 +31,13 @@ from .sealing import SEALED, is_sealed
 
 if TYPE_CHECKING:
     from ..case import Case
+    from ..definition import Definition
     from ..engine import Engine
     from ..events import Event
 
 __all__ = ["MinimumKept", "minimum_kept"]
 
-_NOT_RECORDS = ("hold", "hold_released", "erased", "subject")  # what says something about the records
+NOT_RECORDS = ("hold", "hold_released", "erased")  # what says something about the records, not a record of the case
 
 
 @dataclass(frozen=True)
@@ -59,29 +60,50 @@ class MinimumKept:
                 f" {self.start.isoformat()}: not erased before {self.ends_on.isoformat()} ({self.source})")
 
 
-def _rules(engine: Engine, case: Case) -> list[RetentionRule]:
+# -- how a retention rule reads a case (shared with :mod:`.retention`) ---------------------------------------
+def case_rules(engine: Engine, case: Case) -> list[RetentionRule]:
+    """The rules of the definition the case pinned and of its workflow's definition loaded now (see retention)."""
     pinned = case._runtime.definition
     rules = list(pinned.spec.retention or ())
     current = engine.definitions.get(case.workflow_id)
     if current is not None and current.sha256 != pinned.sha256:
         rules += [r for r in current.spec.retention or () if r not in rules]
-    return [r for r in rules if r.minimum and (r.steps or r.facts)]
+    return rules
 
 
-def _records(rule: RetentionRule, events: list[Event]) -> list[Event]:
+def closed_at(defn: Definition, events: list[Event]) -> datetime | None:
+    """When the case was first closed (``None``: it is open)."""
+    return next((e.at for e in events if e.to_states is not None and defn.is_closed(frozenset(e.to_states))), None)
+
+
+def class_records(rule: RetentionRule, events: list[Event]) -> list[Event]:
+    """The case's records of the rule's class: its ``facts`` and ``steps`` when it names them, else every record."""
+    records = [e for e in events if e.type not in NOT_RECORDS]
+    if rule.facts is None and rule.steps is None:
+        return records
     wanted, steps = set(rule.facts or ()), set(rule.steps or ())
-    return [e for e in events if e.type not in _NOT_RECORDS and (
-        (e.type == "fact" and e.data.get("fact") in wanted) or e.trigger in steps
-        or (e.type in ("transition", "action", "opened") and bool(wanted & set(e.data))))]
+    return [e for e in records if (e.type == "fact" and e.data.get("fact") in wanted) or e.trigger in steps
+            or (e.type in ("transition", "action", "opened") and bool(wanted & set(e.data)))]
 
 
-def _start(rule: RetentionRule, case: Case, events: list[Event], records: list[Event]) -> datetime | None:
+def rule_start(rule: RetentionRule, events: list[Event], closed: datetime | None) -> datetime | None:
+    """The moment a rule counts from: the opening, the closing, or its class's last record (``None``: not yet)."""
     if rule.after == "opened":
         return events[0].at
     if rule.after == "closed":
-        defn = case._runtime.definition
-        return next((e.at for e in events if e.to_states is not None and defn.is_closed(frozenset(e.to_states))), None)
+        return closed
+    records = class_records(rule, events)
     return records[-1].at if records else None
+
+
+def start_day(rule: RetentionRule, at: datetime, tz: ZoneInfo) -> date:
+    """The day a rule's period starts: that moment's day in the workflow's zone, or 1 April after its school year."""
+    start = at.astimezone(tz).date()
+    return date(school_year(start) + 1, 4, 1) if rule.count_from == "next_school_year" else start
+
+
+def _rules(engine: Engine, case: Case) -> list[RetentionRule]:
+    return [r for r in case_rules(engine, case) if r.minimum and (r.steps or r.facts)]
 
 
 def _kids(value: Any) -> Iterable[str]:
@@ -122,15 +144,13 @@ def minimum_kept(engine: Engine, case_id: str, *, subject: str | None = None,
     defn = case._runtime.definition
     today = (engine.clock.now() if as_of is None else as_of).astimezone(ZoneInfo(defn.spec.timezone)).date()
     kids = _pupil_kids(engine, case, events, subject)
-    out = []
+    closed, out = closed_at(defn, events), []
     for rule in rules:
-        records = _records(rule, events)
-        at = _start(rule, case, events, records)
+        records = class_records(rule, events)
+        at = rule_start(rule, events, closed)
         if at is None or not records:
             continue  # the rule does not apply (yet): no record of its class
-        start = at.astimezone(ZoneInfo(defn.spec.timezone)).date()
-        if rule.count_from == "next_school_year":
-            start = date(school_year(start) + 1, 4, 1)
+        start = start_day(rule, at, ZoneInfo(defn.spec.timezone))
         ends_on = add_duration(start, rule.keep)
         if today >= ends_on:
             continue

@@ -26,23 +26,18 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from ..calendars.absence import school_year
 from ..clock import require_aware
 from ..errors import InvalidData
-from ..events import Event
-from ..language.models import RetentionRule
 from ..language.stored import add_duration
-from .holds import HOLD_TYPES, Hold, holds_on
+from .holds import Hold, holds_on, minimum_holds
+from .minimum import case_rules, closed_at, rule_start, start_day
 
 if TYPE_CHECKING:
     from ..actor import Actor
-    from ..case import Case
-    from ..definition import Definition
     from ..engine import Engine
 
 __all__ = ["CaseRetention", "Listing", "RuleDue", "SubjectRetention", "apply", "case_retention", "due"]
 
-_NOT_RECORDS = (*HOLD_TYPES, "erased")  # what says something about the records, not a record of the case
 
 
 @dataclass(frozen=True)
@@ -137,55 +132,25 @@ def _iso(day: date | None) -> str | None:
 
 
 # -- one case ---------------------------------------------------------------------------------------------
-def _rules(engine: Engine, case: Case) -> list[RetentionRule]:
-    pinned: Definition = case._runtime.definition
-    rules = list(pinned.spec.retention or ())
-    current = engine.definitions.get(case.workflow_id)
-    if current is not None and current.sha256 != pinned.sha256:
-        rules += [r for r in current.spec.retention or () if r not in rules]
-    return rules
-
-
-def _closed_at(defn: Definition, events: list[Event]) -> datetime | None:
-    for event in events:
-        if event.to_states is not None and defn.is_closed(frozenset(event.to_states)):
-            return event.at
-    return None
-
-
-def _start(rule: RetentionRule, events: list[Event], closed: datetime | None) -> datetime | None:
-    if rule.after == "opened":
-        return events[0].at
-    if rule.after == "closed":
-        return closed
-    records = [e for e in events if e.type not in _NOT_RECORDS]
-    if rule.facts is not None or rule.steps is not None:
-        wanted, steps = set(rule.facts or ()), set(rule.steps or ())
-        records = [e for e in records if (e.type == "fact" and e.data.get("fact") in wanted) or e.trigger in steps
-                   or (e.type in ("transition", "action", "opened") and wanted & set(e.data))]
-    return records[-1].at if records else None
-
-
-def case_retention(engine: Engine, case_id: str) -> CaseRetention:
-    """The rules, due day and holds of one case (the holds as they are now)."""
+def case_retention(engine: Engine, case_id: str, *, minimum: bool = True) -> CaseRetention:
+    """The rules, due day and holds of one case (the holds as they are now; ``minimum=False``: without the
+    ``minimum`` holds, which :func:`due` asks for per pupil)."""
     case = engine.get_case(case_id)
     defn = case._runtime.definition
     tz = ZoneInfo(defn.spec.timezone)
     events = case.history()
-    closed = _closed_at(defn, events)
+    closed = closed_at(defn, events)
     applied = []
-    for rule in _rules(engine, case):
-        at = _start(rule, events, closed)
-        start = None if at is None else at.astimezone(tz).date()
-        if start is not None and rule.count_from == "next_school_year":
-            start = date(school_year(start) + 1, 4, 1)
+    for rule in case_rules(engine, case):
+        at = rule_start(rule, events, closed)
+        start = None if at is None else start_day(rule, at, tz)
         due_on = None if start is None else add_duration(start, rule.keep)
         applied.append(RuleDue(rule.class_, rule.keep, rule.after, rule.count_from, rule.minimum, rule.source, start,
                                due_on))
     makes_due = [r for r in applied if not r.minimum and r.due_on is not None]
     due_on = max(r.due_on for r in applied if r.due_on is not None) if makes_due else None
     return CaseRetention(case.id, case.workflow_id, None if closed is None else closed.astimezone(tz).date(), due_on,
-                         tuple(applied), tuple(holds_on(engine, case.id)), defn.spec.timezone)
+                         tuple(applied), tuple(holds_on(engine, case.id, minimum=minimum)), defn.spec.timezone)
 
 
 # -- every pupil ------------------------------------------------------------------------------------------
@@ -218,7 +183,7 @@ def due(engine: Engine, as_of: datetime | None = None) -> Listing:
     for subject, case_ids in sorted(_named(engine).items()):
         for case_id in case_ids:
             if case_id not in cases:
-                cases[case_id] = case_retention(engine, case_id)
+                cases[case_id] = case_retention(engine, case_id, minimum=False)
         item = _subject(subject, [_for_pupil(engine, cases[c], subject, as_of) for c in case_ids], as_of)
         out.append(replace(item, sealed=_sealed(engine, subject)))
     return Listing(as_of, tuple(out))
@@ -227,12 +192,8 @@ def due(engine: Engine, as_of: datetime | None = None) -> Listing:
 def _for_pupil(engine: Engine, case: CaseRetention, subject: str, as_of: datetime) -> CaseRetention:
     """The case as it holds one pupil as of ``as_of``: a record class kept at least so long (hold ``minimum``) holds
     only a pupil whose value is sealed in it, and only until its minimum ends (:mod:`.minimum`)."""
-    from .minimum import minimum_kept
-
-    others = tuple(h for h in case.holds if h.kind != "minimum")
-    kept = tuple(Hold("minimum", case.case_id, case.case_id, *k.words(), reason=k.record_class, until=k.ends_on)
-                 for k in minimum_kept(engine, case.case_id, subject=subject, as_of=as_of))
-    return case if others + kept == case.holds else replace(case, holds=others + kept)
+    kept = minimum_holds(engine, case.case_id, subject=subject, as_of=as_of)
+    return replace(case, holds=case.holds + tuple(kept)) if kept else case
 
 
 def _sealed(engine: Engine, subject: str) -> int | None:

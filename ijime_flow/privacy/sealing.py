@@ -115,14 +115,15 @@ def _prepare(keys: KeyStore, defn: Definition, case_id: str, school: str, subjec
     named pupil's at their ``subject`` event — so that a step sealing a value waits on no key write."""
     from .keys import prepare_keys
 
+    if not declares_personal(defn):
+        return
     if kind == "opened":
         owners = ["", *(subject for subject, _ in subjects)]
     elif data.get("part") is not None and data.get("subject") not in {subject for subject, _ in subjects}:
         owners = [str(data["subject"])]
     else:
         return
-    if declares_personal(defn):
-        prepare_keys(keys, school, owners, case_id)
+    prepare_keys(keys, school, owners, case_id)
 
 
 def _aad(case_id: str, seq: int, field: str) -> bytes:

@@ -27,7 +27,7 @@ from .checkpoint import Checkpoint, from_json, sign_checkpoint, to_json
 from .merkle import MerkleLog, consistency_proof, inclusion_proof, leaf_hash, verify_consistency, verify_inclusion
 from .note import Verifier, load_verifier
 from .tlog import AnyCheckpoint, TlogCheckpoint, sign_tlog_checkpoint
-from .witness import check_signatures, format_consistency_proof
+from .witness import SignatureCheck, check_signatures, format_consistency_proof
 
 Keys = bytes | str | Verifier | list[Verifier]
 
@@ -64,10 +64,13 @@ def _name(cp: AnyCheckpoint) -> str:
 
 
 def check_store(store: Store, checkpoint: AnyCheckpoint, public_key_pem: Keys,
-                witnesses: list[Verifier] | None = None) -> tuple[list[str], dict[str, Any]]:
+                witnesses: list[Verifier] | None = None, *,
+                signed: SignatureCheck | None = None) -> tuple[list[str], dict[str, Any]]:
     """Problems (empty when the store extends the checkpoint) and the consistency proof shown, with the
-    keys that signed and cosigned (``witnesses``: cosigners that must have)."""
-    signed = check_signatures(checkpoint, verifiers(public_key_pem), witnesses)
+    keys that signed and cosigned (``witnesses``: cosigners that must have). ``signed``: the signatures, when the
+    caller has checked them already (:func:`~.witness.check_signatures` of the same checkpoint, keys and witnesses)."""
+    if signed is None:
+        signed = check_signatures(checkpoint, verifiers(public_key_pem), witnesses)
     if not signed.ok:
         return signed.problems, {"signatures": signed.lines()}
     leaves = leaf_hashes(store)

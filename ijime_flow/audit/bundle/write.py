@@ -11,6 +11,7 @@ from ...calendars.resolved import CALENDAR_KEY
 from ...clock import require_aware
 from ...engine import Engine
 from ...errors import UnknownCase
+from ...escalation import link_in
 from ...store import Store, StoredEvent
 from ...version import __version__
 
@@ -79,16 +80,9 @@ def _links(rows: Iterable[StoredEvent]) -> list[tuple[str, bool]]:
             body = json.loads(row.body)
         except ValueError:
             continue
-        data = body.get("data") if isinstance(body, dict) else None
-        if not isinstance(data, dict):
-            continue
-        kind = body.get("type")
-        opened = kind in ("action", "transition")
-        other = data.get("case") if kind == "escalated" else (
-            data.get("escalated_from", data.get("opened_from")) if kind in ("opened", "criterion_met")
-            else data.get("opens") if opened else None)
-        if isinstance(other, str) and other and other not in found:
-            found[other] = opened
+        link = link_in(str(body.get("type")), None, body.get("data")) if isinstance(body, dict) else None
+        if link is not None and link[0] and link[0] not in found:
+            found[link[0]] = link[1] == "opened"
     return list(found.items())
 
 
